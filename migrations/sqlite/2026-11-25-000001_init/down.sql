@@ -1,0 +1,9 @@
+DROP TABLE link_events;
+DROP TABLE responses;
+DROP TABLE unsubscribes;
+DROP TABLE outbox;
+DROP TABLE invitation_tokens;
+DROP TABLE invitation_properties;
+DROP TABLE invitations;
+DROP TABLE api_keys;
+DROP TABLE surveys;

@@ -1,0 +1,341 @@
+//! Typed settings, read once: environment variables over an optional `npsd.toml`.
+//! A bad value stops start-up with one line that names the variable.
+use crate::store::DatabaseUrl;
+use lettre::message::Mailbox;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    /// Base of every link in emails; None means `http://` + the address actually bound.
+    pub public_url: Option<url::Url>,
+    /// lettre's SMTP URL; None writes emails as .eml files to `mail_dir`.
+    pub smtp_url: Option<String>,
+    pub mail_dir: PathBuf,
+    pub mail_from: Mailbox,
+    pub api_key: Option<String>,
+    pub db_pool_size: u32,
+    pub dispatcher: DispatcherSettings,
+}
+
+/// How the outbox is worked.
+#[derive(Debug, Clone)]
+pub struct DispatcherSettings {
+    /// The longest the dispatcher sleeps before looking at the outbox again.
+    pub poll_interval: Duration,
+    /// Rows claimed at once.
+    pub batch_size: i64,
+    /// Messages in flight at once (also the SMTP pool size).
+    pub concurrency: usize,
+    /// How long a claim holds before another dispatcher may take the row over.
+    pub lease: Duration,
+    /// First retry delay after a temporary failure; doubles each attempt.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// After this many attempts a temporarily failing email is given up as failed.
+    pub max_attempts: i32,
+    pub smtp_timeout: Duration,
+}
+
+impl Default for DispatcherSettings {
+    fn default() -> Self {
+        DispatcherSettings {
+            poll_interval: Duration::from_millis(1000),
+            batch_size: 50,
+            concurrency: 8,
+            lease: Duration::from_secs(120),
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(3600),
+            max_attempts: 15,
+            smtp_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets (the API key, SMTP passwords) never reach a log.
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &redact_url_password(&format!("{:?}", self.database_url)),
+            )
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url.as_ref().map(|u| u.as_str()))
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(redact_url_password),
+            )
+            .field("mail_dir", &self.mail_dir)
+            .field("mail_from", &self.mail_from.to_string())
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("dispatcher", &self.dispatcher)
+            .finish()
+    }
+}
+
+fn redact_url_password(s: &str) -> String {
+    match url::Url::parse(s.trim_matches(|c| c == '"')) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => s.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: String,
+    pub message: String,
+}
+
+fn err(var: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var: var.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Raw values by variable name (`NPSD_BIND`), from the file and then the environment.
+pub struct Sources(BTreeMap<String, String>);
+
+impl Sources {
+    /// The process environment over `npsd.toml` (or the file named by `NPSD_CONFIG`).
+    pub fn from_env() -> Result<Sources, ConfigError> {
+        let explicit = std::env::var("NPSD_CONFIG").ok();
+        let path = PathBuf::from(explicit.clone().unwrap_or_else(|| "npsd.toml".into()));
+        let mut values = BTreeMap::new();
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                err(
+                    "NPSD_CONFIG",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            let table: toml::Table = text.parse().map_err(|e| {
+                err(
+                    "NPSD_CONFIG",
+                    format!("{} is not valid TOML: {e}", path.display()),
+                )
+            })?;
+            for (key, value) in table {
+                let text = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    _ => {
+                        return Err(err(
+                            &format!("NPSD_{}", key.to_uppercase()),
+                            format!("in {}: must be a single value", path.display()),
+                        ))
+                    }
+                };
+                values.insert(format!("NPSD_{}", key.to_uppercase()), text);
+            }
+        } else if explicit.is_some() {
+            return Err(err(
+                "NPSD_CONFIG",
+                format!("{} does not exist", path.display()),
+            ));
+        }
+        for (key, value) in std::env::vars() {
+            if key.starts_with("NPSD_") {
+                values.insert(key, value);
+            }
+        }
+        Ok(Sources(values))
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Sources {
+        Sources(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, var: &str) -> Option<&str> {
+        self.0.get(var).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+
+    fn parse_num<T: std::str::FromStr>(
+        &self,
+        var: &str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError>
+    where
+        T: PartialOrd + std::fmt::Display + Copy,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => match raw.parse::<T>() {
+                Ok(v) if v >= min && v <= max => Ok(v),
+                _ => Err(err(
+                    var,
+                    format!("'{raw}' must be a number from {min} to {max}"),
+                )),
+            },
+        }
+    }
+}
+
+impl Config {
+    pub fn load() -> Result<Config, ConfigError> {
+        Config::from_sources(&Sources::from_env()?)
+    }
+
+    pub fn from_sources(src: &Sources) -> Result<Config, ConfigError> {
+        let database_url =
+            DatabaseUrl::parse(src.get("NPSD_DATABASE_URL").unwrap_or("sqlite://npsd.db"))
+                .map_err(|m| err("NPSD_DATABASE_URL", m))?;
+
+        let bind_raw = src.get("NPSD_BIND").unwrap_or("127.0.0.1:8080");
+        let bind = bind_raw
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| {
+                err(
+                    "NPSD_BIND",
+                    format!("'{bind_raw}' is not an address like 127.0.0.1:8080"),
+                )
+            })?;
+
+        let public_url = match src.get("NPSD_PUBLIC_URL") {
+            None => None,
+            Some(raw) => {
+                let u = url::Url::parse(raw.trim_end_matches('/'))
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                    .ok_or_else(|| {
+                        err("NPSD_PUBLIC_URL", format!("'{raw}' is not an http(s) URL"))
+                    })?;
+                Some(u)
+            }
+        };
+
+        let smtp_url = match src.get("NPSD_SMTP_URL") {
+            None => None,
+            Some(raw) => {
+                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(raw)
+                    .map_err(|e| err("NPSD_SMTP_URL", format!("not a valid SMTP URL ({e}); e.g. smtp://host:25 or smtps://user:pass@host")))?;
+                Some(raw.to_string())
+            }
+        };
+
+        let mail_dir = PathBuf::from(src.get("NPSD_MAIL_DIR").unwrap_or("./mail-outbox"));
+
+        let from_raw = src.get("NPSD_MAIL_FROM").unwrap_or("NPS <nps@localhost>");
+        let mail_from: Mailbox = from_raw.parse().map_err(|_| {
+            err(
+                "NPSD_MAIL_FROM",
+                format!("'{from_raw}' is not an address like \"ACME <nps@acme.example>\""),
+            )
+        })?;
+
+        let api_key = match src.get("NPSD_API_KEY") {
+            None => None,
+            Some(k) if k.len() >= 16 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+                Some(k.to_string())
+            }
+            Some(_) => {
+                return Err(err(
+                    "NPSD_API_KEY",
+                    "must be at least 16 printable characters without spaces",
+                ))
+            }
+        };
+
+        let d = DispatcherSettings::default();
+        let dispatcher = DispatcherSettings {
+            poll_interval: Duration::from_millis(src.parse_num(
+                "NPSD_DISPATCH_POLL_MS",
+                1000u64,
+                10,
+                60_000,
+            )?),
+            batch_size: src.parse_num("NPSD_DISPATCH_BATCH", d.batch_size, 1, 1000)?,
+            concurrency: src.parse_num("NPSD_SMTP_CONCURRENCY", d.concurrency, 1, 100)?,
+            lease: Duration::from_secs(src.parse_num("NPSD_LEASE_SECONDS", 120u64, 5, 86_400)?),
+            retry_base: Duration::from_millis(src.parse_num(
+                "NPSD_RETRY_BASE_MS",
+                2000u64,
+                10,
+                3_600_000,
+            )?),
+            retry_max: d.retry_max,
+            max_attempts: src.parse_num("NPSD_MAX_ATTEMPTS", d.max_attempts, 1, 100)?,
+            smtp_timeout: Duration::from_secs(src.parse_num(
+                "NPSD_SMTP_TIMEOUT_SECONDS",
+                30u64,
+                1,
+                600,
+            )?),
+        };
+
+        Ok(Config {
+            database_url,
+            bind,
+            public_url,
+            smtp_url,
+            mail_dir,
+            mail_from,
+            api_key,
+            db_pool_size: src.parse_num("NPSD_DB_POOL_SIZE", 8u32, 1, 100)?,
+            dispatcher,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_set_up() {
+        let c = Config::from_sources(&Sources::from_pairs([])).unwrap();
+        assert_eq!(c.database_url, DatabaseUrl::Sqlite("npsd.db".into()));
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.mail_from.to_string(), "NPS <nps@localhost>");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("NPSD_BIND", "nowhere"),
+            ("NPSD_DATABASE_URL", "mysql://x"),
+            ("NPSD_PUBLIC_URL", "ftp://x"),
+            ("NPSD_SMTP_URL", "http://x"),
+            ("NPSD_MAIL_FROM", "not an address"),
+            ("NPSD_API_KEY", "short"),
+            ("NPSD_DISPATCH_POLL_MS", "fast"),
+        ] {
+            let e = Config::from_sources(&Sources::from_pairs([(var, value)])).unwrap_err();
+            assert_eq!(e.var, var, "{e}");
+            assert!(e.to_string().starts_with(var));
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::from_sources(&Sources::from_pairs([
+            ("NPSD_API_KEY", "super-secret-key-123"),
+            ("NPSD_SMTP_URL", "smtps://user:hunter2@mail.example.com"),
+        ]))
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("super-secret"));
+        assert!(!shown.contains("hunter2"));
+    }
+}

@@ -1,0 +1,263 @@
+//! Survey settings and their rules.
+use super::ValidationError;
+
+pub const DEFAULT_SLUG: &str = "default";
+pub const DEFAULT_BRAND: &str = "ACME";
+pub const DEFAULT_ACCENT: &str = "#2563eb";
+pub const DEFAULT_THROTTLE_DAYS: i32 = 90;
+pub const DEFAULT_RESPONSE_WINDOW_DAYS: i32 = 30;
+pub const MAX_DELAY_SECONDS: i64 = 365 * 24 * 3600;
+
+/// The settings of a survey as the API reads and writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveySettings {
+    pub slug: String,
+    pub brand: String,
+    /// Overrides the standard question; `{brand}` is replaced by the brand.
+    pub question: Option<String>,
+    /// From header for this survey's emails ("Name <addr>"); the service default when None.
+    pub sender: Option<String>,
+    pub reply_to: Option<String>,
+    pub locale: String,
+    pub send_delay_seconds: i64,
+    pub throttle_days: i32,
+    pub response_window_days: i32,
+    pub accent_color: String,
+}
+
+impl SurveySettings {
+    pub fn new_default(slug: &str) -> SurveySettings {
+        SurveySettings {
+            slug: slug.to_string(),
+            brand: DEFAULT_BRAND.to_string(),
+            question: None,
+            sender: None,
+            reply_to: None,
+            locale: "en".to_string(),
+            send_delay_seconds: 0,
+            throttle_days: DEFAULT_THROTTLE_DAYS,
+            response_window_days: DEFAULT_RESPONSE_WINDOW_DAYS,
+            accent_color: DEFAULT_ACCENT.to_string(),
+        }
+    }
+
+    /// The question as it is asked.
+    pub fn question_text(&self) -> String {
+        match &self.question {
+            Some(q) => q.replace("{brand}", &self.brand),
+            None => format!(
+                "How likely are you to recommend {} to a friend or colleague?",
+                self.brand
+            ),
+        }
+    }
+}
+
+/// A change to a survey: every field optional; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct SurveyPatch {
+    pub brand: Option<String>,
+    pub question: Option<Option<String>>,
+    pub sender: Option<Option<String>>,
+    pub reply_to: Option<Option<String>>,
+    pub locale: Option<String>,
+    pub send_delay_seconds: Option<i64>,
+    pub throttle_days: Option<i32>,
+    pub response_window_days: Option<i32>,
+    pub accent_color: Option<String>,
+}
+
+impl SurveyPatch {
+    /// Applies the patch and checks every rule; nothing changes when an error is returned.
+    pub fn apply(self, to: &SurveySettings) -> Result<SurveySettings, ValidationError> {
+        let mut s = to.clone();
+        if let Some(v) = self.brand {
+            s.brand = v;
+        }
+        if let Some(v) = self.question {
+            s.question = v;
+        }
+        if let Some(v) = self.sender {
+            s.sender = v;
+        }
+        if let Some(v) = self.reply_to {
+            s.reply_to = v;
+        }
+        if let Some(v) = self.locale {
+            s.locale = v;
+        }
+        if let Some(v) = self.send_delay_seconds {
+            s.send_delay_seconds = v;
+        }
+        if let Some(v) = self.throttle_days {
+            s.throttle_days = v;
+        }
+        if let Some(v) = self.response_window_days {
+            s.response_window_days = v;
+        }
+        if let Some(v) = self.accent_color {
+            s.accent_color = v;
+        }
+        validate(s)
+    }
+}
+
+fn trimmed_opt(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Checks and normalises settings.
+pub fn validate(mut s: SurveySettings) -> Result<SurveySettings, ValidationError> {
+    s.slug = parse_slug("slug", &s.slug)?;
+    s.brand = s.brand.trim().to_string();
+    if s.brand.is_empty() || s.brand.chars().count() > 100 || s.brand.chars().any(char::is_control)
+    {
+        return Err(ValidationError::new("brand", "must be 1 to 100 characters"));
+    }
+    s.question = trimmed_opt(s.question);
+    if let Some(q) = &s.question {
+        if q.chars().count() > 300 || q.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "question",
+                "must be at most 300 characters on one line",
+            ));
+        }
+    }
+    s.sender = trimmed_opt(s.sender);
+    if let Some(v) = &s.sender {
+        v.parse::<lettre::message::Mailbox>().map_err(|_| {
+            ValidationError::new(
+                "sender",
+                "must be an address like \"ACME <nps@acme.example>\"",
+            )
+        })?;
+    }
+    s.reply_to = trimmed_opt(s.reply_to);
+    if let Some(v) = &s.reply_to {
+        v.parse::<lettre::message::Mailbox>().map_err(|_| {
+            ValidationError::new(
+                "reply_to",
+                "must be an address like \"Support <help@acme.example>\"",
+            )
+        })?;
+    }
+    s.locale = parse_locale("locale", &s.locale)?;
+    if !(0..=MAX_DELAY_SECONDS).contains(&s.send_delay_seconds) {
+        return Err(ValidationError::new(
+            "send_delay_seconds",
+            "must be from 0 to 31536000 (one year)",
+        ));
+    }
+    if !(0..=3650).contains(&s.throttle_days) {
+        return Err(ValidationError::new(
+            "throttle_days",
+            "must be from 0 to 3650",
+        ));
+    }
+    if !(1..=365).contains(&s.response_window_days) {
+        return Err(ValidationError::new(
+            "response_window_days",
+            "must be from 1 to 365",
+        ));
+    }
+    s.accent_color = parse_color("accent_color", &s.accent_color)?;
+    Ok(s)
+}
+
+pub fn parse_slug(field: &str, raw: &str) -> Result<String, ValidationError> {
+    let slug = raw.trim();
+    let ok = (1..=64).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && !slug.starts_with('-');
+    if ok {
+        Ok(slug.to_string())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must be 1 to 64 lowercase letters, digits, '-' or '_'",
+        ))
+    }
+}
+
+/// A BCP 47-ish language tag: "en", "de-CH", "pt-BR".
+pub fn parse_locale(field: &str, raw: &str) -> Result<String, ValidationError> {
+    let tag = raw.trim();
+    let mut parts = tag.split(['-', '_']);
+    let lang_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic()));
+    let rest_ok =
+        parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if lang_ok && rest_ok && tag.len() <= 35 {
+        Ok(tag.replace('_', "-"))
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must be a language tag like \"en\" or \"de-CH\"",
+        ))
+    }
+}
+
+pub fn parse_color(field: &str, raw: &str) -> Result<String, ValidationError> {
+    let c = raw.trim();
+    let ok = c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(c.to_ascii_lowercase())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must be a colour like \"#2563eb\"",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_survey_is_valid() {
+        let s = validate(SurveySettings::new_default("default")).unwrap();
+        assert_eq!(
+            s.question_text(),
+            "How likely are you to recommend ACME to a friend or colleague?"
+        );
+    }
+
+    #[test]
+    fn patches_are_checked_as_a_whole() {
+        let base = SurveySettings::new_default("default");
+        let patch = SurveyPatch {
+            brand: Some("Shoe Shop".into()),
+            question: Some(Some("Would you recommend {brand}?".into())),
+            ..Default::default()
+        };
+        let s = patch.apply(&base).unwrap();
+        assert_eq!(s.question_text(), "Would you recommend Shoe Shop?");
+        let bad = SurveyPatch {
+            accent_color: Some("red".into()),
+            ..Default::default()
+        };
+        assert_eq!(bad.apply(&base).unwrap_err().field, "accent_color");
+        let bad = SurveyPatch {
+            throttle_days: Some(-1),
+            ..Default::default()
+        };
+        assert_eq!(bad.apply(&base).unwrap_err().field, "throttle_days");
+        let bad = SurveyPatch {
+            sender: Some(Some("not an address".into())),
+            ..Default::default()
+        };
+        assert_eq!(bad.apply(&base).unwrap_err().field, "sender");
+    }
+
+    #[test]
+    fn slugs_and_locales() {
+        assert!(parse_slug("slug", "post-purchase_2").is_ok());
+        assert!(parse_slug("slug", "Bad Slug").is_err());
+        assert_eq!(parse_locale("locale", "de_CH").unwrap(), "de-CH");
+        assert!(parse_locale("locale", "english!").is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! Reading results: the NPS of a period and the comments behind it.
+use super::auth::ApiKey;
+use super::json::timestamp;
+use crate::domain::nps::{response_rate, NpsSummary};
+use crate::domain::score::Category;
+use crate::domain::ValidationError;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store::responses::{self, CommentQuery};
+use crate::store::surveys::SurveyRow;
+use crate::store::{invitations, surveys};
+use actix_web::{web, HttpResponse};
+use base64::Engine;
+use chrono::{DateTime, Days, NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// An inclusive range of UTC days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`.
+struct Period {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+impl Period {
+    fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ValidationError> {
+        let day = |field: &str, raw: Option<&str>| {
+            raw.filter(|s| !s.is_empty())
+                .map(|s| {
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .map_err(|_| ValidationError::new(field, "must be a date like 2026-01-31"))
+                })
+                .transpose()
+        };
+        let period = Period {
+            from: day("from", from)?,
+            to: day("to", to)?,
+        };
+        if let (Some(f), Some(t)) = (period.from, period.to) {
+            if f > t {
+                return Err(ValidationError::new("from", "must not be after to"));
+            }
+        }
+        Ok(period)
+    }
+
+    fn start(&self) -> Option<NaiveDateTime> {
+        self.from.map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
+    }
+
+    /// The first instant after the period.
+    fn end(&self) -> Option<NaiveDateTime> {
+        self.to
+            .and_then(|d| d.checked_add_days(Days::new(1)))
+            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
+    }
+
+    fn echo(d: Option<NaiveDate>) -> Value {
+        d.map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+            .unwrap_or(Value::Null)
+    }
+}
+
+async fn find_survey(state: &AppState, slug: String) -> Result<SurveyRow, ApiError> {
+    let lookup = slug.clone();
+    state
+        .store
+        .read(move |c| surveys::find_by_slug(c, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no survey with slug '{slug}'")))
+}
+
+#[derive(Deserialize)]
+pub struct NpsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub async fn nps(
+    _: ApiKey,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<NpsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let survey = find_survey(&state, slug.into_inner()).await?;
+    let (start, end) = (period.start(), period.end());
+    let (counts, sent) = state
+        .store
+        .read(move |c| {
+            Ok((
+                responses::score_counts(c, &survey.id, start, end)?,
+                invitations::count_sent(c, &survey.id, start, end)?,
+            ))
+        })
+        .await?;
+    let summary = NpsSummary::from_counts(&counts);
+    let sent = sent as u64;
+    Ok(HttpResponse::Ok().json(json!({
+        "nps": summary.nps,
+        "responses": summary.responses,
+        "promoters": summary.promoters,
+        "passives": summary.passives,
+        "detractors": summary.detractors,
+        "invitations_sent": sent,
+        "response_rate": response_rate(summary.responses, sent),
+        "margin_of_error": summary.margin_of_error,
+        "distribution": counts.per_score(),
+        "from": Period::echo(period.from),
+        "to": Period::echo(period.to),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct CommentsQuery {
+    category: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
+    let micros = at.and_utc().timestamp_micros();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}|{id}"))
+}
+
+fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ValidationError> {
+    let invalid = || ValidationError::new("cursor", "is not a cursor this API returned");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    Ok((at.naive_utc(), id.to_string()))
+}
+
+pub async fn comments(
+    _: ApiKey,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<CommentsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let period = Period::parse(q.from.as_deref(), q.to.as_deref())?;
+    let category = q
+        .category
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| Category::parse("category", c))
+        .transpose()?;
+    let limit = match q.limit.as_deref().filter(|l| !l.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ValidationError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let before = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
+    let survey = find_survey(&state, slug.into_inner()).await?;
+    let query = CommentQuery {
+        survey_id: survey.id.clone(),
+        category,
+        from: period.start(),
+        until: period.end(),
+        before,
+        limit: limit + 1,
+    };
+    let (mut rows, properties) = state
+        .store
+        .read(move |c| {
+            let rows = responses::comments(c, &query)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.invitation_id.clone()).collect();
+            Ok((rows, invitations::properties_of(c, &ids)?))
+        })
+        .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| encode_cursor(r.responded_at, &r.response_id))
+    } else {
+        None
+    };
+    let mut props: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
+    for (invitation_id, name, value) in properties {
+        props
+            .entry(invitation_id)
+            .or_default()
+            .insert(name, Value::String(value));
+    }
+    let comments: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "response_id": r.response_id,
+                "score": r.score,
+                "comment": r.comment,
+                "email": r.email,
+                "name": r.name,
+                "transaction_id": r.transaction_id,
+                "properties": props.get(&r.invitation_id).cloned().unwrap_or_default(),
+                "responded_at": timestamp(r.responded_at),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"comments": comments, "next_cursor": next_cursor})))
+}

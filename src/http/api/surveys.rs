@@ -1,0 +1,175 @@
+//! Surveys: list, create, read, change.
+use super::auth::ApiKey;
+use super::json;
+use crate::domain::survey::{parse_slug, validate, SurveyPatch, SurveySettings};
+use crate::domain::ValidationError;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store::surveys::{self, CreateSurveyError};
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Map, Value};
+
+/// Field names the API accepts, with the spellings people also use.
+const FIELDS: &[(&str, &[&str])] = &[
+    ("slug", &[]),
+    ("brand", &[]),
+    ("question", &[]),
+    ("sender", &["from"]),
+    ("reply_to", &["reply-to"]),
+    ("locale", &["default_locale"]),
+    ("send_delay_seconds", &["delay_seconds", "send_delay"]),
+    ("throttle_days", &[]),
+    ("response_window_days", &["response_window"]),
+    ("accent_color", &["accent_colour"]),
+];
+
+fn canonical(obj: Map<String, Value>) -> Result<Map<String, Value>, ValidationError> {
+    let mut out = Map::new();
+    for (key, value) in obj {
+        let name = FIELDS
+            .iter()
+            .find(|(name, aliases)| *name == key || aliases.contains(&key.as_str()))
+            .map(|(name, _)| *name)
+            .ok_or_else(|| ValidationError::new(key.clone(), "is not a survey setting"))?;
+        out.insert(name.to_string(), value);
+    }
+    Ok(out)
+}
+
+fn string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, ValidationError> {
+    match obj.get(field) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ValidationError::new(field, "must be a string")),
+    }
+}
+
+/// Absent: no change; null or "": clear; a string: set.
+fn clearable(
+    obj: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<Option<String>>, ValidationError> {
+    match obj.get(field) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(ValidationError::new(field, "must be a string or null")),
+    }
+}
+
+fn integer<T: TryFrom<i64>>(
+    obj: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<T>, ValidationError> {
+    match obj.get(field) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|v| T::try_from(v).ok())
+            .map(Some)
+            .ok_or_else(|| ValidationError::new(field, "must be a whole number")),
+        Some(_) => Err(ValidationError::new(field, "must be a whole number")),
+    }
+}
+
+fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), ValidationError> {
+    let Value::Object(obj) = body else {
+        return Err(ValidationError::new("body", "must be a JSON object"));
+    };
+    let obj = canonical(obj)?;
+    let patch = SurveyPatch {
+        brand: string(&obj, "brand")?,
+        question: clearable(&obj, "question")?,
+        sender: clearable(&obj, "sender")?,
+        reply_to: clearable(&obj, "reply_to")?,
+        locale: string(&obj, "locale")?,
+        send_delay_seconds: integer(&obj, "send_delay_seconds")?,
+        throttle_days: integer(&obj, "throttle_days")?,
+        response_window_days: integer(&obj, "response_window_days")?,
+        accent_color: string(&obj, "accent_color")?,
+    };
+    Ok((string(&obj, "slug")?, patch))
+}
+
+fn not_found(slug: &str) -> ApiError {
+    ApiError::NotFound(format!("no survey with slug '{slug}'"))
+}
+
+pub async fn list(_: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rows = state.store.read(surveys::list).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"surveys": rows.iter().map(json::survey).collect::<Vec<_>>()})))
+}
+
+pub async fn get(
+    _: ApiKey,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let lookup = slug.clone();
+    let row = state
+        .store
+        .read(move |c| surveys::find_by_slug(c, &lookup))
+        .await?
+        .ok_or_else(|| not_found(&slug))?;
+    Ok(HttpResponse::Ok().json(json::survey(&row)))
+}
+
+pub async fn create(
+    _: ApiKey,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, patch) = parse_patch(body.into_inner())?;
+    let slug = slug.ok_or_else(|| ValidationError::new("slug", "is required"))?;
+    let settings = patch.apply(&SurveySettings::new_default(&parse_slug("slug", &slug)?))?;
+    let now = state.clock.now();
+    let taken = settings.slug.clone();
+    match state
+        .store
+        .write(move |c| Ok(surveys::create(c, settings, now)))
+        .await?
+    {
+        Ok(row) => Ok(HttpResponse::Created()
+            .insert_header(("Location", format!("/api/v1/surveys/{}", row.slug)))
+            .json(json::survey(&row))),
+        Err(CreateSurveyError::SlugTaken) => Err(ApiError::Conflict(format!(
+            "a survey with slug '{taken}' exists already"
+        ))),
+        Err(CreateSurveyError::Store(e)) => Err(e.into()),
+    }
+}
+
+pub async fn update(
+    _: ApiKey,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let (new_slug, patch) = parse_patch(body.into_inner())?;
+    if new_slug.as_deref().is_some_and(|s| s != slug) {
+        return Err(ValidationError::new(
+            "slug",
+            "cannot be changed: links and integrations use it",
+        )
+        .into());
+    }
+    let now = state.clock.now();
+    let lookup = slug.clone();
+    let updated = state
+        .store
+        .write(move |c| {
+            let Some(row) = surveys::find_by_slug(c, &lookup)? else {
+                return Ok(None);
+            };
+            match patch.apply(&row.settings()).and_then(validate) {
+                Ok(settings) => Ok(Some(Ok(surveys::update(c, row, settings, now)?))),
+                Err(e) => Ok(Some(Err(e))),
+            }
+        })
+        .await?
+        .ok_or_else(|| not_found(&slug))??;
+    Ok(HttpResponse::Ok().json(json::survey(&updated)))
+}

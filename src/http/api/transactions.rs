@@ -1,0 +1,168 @@
+//! POST /api/v1/transactions (one) and /api/v1/transactions/batch (up to 1,000).
+use super::auth::ApiKey;
+use super::json;
+use crate::domain::transaction::{NewTransaction, MAX_BATCH};
+use crate::domain::ValidationError;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store::invitations::{self, Ingested, SCHEDULED};
+use crate::store::{surveys, DbConn, StoreResult};
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The outcome of one transaction.
+enum ItemResult {
+    Stored {
+        ingested: Ingested,
+        survey_slug: String,
+    },
+    UnknownSurvey(String),
+}
+
+/// Stores transactions in one write transaction; unknown surveys are reported per item.
+fn ingest_all(
+    conn: &mut DbConn,
+    items: &[NewTransaction],
+    message_id_domain: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Vec<ItemResult>> {
+    let mut survey_cache = HashMap::new();
+    let mut out = Vec::with_capacity(items.len());
+    for tx in items {
+        if !survey_cache.contains_key(&tx.survey) {
+            let found = surveys::find_by_slug(conn, &tx.survey)?;
+            survey_cache.insert(tx.survey.clone(), found);
+        }
+        match &survey_cache[&tx.survey] {
+            Some(survey) => out.push(ItemResult::Stored {
+                ingested: invitations::ingest(conn, survey, tx, message_id_domain, now)?,
+                survey_slug: survey.slug.clone(),
+            }),
+            None => out.push(ItemResult::UnknownSurvey(tx.survey.clone())),
+        }
+    }
+    Ok(out)
+}
+
+async fn ingest(state: &AppState, items: Vec<NewTransaction>) -> Result<Vec<ItemResult>, ApiError> {
+    let now = state.clock.now();
+    let domain = state.message_id_domain.clone();
+    let results = state
+        .store
+        .write(move |c| ingest_all(c, &items, &domain, now))
+        .await?;
+    let due_now = results.iter().any(|r| {
+        matches!(r, ItemResult::Stored { ingested, .. }
+            if ingested.created && ingested.invitation.status == SCHEDULED && ingested.invitation.send_at <= now)
+    });
+    if due_now {
+        state.dispatcher_wake.notify_one();
+    }
+    Ok(results)
+}
+
+fn unknown_survey(slug: &str) -> ValidationError {
+    ValidationError::new("survey", format!("no survey with slug '{slug}'"))
+}
+
+pub async fn create(
+    _: ApiKey,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let tx = NewTransaction::parse(&body)?;
+    let result = ingest(&state, vec![tx])
+        .await?
+        .pop()
+        .expect("one result per item");
+    match result {
+        ItemResult::Stored {
+            ingested,
+            survey_slug,
+        } => {
+            let mut res = if ingested.created {
+                HttpResponse::Accepted()
+            } else {
+                HttpResponse::Ok()
+            };
+            Ok(res
+                .json(json!({"invitation": json::invitation(&ingested.invitation, &survey_slug)})))
+        }
+        ItemResult::UnknownSurvey(slug) => Err(unknown_survey(&slug).into()),
+    }
+}
+
+/// Accepts `[...]` or `{"transactions": [...]}`. Each item gets its own result, in order:
+/// `{"index", "status": 202|200|422, "invitation"}` or `{"index", "status", "error"}`.
+pub async fn create_batch(
+    _: ApiKey,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let items = match body {
+        Value::Array(items) => items,
+        Value::Object(mut obj) => match obj.remove("transactions") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(ValidationError::new(
+                    "transactions",
+                    "must be an array of transactions",
+                )
+                .into())
+            }
+        },
+        _ => {
+            return Err(
+                ValidationError::new("transactions", "must be an array of transactions").into(),
+            )
+        }
+    };
+    if items.is_empty() {
+        return Err(ValidationError::new("transactions", "must not be empty").into());
+    }
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::TooLarge(format!(
+            "a batch holds at most {MAX_BATCH} transactions; this one has {}",
+            items.len()
+        )));
+    }
+    let parsed: Vec<Result<NewTransaction, ValidationError>> =
+        items.iter().map(NewTransaction::parse).collect();
+    let valid: Vec<NewTransaction> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
+    let mut stored = ingest(&state, valid).await?.into_iter();
+    let error = |e: &ValidationError| json!({"code": "validation_failed", "message": format!("{}: {}", e.field, e.message), "field": e.field});
+    let results: Vec<Value> = parsed
+        .iter()
+        .enumerate()
+        .map(|(index, p)| match p {
+            Err(e) => json!({"index": index, "status": 422, "error": error(e)}),
+            Ok(_) => match stored.next().expect("one result per valid item") {
+                ItemResult::Stored {
+                    ingested,
+                    survey_slug,
+                } => json!({
+                    "index": index,
+                    "status": if ingested.created { 202 } else { 200 },
+                    "invitation": json::invitation(&ingested.invitation, &survey_slug),
+                }),
+                ItemResult::UnknownSurvey(slug) => {
+                    json!({"index": index, "status": 422, "error": error(&unknown_survey(&slug))})
+                }
+            },
+        })
+        .collect();
+    let accepted = results.iter().filter(|r| r["status"] == 202).count();
+    let duplicates = results.iter().filter(|r| r["status"] == 200).count();
+    Ok(HttpResponse::Ok().json(json!({
+        "results": results,
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "rejected": results.len() - accepted - duplicates,
+    })))
+}

@@ -1,0 +1,28 @@
+//! HTTP: thin handlers that parse at the boundary, call one function and map its result.
+pub mod api;
+pub mod pages;
+
+use crate::domain::clock::SharedClock;
+use crate::store::Store;
+use actix_web::web;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What every handler may use; built once in `startup`.
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    /// Base of the links in emails, without a trailing slash.
+    pub public_url: String,
+    /// Hash of NPSD_API_KEY, when set.
+    pub env_api_key_hash: Option<String>,
+    /// Domain used in Message-IDs.
+    pub message_id_domain: String,
+    /// Wakes the dispatcher when an invitation is due now.
+    pub dispatcher_wake: Arc<Notify>,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/api/v1").configure(api::routes))
+        .configure(pages::routes);
+}

@@ -1,0 +1,89 @@
+//! The pages people see: the response form, thank-you page and unsubscribe.
+pub mod respond;
+pub mod unsubscribe;
+pub mod views;
+
+use crate::domain::token::Token;
+use crate::error::PageError;
+use crate::http::AppState;
+use crate::store::{invitations, invitations::InvitationRow, surveys::SurveyRow};
+use actix_web::{web, HttpResponse};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/r/{token}")
+            .route(web::get().to(respond::show))
+            .route(web::post().to(respond::submit))
+            // Scanners probe links with HEAD: answer, record nothing.
+            .route(web::head().to(HttpResponse::Ok)),
+    )
+    .service(
+        web::resource("/r/{token}/verify")
+            .route(web::get().to(respond::trap))
+            .route(web::head().to(HttpResponse::Ok)),
+    )
+    .service(
+        web::resource("/u/{token}")
+            .route(web::get().to(unsubscribe::show))
+            .route(web::post().to(unsubscribe::submit))
+            .route(web::head().to(HttpResponse::Ok)),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .default_service(web::to(not_found));
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/api/") {
+        Err(crate::error::ApiError::NotFound(format!(
+            "no such endpoint: {} {}",
+            req.method(),
+            req.path()
+        ))
+        .into())
+    } else {
+        Err(PageError::NotFound.into())
+    }
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state
+        .store
+        .read(|c| crate::store::api_keys::count_active(c))
+        .await
+    {
+        Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Err(e) => {
+            tracing::error!(error = ?e, "health check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
+/// The invitation behind a link token, with its survey and expiry.
+pub struct Link {
+    pub invitation: InvitationRow,
+    pub survey: SurveyRow,
+    pub expired: bool,
+}
+
+pub async fn find_link(state: &AppState, raw_token: &str) -> Result<Link, PageError> {
+    let token = Token::from_url(raw_token).ok_or(PageError::NotFound)?;
+    let hash = token.hash();
+    let found = state
+        .store
+        .read(move |c| invitations::find_by_token(c, &hash))
+        .await?;
+    let (invitation, survey, expires_at) = found.ok_or(PageError::NotFound)?;
+    Ok(Link {
+        expired: expires_at <= state.clock.now(),
+        invitation,
+        survey,
+    })
+}
+
+pub fn branding(survey: &SurveyRow) -> views::Branding {
+    views::Branding {
+        brand: survey.brand.clone(),
+        accent_color: survey.accent_color.clone(),
+    }
+}

@@ -1,0 +1,188 @@
+//! GET /r/{token}?score=N records a click and shows the form; POST /r/{token} stores the answer.
+use super::views::{self, SurveyFormPage, ThanksPage};
+use super::{branding, find_link, Link};
+use crate::domain::score::Score;
+use crate::error::{html, PageError};
+use crate::http::AppState;
+use crate::store::responses::{self, LinkAction};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+pub const MAX_COMMENT_CHARS: usize = 5000;
+
+#[derive(Deserialize)]
+pub struct ScoreQuery {
+    score: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ResponseForm {
+    score: Option<String>,
+    comment: Option<String>,
+}
+
+fn form_page(
+    link: &Link,
+    token: &str,
+    selected: Option<u8>,
+    comment: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let brand = branding(&link.survey);
+    let question = link.survey.settings().question_text();
+    let action = format!("/r/{token}");
+    let body = views::survey_form(&SurveyFormPage {
+        branding: &brand,
+        question: &question,
+        form_action: &action,
+        selected,
+        comment,
+        error,
+        max_comment_chars: MAX_COMMENT_CHARS,
+    })?;
+    Ok(html(status, body))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ScoreQuery>,
+) -> Result<HttpResponse, PageError> {
+    let token = path.into_inner();
+    let link = find_link(&state, &token).await?;
+    if link.expired {
+        return Err(PageError::Expired);
+    }
+    let score = match query.score.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => match Score::parse("score", raw) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                return form_page(
+                    &link,
+                    &token,
+                    None,
+                    "",
+                    Some("Please choose a score from 0 to 10."),
+                    StatusCode::OK,
+                )
+            }
+        },
+    };
+    let existing_comment = match score {
+        Some(score) => {
+            let invitation = link.invitation.clone();
+            let now = state.clock.now();
+            state
+                .store
+                .write(move |c| responses::record(c, &invitation, LinkAction::Click(score), now))
+                .await?
+                .and_then(|r| r.comment)
+        }
+        None => {
+            let id = link.invitation.id.clone();
+            state
+                .store
+                .read(move |c| responses::find_for_invitation(c, &id))
+                .await?
+                .and_then(|r| r.comment)
+        }
+    };
+    form_page(
+        &link,
+        &token,
+        score.map(Score::value),
+        existing_comment.as_deref().unwrap_or(""),
+        None,
+        StatusCode::OK,
+    )
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<ResponseForm>,
+) -> Result<HttpResponse, PageError> {
+    let token = path.into_inner();
+    let link = find_link(&state, &token).await?;
+    if link.expired {
+        return Err(PageError::Expired);
+    }
+    let form = form.into_inner();
+    let comment = form.comment.unwrap_or_default().replace("\r\n", "\n");
+    let comment_trimmed = comment.trim();
+    let score = match form.score.as_deref().map(|raw| Score::parse("score", raw)) {
+        Some(Ok(s)) => s,
+        _ => {
+            return form_page(
+                &link,
+                &token,
+                None,
+                &comment,
+                Some("Please choose a score from 0 to 10 before sending."),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    };
+    let length = comment_trimmed.chars().count();
+    if length > MAX_COMMENT_CHARS {
+        let message = format!(
+            "Your comment is {length} characters long; the limit is {MAX_COMMENT_CHARS}. Please shorten it a little and send it again."
+        );
+        return form_page(
+            &link,
+            &token,
+            Some(score.value()),
+            &comment,
+            Some(&message),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let comment_value = (!comment_trimmed.is_empty()).then(|| comment_trimmed.to_string());
+    let has_comment = comment_value.is_some();
+    let invitation = link.invitation.clone();
+    let now = state.clock.now();
+    state
+        .store
+        .write(move |c| {
+            responses::record(
+                c,
+                &invitation,
+                LinkAction::Submit {
+                    score,
+                    comment: comment_value.as_deref(),
+                },
+                now,
+            )
+        })
+        .await?;
+    let brand = branding(&link.survey);
+    let body = views::thanks(&ThanksPage {
+        branding: &brand,
+        score: score.value(),
+        has_comment,
+    })?;
+    Ok(html(StatusCode::OK, body))
+}
+
+/// The hidden link only scanners open.
+pub async fn trap(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let link = find_link(&state, &path.into_inner()).await?;
+    if !link.expired {
+        let invitation = link.invitation.clone();
+        let now = state.clock.now();
+        state
+            .store
+            .write(move |c| responses::record(c, &invitation, LinkAction::Trap, now))
+            .await?;
+    }
+    Ok(html(
+        StatusCode::OK,
+        "<!doctype html><html lang=\"en\"><title>OK</title><p>OK</p></html>".into(),
+    ))
+}

@@ -1,0 +1,371 @@
+//! Browser pages of the email path (answer form, thanks, unsubscribe, errors), rendered
+//! from `templates/web/*.html`. Pure functions returning HTML; handlers wrap them.
+use askama::Template;
+
+use crate::mail::templates::accent_colors;
+
+/// How a survey's pages look: its brand name and accent colour ("#RRGGBB").
+pub struct Branding {
+    pub brand: String,
+    pub accent_color: String,
+}
+
+pub struct SurveyFormPage<'a> {
+    pub branding: &'a Branding,
+    pub question: &'a str,
+    /// Where the form posts, e.g. "/r/TOKEN".
+    pub form_action: &'a str,
+    /// The score from the clicked email link, preselected.
+    pub selected: Option<u8>,
+    /// The comment typed so far, when the form is shown again after an error.
+    pub comment: &'a str,
+    pub error: Option<&'a str>,
+    pub max_comment_chars: usize,
+}
+
+pub struct ThanksPage<'a> {
+    pub branding: &'a Branding,
+    pub score: u8,
+    pub has_comment: bool,
+}
+
+pub struct UnsubscribePage<'a> {
+    pub branding: &'a Branding,
+    pub form_action: &'a str,
+    pub email_masked: &'a str,
+}
+
+pub struct UnsubscribedPage<'a> {
+    pub branding: &'a Branding,
+    pub email_masked: &'a str,
+}
+
+/// Shown without a survey's branding.
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// What `base.html` needs from every page.
+struct Theme<'a> {
+    brand: &'a str,
+    accent: &'a str,
+    on_accent: &'static str,
+}
+
+impl<'a> Theme<'a> {
+    fn of(branding: &'a Branding) -> Self {
+        Self::new(&branding.brand, &branding.accent_color)
+    }
+
+    fn new(brand: &'a str, accent: &'a str) -> Self {
+        let (accent, on_accent) = accent_colors(accent);
+        Theme {
+            brand,
+            accent,
+            on_accent,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/survey_form.html")]
+struct SurveyFormHtml<'a> {
+    theme: Theme<'a>,
+    question: &'a str,
+    form_action: &'a str,
+    selected: Option<u8>,
+    comment: &'a str,
+    error: Option<&'a str>,
+    max_comment_chars: usize,
+}
+
+impl SurveyFormHtml<'_> {
+    /// Askama passes call arguments by reference, hence `&u8`.
+    fn is_selected(&self, score: &u8) -> bool {
+        self.selected == Some(*score)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/thanks.html")]
+struct ThanksHtml<'a> {
+    theme: Theme<'a>,
+    score: u8,
+    has_comment: bool,
+}
+
+#[derive(Template)]
+#[template(path = "web/unsubscribe.html")]
+struct UnsubscribeHtml<'a> {
+    theme: Theme<'a>,
+    form_action: &'a str,
+    email_masked: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "web/unsubscribed.html")]
+struct UnsubscribedHtml<'a> {
+    theme: Theme<'a>,
+    email_masked: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "web/error.html")]
+struct ErrorHtml<'a> {
+    theme: Theme<'a>,
+    title: &'a str,
+    message: &'a str,
+}
+
+pub fn survey_form(p: &SurveyFormPage) -> Result<String, askama::Error> {
+    SurveyFormHtml {
+        theme: Theme::of(p.branding),
+        question: p.question,
+        form_action: p.form_action,
+        selected: p.selected,
+        comment: p.comment,
+        error: p.error,
+        max_comment_chars: p.max_comment_chars,
+    }
+    .render()
+}
+
+pub fn thanks(p: &ThanksPage) -> Result<String, askama::Error> {
+    ThanksHtml {
+        theme: Theme::of(p.branding),
+        score: p.score,
+        has_comment: p.has_comment,
+    }
+    .render()
+}
+
+pub fn unsubscribe(p: &UnsubscribePage) -> Result<String, askama::Error> {
+    UnsubscribeHtml {
+        theme: Theme::of(p.branding),
+        form_action: p.form_action,
+        email_masked: p.email_masked,
+    }
+    .render()
+}
+
+pub fn unsubscribed(p: &UnsubscribedPage) -> Result<String, askama::Error> {
+    UnsubscribedHtml {
+        theme: Theme::of(p.branding),
+        email_masked: p.email_masked,
+    }
+    .render()
+}
+
+pub fn error_page(p: &ErrorPage) -> Result<String, askama::Error> {
+    ErrorHtml {
+        theme: Theme::new("npsd", ""),
+        title: p.title,
+        message: p.message,
+    }
+    .render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acme() -> Branding {
+        Branding {
+            brand: "ACME".into(),
+            accent_color: "#2563eb".into(),
+        }
+    }
+
+    fn form<'a>(branding: &'a Branding) -> SurveyFormPage<'a> {
+        SurveyFormPage {
+            branding,
+            question: "How likely are you to recommend ACME to a friend or colleague?",
+            form_action: "/r/TOKEN",
+            selected: Some(7),
+            comment: "",
+            error: None,
+            max_comment_chars: 5000,
+        }
+    }
+
+    fn assert_page(html: &str) {
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("<html lang=\"en\">"));
+        assert!(html.contains("name=\"viewport\""));
+        assert_eq!(html.matches("<main>").count(), 1);
+        assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("http"));
+    }
+
+    #[test]
+    fn the_form_is_an_accessible_fieldset_of_eleven_radios() {
+        let b = acme();
+        let html = survey_form(&form(&b)).unwrap();
+        assert_page(&html);
+        assert!(html.contains("<form method=\"post\" action=\"/r/TOKEN\">"));
+        assert!(html.contains("<fieldset>"));
+        assert!(html.contains(
+            "<legend>How likely are you to recommend ACME to a friend or colleague?</legend>"
+        ));
+        let mut from = 0;
+        for n in 0..=10 {
+            let input =
+                format!("<input type=\"radio\" id=\"score-{n}\" name=\"score\" value=\"{n}\"");
+            let at = html[from..]
+                .find(&input)
+                .unwrap_or_else(|| panic!("radio {n} missing or out of order"));
+            from += at;
+            assert!(html[from..].contains(&format!("<label for=\"score-{n}\">{n}")));
+        }
+        assert_eq!(html.matches("type=\"radio\"").count(), 11);
+        assert_eq!(html.matches(" checked").count(), 1);
+        assert!(html.contains("value=\"7\" required checked>"));
+        assert!(html.contains("<label class=\"field-label\" for=\"comment\">"));
+        assert!(html.contains(
+            "<textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"5000\"></textarea>"
+        ));
+        assert!(html.contains("<button class=\"button\" type=\"submit\">Send</button>"));
+        assert!(html.contains(":focus-visible"));
+        assert!(html.contains("--accent: #2563eb;"));
+        assert!(!html.contains("role=\"alert\""));
+    }
+
+    #[test]
+    fn the_form_shows_an_error_and_keeps_the_comment() {
+        let b = acme();
+        let page = SurveyFormPage {
+            selected: None,
+            comment: "Slow </textarea><b>delivery</b>",
+            error: Some("Please choose a score from 0 to 10."),
+            ..form(&b)
+        };
+        let html = survey_form(&page).unwrap();
+        assert!(html
+            .contains("<p class=\"alert\" role=\"alert\">Please choose a score from 0 to 10.</p>"));
+        assert!(
+            html.contains(">Slow &#60;/textarea&#62;&#60;b&#62;delivery&#60;/b&#62;</textarea>")
+        );
+        assert!(!html.contains(" checked"));
+    }
+
+    #[test]
+    fn every_dynamic_value_is_escaped() {
+        let b = Branding {
+            brand: "A&B <x>".into(),
+            accent_color: "red;}</style><x>".into(),
+        };
+        let page = SurveyFormPage {
+            question: "Would you recommend \"A&B\"?",
+            form_action: "/r/a\"b",
+            error: Some("<x>"),
+            ..form(&b)
+        };
+        let html = survey_form(&page).unwrap();
+        assert!(html.contains("<header class=\"brand\">A&#38;B &#60;x&#62;</header>"));
+        assert!(html.contains("<legend>Would you recommend &#34;A&#38;B&#34;?</legend>"));
+        assert!(html.contains("action=\"/r/a&#34;b\""));
+        assert!(html.contains("role=\"alert\">&#60;x&#62;</p>"));
+        assert!(
+            html.contains("--accent: #2563eb;"),
+            "an invalid accent never reaches the CSS"
+        );
+        assert!(!html.contains("<x>"));
+        for html in [
+            thanks(&ThanksPage {
+                branding: &b,
+                score: 9,
+                has_comment: false,
+            })
+            .unwrap(),
+            unsubscribe(&UnsubscribePage {
+                branding: &b,
+                form_action: "/u/t",
+                email_masked: "<a>",
+            })
+            .unwrap(),
+            unsubscribed(&UnsubscribedPage {
+                branding: &b,
+                email_masked: "<a>",
+            })
+            .unwrap(),
+            error_page(&ErrorPage {
+                title: "<x>",
+                message: "<x>",
+            })
+            .unwrap(),
+        ] {
+            assert!(!html.contains("<x>") && !html.contains("<a>"), "{html}");
+        }
+    }
+
+    #[test]
+    fn accent_colour_themes_the_page() {
+        let b = Branding {
+            brand: "ACME".into(),
+            accent_color: "#facc15".into(),
+        };
+        let html = survey_form(&form(&b)).unwrap();
+        assert!(html.contains("--accent: #facc15; --on-accent: #111111;"));
+    }
+
+    #[test]
+    fn thanks_mentions_the_score() {
+        let b = acme();
+        let html = thanks(&ThanksPage {
+            branding: &b,
+            score: 9,
+            has_comment: true,
+        })
+        .unwrap();
+        assert_page(&html);
+        assert!(html.contains("<h1>Thank you!</h1>"));
+        assert!(html.contains("a score of 9 out of 10 and left a comment."));
+        let html = thanks(&ThanksPage {
+            branding: &b,
+            score: 0,
+            has_comment: false,
+        })
+        .unwrap();
+        assert!(html.contains("a score of 0 out of 10."));
+    }
+
+    #[test]
+    fn unsubscribe_asks_then_confirms() {
+        let b = acme();
+        let page = UnsubscribePage {
+            branding: &b,
+            form_action: "/u/TOKEN",
+            email_masked: "a***@example.com",
+        };
+        let html = unsubscribe(&page).unwrap();
+        assert_page(&html);
+        assert!(html.contains("Unsubscribe a***@example.com from ACME surveys?"));
+        assert!(html.contains("<form method=\"post\" action=\"/u/TOKEN\">"));
+        assert!(html.contains("name=\"List-Unsubscribe\" value=\"One-Click\""));
+        assert!(html.contains(">Unsubscribe</button>"));
+
+        let html = unsubscribed(&UnsubscribedPage {
+            branding: &b,
+            email_masked: "a***@example.com",
+        })
+        .unwrap();
+        assert_page(&html);
+        assert!(html.contains("<h1>You are unsubscribed</h1>"));
+        assert!(html.contains("You will not receive further surveys from ACME."));
+        assert!(html.contains("a***@example.com"));
+    }
+
+    #[test]
+    fn error_page_is_neutral() {
+        let html = error_page(&ErrorPage {
+            title: "Link expired",
+            message: "This survey link is no longer valid.",
+        })
+        .unwrap();
+        assert_page(&html);
+        assert!(html.contains("<title>Link expired | npsd</title>"));
+        assert!(html.contains("<header class=\"brand\">npsd</header>"));
+        assert!(html.contains("<h1>Link expired</h1>"));
+        assert!(html.contains("<p>This survey link is no longer valid.</p>"));
+    }
+}

@@ -1,0 +1,2 @@
+//! Background work beside the HTTP server.
+pub mod dispatcher;

@@ -1,0 +1,13 @@
+//! npsd: a self-hosted Net Promoter Score service.
+// diesel's boxed, grouped queries over two backends nest deep types.
+#![recursion_limit = "256"]
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod mail;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

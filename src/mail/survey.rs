@@ -1,0 +1,84 @@
+//! The survey email of one invitation.
+use super::templates::{render_survey_email, SurveyEmail};
+use crate::domain::survey::SurveySettings;
+use crate::domain::token::Token;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+
+/// What the survey email is made of; everything comes from the stored invitation and survey.
+pub struct SurveyMessage<'a> {
+    pub survey: &'a SurveySettings,
+    pub to_email: &'a str,
+    pub to_name: Option<&'a str>,
+    /// Fixed when the invitation was queued, the same on every retry (without angle brackets).
+    pub message_id: &'a str,
+    pub token: &'a Token,
+    /// No trailing slash.
+    pub public_url: &'a str,
+    pub default_from: &'a Mailbox,
+}
+
+pub fn score_url(public_url: &str, token: &Token, score: u8) -> String {
+    format!("{public_url}/r/{}?score={score}", token.as_str())
+}
+
+pub fn unsubscribe_url(public_url: &str, token: &Token) -> String {
+    format!("{public_url}/u/{}", token.as_str())
+}
+
+/// The hidden link in the email: people cannot see it, scanners that open every link do.
+pub fn trap_url(public_url: &str, token: &Token) -> String {
+    format!("{public_url}/r/{}/verify", token.as_str())
+}
+
+pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
+    let unsubscribe = unsubscribe_url(m.public_url, m.token);
+    let content = SurveyEmail {
+        brand: m.survey.brand.clone(),
+        question: m.survey.question_text(),
+        recipient_name: m.to_name.map(str::to_string),
+        score_urls: (0..=10)
+            .map(|s| score_url(m.public_url, m.token, s))
+            .collect(),
+        unsubscribe_url: unsubscribe.clone(),
+        trap_url: trap_url(m.public_url, m.token),
+        accent_color: m.survey.accent_color.clone(),
+    };
+    let rendered = render_survey_email(&content)?;
+
+    let from: Mailbox = match &m.survey.sender {
+        Some(s) => s.parse()?,
+        None => m.default_from.clone(),
+    };
+    let to = Mailbox::new(m.to_name.map(str::to_string), m.to_email.parse()?);
+    let mut builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(rendered.subject)
+        .date_now()
+        .message_id(Some(format!("<{}>", m.message_id)))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{unsubscribe}>"),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_string(),
+        ));
+    if let Some(reply_to) = &m.survey.reply_to {
+        builder = builder.reply_to(reply_to.parse()?);
+    }
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(rendered.text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(rendered.html),
+        );
+    Ok(builder.multipart(body)?)
+}

@@ -1,0 +1,34 @@
+use clap::Parser;
+use npsd::cli::{Cli, Command};
+use npsd::config::Config;
+use npsd::startup::Application;
+use std::process::ExitCode;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    npsd::telemetry::init();
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("npsd: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => match Application::build(config).await {
+            Ok(app) => app.run_until_stopped().await,
+            Err(e) => Err(e),
+        },
+        Command::Migrate => npsd::store::run_migrations(&config.database_url)
+            .map(|_| println!("npsd: database is up to date"))
+            .map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("npsd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Builds the application once: store, mailer, dispatcher and HTTP server. Tests reuse it on port 0.
+use crate::config::Config;
+use crate::domain::clock::{SharedClock, SystemClock};
+use crate::domain::token::{hash_secret, Token};
+use crate::http::{self, AppState};
+use crate::jobs::dispatcher::Dispatcher;
+use crate::mail::Mailer;
+use crate::store::{api_keys, surveys, Store};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tracing_actix_web::TracingLogger;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    dispatcher: Dispatcher,
+    public_url: String,
+    store: Store,
+}
+
+/// A key created on first start: shown once, only its hash is kept.
+pub struct CreatedKey(pub String);
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        config: Config,
+        clock: SharedClock,
+    ) -> anyhow::Result<Application> {
+        let store = {
+            let url = config.database_url.clone();
+            let size = config.db_pool_size;
+            tokio::task::spawn_blocking(move || Store::open(&url, size))
+                .await?
+                .context("NPSD_DATABASE_URL: cannot open the database")?
+        };
+        let env_api_key_hash = config.api_key.as_deref().map(hash_secret);
+        if let Some(CreatedKey(key)) = bootstrap(&store, &clock, env_api_key_hash.is_some()).await?
+        {
+            // Printed once, on purpose: it is the only time the key exists outside the client.
+            println!("npsd: created an API key (shown only now, store it safely): {key}");
+        }
+
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("NPSD_BIND: cannot listen on {}", config.bind))?;
+        let addr = listener.local_addr()?;
+        let public_url = match &config.public_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{addr}"),
+        };
+        let mailer = Mailer::from_config(&config)?;
+        let wake = Arc::new(Notify::new());
+        let message_id_domain = config.mail_from.email.domain().to_string();
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            mailer.clone(),
+            clock.clone(),
+            config.dispatcher.clone(),
+            public_url.clone(),
+            config.mail_from.clone(),
+            wake.clone(),
+        );
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            clock,
+            public_url: public_url.clone(),
+            env_api_key_hash,
+            message_id_domain,
+            dispatcher_wake: wake,
+        });
+        let server =
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(TracingLogger::default())
+                    .app_data(state.clone())
+                    .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(
+                        |err, _| {
+                            crate::error::PageError::BadRequest(format!(
+                                "The form could not be read: {err}"
+                            ))
+                            .into()
+                        },
+                    ))
+                    .configure(http::routes)
+            })
+            .listen(listener)?
+            .run();
+        tracing::info!(%addr, public_url = %public_url, mail = %mailer.describe(), "npsd listening");
+        Ok(Application {
+            port: addr.port(),
+            server,
+            dispatcher,
+            public_url,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The dispatcher, to drive the outbox by hand (tests).
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
+    }
+
+    /// Serves until the server is stopped (Ctrl-C / SIGTERM), with the dispatcher beside it.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let dispatcher = tokio::spawn(self.dispatcher.run());
+        let result = self.server.await;
+        dispatcher.abort();
+        result.context("HTTP server failed")
+    }
+}
+
+/// First start: the `default` survey, and an API key when none is configured or stored.
+pub async fn bootstrap(
+    store: &Store,
+    clock: &SharedClock,
+    env_key: bool,
+) -> anyhow::Result<Option<CreatedKey>> {
+    let now = clock.now();
+    let created = store
+        .write(move |c| {
+            surveys::ensure_default(c, now)?;
+            if env_key || api_keys::count_active(c)? > 0 {
+                return Ok(None);
+            }
+            let key = format!("npsd_{}", Token::generate().as_str());
+            api_keys::insert(
+                c,
+                "created on first start",
+                &hash_secret(&key),
+                &key[..9],
+                now,
+            )?;
+            Ok(Some(CreatedKey(key)))
+        })
+        .await?;
+    Ok(created)
+}

@@ -1,0 +1,279 @@
+use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
+use super::surveys::SurveyRow;
+use super::{is_unique_violation, new_id, unsubscribes, DbConn, StoreResult};
+use crate::domain::transaction::NewTransaction;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+pub const SCHEDULED: &str = "scheduled";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+pub const SKIPPED: &str = "skipped";
+
+pub const REASON_THROTTLED: &str = "throttled";
+pub const REASON_UNSUBSCRIBED: &str = "unsubscribed";
+
+pub const OUTBOX_KIND_SURVEY: &str = "survey_email";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitations)]
+pub struct InvitationRow {
+    pub id: String,
+    pub survey_id: String,
+    pub transaction_id: String,
+    pub email: String,
+    pub email_key: String,
+    pub name: Option<String>,
+    pub locale: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub send_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub message_id: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub struct Ingested {
+    pub invitation: InvitationRow,
+    /// False when the transaction was known already and nothing new was stored.
+    pub created: bool,
+}
+
+fn find_by_transaction(
+    conn: &mut DbConn,
+    survey_id: &str,
+    transaction_id: &str,
+) -> StoreResult<Option<InvitationRow>> {
+    Ok(invitations::table
+        .filter(invitations::survey_id.eq(survey_id))
+        .filter(invitations::transaction_id.eq(transaction_id))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Was this address surveyed (or is it about to be) on this survey within the throttle window?
+/// `sent_only` is the dispatcher's view: only emails that really went out count there.
+pub fn recently_surveyed(
+    conn: &mut DbConn,
+    survey: &SurveyRow,
+    email_key: &str,
+    except_id: &str,
+    sent_only: bool,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    if survey.throttle_days <= 0 {
+        return Ok(false);
+    }
+    let since = now - Duration::days(survey.throttle_days as i64);
+    let mut query = invitations::table
+        .filter(invitations::survey_id.eq(&survey.id))
+        .filter(invitations::email_key.eq(email_key))
+        .filter(invitations::id.ne(except_id))
+        .into_boxed();
+    query = if sent_only {
+        query
+            .filter(invitations::status.eq(SENT))
+            .filter(invitations::sent_at.gt(since))
+    } else {
+        query
+            .filter(invitations::status.eq_any([SCHEDULED, SENT]))
+            .filter(invitations::send_at.gt(since))
+    };
+    let n: i64 = query.count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Stores a transaction's invitation, and its outbox row when it is to be sent.
+/// The same transaction id on the same survey returns the stored invitation unchanged.
+pub fn ingest(
+    conn: &mut DbConn,
+    survey: &SurveyRow,
+    tx: &NewTransaction,
+    message_id_domain: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Ingested> {
+    if let Some(existing) = find_by_transaction(conn, &survey.id, &tx.transaction_id)? {
+        return Ok(Ingested {
+            invitation: existing,
+            created: false,
+        });
+    }
+    let email_key = tx.email.key();
+    let skip_reason = if unsubscribes::is_unsubscribed(conn, &survey.id, &email_key)? {
+        Some(REASON_UNSUBSCRIBED)
+    } else if recently_surveyed(conn, survey, &email_key, "", false, now)? {
+        Some(REASON_THROTTLED)
+    } else {
+        None
+    };
+    let delay = tx.delay_seconds.unwrap_or(survey.send_delay_seconds);
+    let id = new_id();
+    let row = InvitationRow {
+        message_id: format!("{}@{}", uuid::Uuid::new_v4().simple(), message_id_domain),
+        id: id.clone(),
+        survey_id: survey.id.clone(),
+        transaction_id: tx.transaction_id.clone(),
+        email: tx.email.as_str().to_string(),
+        email_key,
+        name: tx.name.clone(),
+        locale: tx.locale.clone().unwrap_or_else(|| survey.locale.clone()),
+        status: if skip_reason.is_some() {
+            SKIPPED
+        } else {
+            SCHEDULED
+        }
+        .to_string(),
+        reason: skip_reason.map(str::to_string),
+        send_at: now + Duration::seconds(delay),
+        sent_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    // A savepoint: when a concurrent request stored the same transaction first, the unique
+    // key tells, and that request's invitation is the answer.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(invitations::table)
+            .values(&row)
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            let existing = find_by_transaction(conn, &survey.id, &tx.transaction_id)?
+                .ok_or(diesel::result::Error::NotFound)?;
+            return Ok(Ingested {
+                invitation: existing,
+                created: false,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // One row per property (at most 50): batch inserts are not available across both backends.
+    for (name, value) in &tx.properties {
+        diesel::insert_into(invitation_properties::table)
+            .values((
+                invitation_properties::invitation_id.eq(&id),
+                invitation_properties::name.eq(name),
+                invitation_properties::value.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    if skip_reason.is_none() {
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::id.eq(new_id()),
+                outbox::kind.eq(OUTBOX_KIND_SURVEY),
+                outbox::invitation_id.eq(&id),
+                outbox::status.eq(super::outbox::PENDING),
+                outbox::due_at.eq(row.send_at),
+                outbox::attempts.eq(0),
+                outbox::created_at.eq(now),
+                outbox::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Ingested {
+        invitation: row,
+        created: true,
+    })
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<InvitationRow> {
+    Ok(invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .first(conn)?)
+}
+
+/// Stores the hash of a token sent in an email. Every email carries a fresh token, so a retried
+/// send never invalidates the links of an earlier copy that did arrive.
+pub fn add_token(
+    conn: &mut DbConn,
+    invitation_id: &str,
+    token_hash: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::insert_into(invitation_tokens::table)
+        .values((
+            invitation_tokens::token_hash.eq(token_hash),
+            invitation_tokens::invitation_id.eq(invitation_id),
+            invitation_tokens::created_at.eq(now),
+            invitation_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The invitation a link token belongs to, with its expiry.
+pub fn find_by_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+) -> StoreResult<Option<(InvitationRow, SurveyRow, NaiveDateTime)>> {
+    use super::schema::surveys;
+    Ok(invitation_tokens::table
+        .inner_join(invitations::table.inner_join(surveys::table))
+        .filter(invitation_tokens::token_hash.eq(token_hash))
+        .select((
+            InvitationRow::as_select(),
+            SurveyRow::as_select(),
+            invitation_tokens::expires_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_status(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    reason: Option<&str>,
+    sent_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(invitations::table.find(id))
+        .set((
+            invitations::status.eq(status),
+            invitations::reason.eq(reason),
+            invitations::sent_at.eq(sent_at),
+            invitations::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn properties_of(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> StoreResult<Vec<(String, String, String)>> {
+    Ok(invitation_properties::table
+        .filter(invitation_properties::invitation_id.eq_any(ids))
+        .select((
+            invitation_properties::invitation_id,
+            invitation_properties::name,
+            invitation_properties::value,
+        ))
+        .load(conn)?)
+}
+
+/// Invitations whose email went out, by send time.
+pub fn count_sent(
+    conn: &mut DbConn,
+    survey_id: &str,
+    from: Option<NaiveDateTime>,
+    until: Option<NaiveDateTime>,
+) -> StoreResult<i64> {
+    let mut q = invitations::table
+        .filter(invitations::survey_id.eq(survey_id))
+        .filter(invitations::status.eq(SENT))
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(invitations::sent_at.ge(from));
+    }
+    if let Some(until) = until {
+        q = q.filter(invitations::sent_at.lt(until));
+    }
+    Ok(q.count().get_result(conn)?)
+}

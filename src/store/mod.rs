@@ -1,0 +1,293 @@
+//! Persistence: one connection type over SQLite and PostgreSQL, one schema, one file per table's queries.
+//!
+//! Every query is written once against [`DbConn`]; the rare statement that differs between the
+//! backends (row locking when claiming outbox rows) is one explicit `match` on the connection.
+pub mod api_keys;
+pub mod invitations;
+pub mod outbox;
+pub mod responses;
+pub mod schema;
+pub mod surveys;
+pub mod unsubscribes;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    #[cfg(feature = "postgres")]
+    Postgresql(diesel::pg::PgConnection),
+    #[cfg(feature = "sqlite")]
+    Sqlite(diesel::sqlite::SqliteConnection),
+}
+
+#[cfg(feature = "sqlite")]
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+#[cfg(feature = "postgres")]
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Where the data lives, parsed from `NPSD_DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A file path (`sqlite://PATH`).
+    Sqlite(String),
+    /// A libpq connection URL (`postgres://...`).
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<DatabaseUrl, String> {
+        let raw = raw.trim();
+        if let Some(path) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://npsd.db".into());
+            }
+            if !cfg!(feature = "sqlite") {
+                return Err("this build of npsd has no SQLite support (feature \"sqlite\")".into());
+            }
+            Ok(DatabaseUrl::Sqlite(path.to_string()))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            if !cfg!(feature = "postgres") {
+                return Err(
+                    "this build of npsd has no PostgreSQL support (feature \"postgres\")".into(),
+                );
+            }
+            Ok(DatabaseUrl::Postgres(raw.to_string()))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database query failed")]
+    Query(#[from] DieselError),
+    #[error("no database connection available")]
+    Pool(#[from] r2d2_error::PoolError),
+    #[error("database connection failed: {0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database task was cancelled")]
+    Cancelled,
+}
+
+mod r2d2_error {
+    pub type PoolError = diesel::r2d2::PoolError;
+}
+
+impl StoreError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::Query(DieselError::NotFound))
+    }
+}
+
+pub fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        let conn = match &self.url {
+            #[cfg(feature = "sqlite")]
+            DatabaseUrl::Sqlite(path) => {
+                DbConn::Sqlite(diesel::sqlite::SqliteConnection::establish(path)?)
+            }
+            #[cfg(feature = "postgres")]
+            DatabaseUrl::Postgres(url) => {
+                DbConn::Postgresql(diesel::pg::PgConnection::establish(url)?)
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(diesel::r2d2::Error::ConnectionError(
+                    diesel::ConnectionError::BadConnection("backend not compiled in".into()),
+                ))
+            }
+        };
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+#[derive(Debug)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        #[allow(irrefutable_let_patterns)]
+        #[cfg(feature = "sqlite")]
+        if let DbConn::Sqlite(c) = conn {
+            // WAL lets readers go on while the one writer writes; the busy timeout covers a second
+            // process on the same file.
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        let _ = conn;
+        Ok(())
+    }
+}
+
+/// The pools. On SQLite all writes go through one connection (SQLite has one writer anyway, and
+/// this way a write never meets SQLITE_BUSY inside the process); reads use several.
+/// On PostgreSQL both are the same pool.
+#[derive(Clone)]
+pub struct Store {
+    read: Pool<Manager>,
+    write: Pool<Manager>,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects, and runs the pending migrations first.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> StoreResult<Store> {
+        run_migrations(url)?;
+        let build = |size: u32| {
+            Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(ConnectionSetup))
+                .build(Manager { url: url.clone() })
+                .map_err(|e| StoreError::Connect(e.to_string()))
+        };
+        let (read, write) = match url.backend() {
+            Backend::Sqlite => (build(pool_size.max(1))?, build(1)?),
+            Backend::Postgres => {
+                let pool = build(pool_size.max(2))?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Store {
+            read,
+            write,
+            backend: url.backend(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs read-only queries on a pooled connection, off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.read.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| StoreError::Cancelled)?
+    }
+
+    /// Runs `f` in one transaction on the write connection: all of it or nothing.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.write.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            conn.transaction(|c| f(c))
+        })
+        .await
+        .map_err(|_| StoreError::Cancelled)?
+    }
+}
+
+/// Applies the embedded migrations of the backend. On PostgreSQL an advisory lock keeps two
+/// instances starting at once from migrating side by side.
+pub fn run_migrations(url: &DatabaseUrl) -> StoreResult<()> {
+    let mut conn = Manager { url: url.clone() }
+        .connect()
+        .map_err(|e| StoreError::Connect(e.to_string()))?;
+    let migrate =
+        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    match &mut conn {
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => {
+            c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migrate)?;
+        }
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7231642001)")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(migrate);
+            c.batch_execute("SELECT pg_advisory_unlock(7231642001)")?;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// A new random id for a row: UUID v7, so ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Bounds for an optional time range: the whole of time when a side is open.
+pub fn open_range(
+    from: Option<chrono::NaiveDateTime>,
+    until: Option<chrono::NaiveDateTime>,
+) -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
+    let day = |y, m, d| {
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("a valid date")
+    };
+    (
+        from.unwrap_or_else(|| day(1970, 1, 1)),
+        until.unwrap_or_else(|| day(9999, 12, 31)),
+    )
+}

@@ -1,0 +1,170 @@
+//! The durable outbox: rows are claimed with a lease, sent, then marked. A dispatcher that dies
+//! between claim and mark leaves a lease that expires, and the row is claimed again: never lost.
+use super::schema::outbox;
+use super::{DbConn, StoreResult};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub kind: String,
+    pub invitation_id: Option<String>,
+    pub status: String,
+    pub due_at: NaiveDateTime,
+    pub attempts: i32,
+    pub lease_id: Option<String>,
+    pub lease_expires_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// Claims up to `limit` due rows for `lease` and returns them. Call inside a write transaction.
+/// Several dispatchers never get the same row: PostgreSQL skips rows another claim has locked,
+/// and the update re-checks that each row is still free before taking it.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+    lease: Duration,
+) -> StoreResult<Vec<OutboxRow>> {
+    macro_rules! due_ids {
+        () => {
+            outbox::table
+                .select(outbox::id)
+                .filter(outbox::status.eq(PENDING))
+                .filter(outbox::due_at.le(now))
+                .filter(
+                    outbox::lease_expires_at
+                        .is_null()
+                        .or(outbox::lease_expires_at.lt(now)),
+                )
+                .order(outbox::due_at.asc())
+                .limit(limit)
+        };
+    }
+    let ids: Vec<String> = match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => due_ids!().for_update().skip_locked().load(c)?,
+        // SQLite has a single writer (and npsd writes through one connection): no row locks needed.
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => due_ids!().load(c)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lease_id = super::new_id();
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .filter(outbox::status.eq(PENDING))
+            .filter(
+                outbox::lease_expires_at
+                    .is_null()
+                    .or(outbox::lease_expires_at.lt(now)),
+            ),
+    )
+    .set((
+        outbox::lease_id.eq(&lease_id),
+        outbox::lease_expires_at.eq(now + lease),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(outbox::table
+        .filter(outbox::lease_id.eq(&lease_id))
+        .order(outbox::due_at.asc())
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+fn finish(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    error: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::last_error.eq(error),
+            outbox::lease_id.eq(None::<String>),
+            outbox::lease_expires_at.eq(None::<NaiveDateTime>),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    finish(conn, id, SENT, None, now)
+}
+
+pub fn mark_failed(
+    conn: &mut DbConn,
+    id: &str,
+    error: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    finish(conn, id, FAILED, Some(error), now)
+}
+
+pub fn mark_cancelled(
+    conn: &mut DbConn,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    finish(conn, id, CANCELLED, Some(reason), now)
+}
+
+/// Gives the row back, due again at `due_at`.
+pub fn retry_at(
+    conn: &mut DbConn,
+    id: &str,
+    due_at: NaiveDateTime,
+    error: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::due_at.eq(due_at),
+            outbox::last_error.eq(Some(error)),
+            outbox::lease_id.eq(None::<String>),
+            outbox::lease_expires_at.eq(None::<NaiveDateTime>),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// When the next pending row falls due (or its lease runs out), so the dispatcher can sleep until then.
+pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
+    let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = outbox::table
+        .filter(outbox::status.eq(PENDING))
+        .order(outbox::due_at.asc())
+        .select((outbox::due_at, outbox::lease_expires_at))
+        .limit(1)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(due, lease)| lease.map_or(due, |l| l.max(due))))
+}
+
+pub fn find_for_invitation(
+    conn: &mut DbConn,
+    invitation_id: &str,
+) -> StoreResult<Option<OutboxRow>> {
+    Ok(outbox::table
+        .filter(outbox::invitation_id.eq(invitation_id))
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,138 @@
+// One schema for both backends: migrations/sqlite and migrations/postgres create the same columns.
+
+diesel::table! {
+    surveys (id) {
+        id -> Text,
+        slug -> Text,
+        brand -> Text,
+        question -> Nullable<Text>,
+        sender -> Nullable<Text>,
+        reply_to -> Nullable<Text>,
+        locale -> Text,
+        send_delay_seconds -> BigInt,
+        throttle_days -> Integer,
+        response_window_days -> Integer,
+        accent_color -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        prefix -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        survey_id -> Text,
+        transaction_id -> Text,
+        email -> Text,
+        email_key -> Text,
+        name -> Nullable<Text>,
+        locale -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        send_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        message_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitation_properties (invitation_id, name) {
+        invitation_id -> Text,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    invitation_tokens (token_hash) {
+        token_hash -> Text,
+        invitation_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        invitation_id -> Nullable<Text>,
+        status -> Text,
+        due_at -> Timestamp,
+        attempts -> Integer,
+        lease_id -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unsubscribes (survey_id, email_key) {
+        survey_id -> Text,
+        email_key -> Text,
+        source -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    responses (id) {
+        id -> Text,
+        survey_id -> Text,
+        invitation_id -> Nullable<Text>,
+        channel -> Text,
+        score -> Integer,
+        comment -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        responded_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    link_events (id) {
+        id -> Text,
+        invitation_id -> Text,
+        kind -> Text,
+        score -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(invitations -> surveys (survey_id));
+diesel::joinable!(invitation_properties -> invitations (invitation_id));
+diesel::joinable!(invitation_tokens -> invitations (invitation_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
+diesel::joinable!(responses -> invitations (invitation_id));
+diesel::joinable!(link_events -> invitations (invitation_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    surveys,
+    api_keys,
+    invitations,
+    invitation_properties,
+    invitation_tokens,
+    outbox,
+    unsubscribes,
+    responses,
+    link_events,
+);

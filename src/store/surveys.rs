@@ -1,0 +1,142 @@
+use super::schema::surveys;
+use super::{is_unique_violation, new_id, DbConn, StoreError, StoreResult};
+use crate::domain::survey::SurveySettings;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = surveys)]
+#[diesel(treat_none_as_null = true)]
+pub struct SurveyRow {
+    pub id: String,
+    pub slug: String,
+    pub brand: String,
+    pub question: Option<String>,
+    pub sender: Option<String>,
+    pub reply_to: Option<String>,
+    pub locale: String,
+    pub send_delay_seconds: i64,
+    pub throttle_days: i32,
+    pub response_window_days: i32,
+    pub accent_color: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl SurveyRow {
+    pub fn settings(&self) -> SurveySettings {
+        SurveySettings {
+            slug: self.slug.clone(),
+            brand: self.brand.clone(),
+            question: self.question.clone(),
+            sender: self.sender.clone(),
+            reply_to: self.reply_to.clone(),
+            locale: self.locale.clone(),
+            send_delay_seconds: self.send_delay_seconds,
+            throttle_days: self.throttle_days,
+            response_window_days: self.response_window_days,
+            accent_color: self.accent_color.clone(),
+        }
+    }
+
+    fn apply(&mut self, s: SurveySettings, now: NaiveDateTime) {
+        self.slug = s.slug;
+        self.brand = s.brand;
+        self.question = s.question;
+        self.sender = s.sender;
+        self.reply_to = s.reply_to;
+        self.locale = s.locale;
+        self.send_delay_seconds = s.send_delay_seconds;
+        self.throttle_days = s.throttle_days;
+        self.response_window_days = s.response_window_days;
+        self.accent_color = s.accent_color;
+        self.updated_at = now;
+    }
+}
+
+/// Creating a survey whose slug is taken.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateSurveyError {
+    #[error("a survey with this slug exists")]
+    SlugTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> StoreResult<Option<SurveyRow>> {
+    Ok(surveys::table
+        .filter(surveys::slug.eq(slug))
+        .select(SurveyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_id(conn: &mut DbConn, id: &str) -> StoreResult<SurveyRow> {
+    Ok(surveys::table
+        .find(id)
+        .select(SurveyRow::as_select())
+        .first(conn)?)
+}
+
+pub fn list(conn: &mut DbConn) -> StoreResult<Vec<SurveyRow>> {
+    Ok(surveys::table
+        .order(surveys::created_at.asc())
+        .select(SurveyRow::as_select())
+        .load(conn)?)
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    settings: SurveySettings,
+    now: NaiveDateTime,
+) -> Result<SurveyRow, CreateSurveyError> {
+    let mut row = SurveyRow {
+        id: new_id(),
+        slug: String::new(),
+        brand: String::new(),
+        question: None,
+        sender: None,
+        reply_to: None,
+        locale: String::new(),
+        send_delay_seconds: 0,
+        throttle_days: 0,
+        response_window_days: 0,
+        accent_color: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    row.apply(settings, now);
+    // A savepoint, so that a taken slug does not abort an enclosing PostgreSQL transaction.
+    let inserted =
+        conn.transaction(|c| diesel::insert_into(surveys::table).values(&row).execute(c));
+    match inserted {
+        Ok(_) => Ok(row),
+        Err(e) if is_unique_violation(&e) => Err(CreateSurveyError::SlugTaken),
+        Err(e) => Err(StoreError::from(e).into()),
+    }
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    mut row: SurveyRow,
+    settings: SurveySettings,
+    now: NaiveDateTime,
+) -> StoreResult<SurveyRow> {
+    row.apply(settings, now);
+    diesel::update(surveys::table.find(&row.id))
+        .set(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Makes sure the survey named `default` exists (first start).
+pub fn ensure_default(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<()> {
+    let slug = crate::domain::survey::DEFAULT_SLUG;
+    if find_by_slug(conn, slug)?.is_none() {
+        match create(conn, SurveySettings::new_default(slug), now) {
+            Ok(_) | Err(CreateSurveyError::SlugTaken) => {}
+            Err(CreateSurveyError::Store(e)) => return Err(e),
+        }
+    }
+    Ok(())
+}
