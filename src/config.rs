@@ -266,7 +266,7 @@ impl Config {
             )?),
             batch_size: src.parse_num("NPSD_DISPATCH_BATCH", d.batch_size, 1, 1000)?,
             concurrency: src.parse_num("NPSD_SMTP_CONCURRENCY", d.concurrency, 1, 100)?,
-            lease: Duration::from_secs(src.parse_num("NPSD_LEASE_SECONDS", 120u64, 5, 86_400)?),
+            lease: Duration::from_secs(src.parse_num("NPSD_LEASE_SECONDS", 120u64, 1, 86_400)?),
             retry_base: Duration::from_millis(src.parse_num(
                 "NPSD_RETRY_BASE_MS",
                 2000u64,

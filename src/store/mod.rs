@@ -235,11 +235,37 @@ impl Store {
         let pool = self.write.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
-            conn.transaction(|c| f(c))
+            write_transaction(&mut conn, f)
         })
         .await
         .map_err(|_| StoreError::Cancelled)?
     }
+}
+
+/// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`: it takes the write
+/// lock up front (waiting out the busy timeout) instead of failing when a read turns into a write
+/// while another process writes.
+fn write_transaction<T, F>(conn: &mut DbConn, f: F) -> StoreResult<T>
+where
+    F: FnOnce(&mut DbConn) -> StoreResult<T>,
+{
+    #[cfg(feature = "sqlite")]
+    #[allow(irrefutable_let_patterns)]
+    if let DbConn::Sqlite(inner) = conn {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        return match f(conn) {
+            Ok(value) => {
+                <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+                Err(e)
+            }
+        };
+    }
+    conn.transaction(f)
 }
 
 /// Applies the embedded migrations of the backend. On PostgreSQL an advisory lock keeps two

@@ -1,1 +1,11 @@
+//! End-to-end tests: the app on a random port, a real SMTP server on another, a real database
+//! (SQLite file and PostgreSQL), driven over HTTP as a shop, its customers and a mail server would.
+mod helpers;
 mod smtp;
+
+mod bots;
+mod delivery;
+mod email_path;
+mod ingest;
+mod spam;
+mod surveys;

@@ -1,0 +1,106 @@
+//! Email security scanners open every link; their clicks must not count. HEAD records nothing.
+use crate::backend_tests;
+use crate::helpers::{spawn_app, Backend};
+use reqwest::StatusCode;
+
+async fn a_scanner_opening_every_link_is_not_counted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    for score in 0..=10 {
+        let (status, _) = app.get_page(&mail.score_link(score)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let nps = app.nps("").await;
+    assert_eq!(
+        nps["responses"], 0,
+        "a scanner's clicks do not count: {nps}"
+    );
+
+    // The person then answers with the form: a POST always counts and wins.
+    let form = format!("{}/r/{}", app.address, mail.token());
+    let (status, _) = app
+        .post_form(&form, &[("score", "8"), ("comment", "")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let nps = app.nps("").await;
+    assert_eq!(
+        (nps["responses"].as_u64(), nps["passives"].as_u64()),
+        (Some(1), Some(1)),
+        "{nps}"
+    );
+    // Later scanner visits do not undo it.
+    app.get_page(&mail.score_link(0)).await;
+    app.get_page(&mail.score_link(10)).await;
+    assert_eq!(app.nps("").await["passives"], 1);
+}
+
+async fn two_different_scores_within_a_minute_are_a_bot(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    app.get_page(&mail.score_link(3)).await;
+    assert_eq!(app.nps("").await["detractors"], 1, "one click counts");
+    app.get_page(&mail.score_link(9)).await;
+    assert_eq!(app.nps("").await["responses"], 0);
+    // The same score again is just a person reopening the link.
+    let mail2 = app
+        .transaction_and_email("order-2", "bob@example.com")
+        .await;
+    app.get_page(&mail2.score_link(9)).await;
+    app.get_page(&mail2.score_link(9)).await;
+    let nps = app.nps("").await;
+    assert_eq!(
+        (nps["responses"].as_u64(), nps["promoters"].as_u64()),
+        (Some(1), Some(1)),
+        "{nps}"
+    );
+}
+
+async fn the_hidden_trap_link_marks_a_bot(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    app.get_page(&mail.score_link(10)).await;
+    let (status, _) = app.get_page(&mail.trap_link()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.nps("").await["responses"], 0);
+
+    // Trap first, then a click: not counted either.
+    let mail2 = app
+        .transaction_and_email("order-2", "bob@example.com")
+        .await;
+    app.get_page(&mail2.trap_link()).await;
+    app.get_page(&mail2.score_link(10)).await;
+    assert_eq!(app.nps("").await["responses"], 0);
+}
+
+async fn head_requests_record_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    for url in [
+        mail.score_link(2),
+        mail.score_link(9),
+        mail.trap_link(),
+        mail.unsubscribe_link(),
+    ] {
+        let res = app.client.head(&url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+    }
+    assert_eq!(app.nps("").await["responses"], 0);
+    // Still subscribed, still counted normally afterwards.
+    app.get_page(&mail.score_link(9)).await;
+    assert_eq!(app.nps("").await["promoters"], 1);
+}
+
+backend_tests!(
+    a_scanner_opening_every_link_is_not_counted,
+    two_different_scores_within_a_minute_are_a_bot,
+    the_hidden_trap_link_marks_a_bot,
+    head_requests_record_nothing,
+);

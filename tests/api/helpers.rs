@@ -1,0 +1,423 @@
+//! One app per test: its own database (a temp SQLite file or a fresh PostgreSQL database), its own
+//! port, its own SMTP server. Quiet unless TEST_LOG is set.
+#![allow(dead_code)]
+
+use crate::smtp::{ReceivedMail, TestSmtp};
+use diesel::{Connection, RunQueryDsl};
+use npsd::config::{Config, Sources};
+use npsd::jobs::dispatcher::Dispatcher;
+use npsd::startup::Application;
+use npsd::store::Store;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Once;
+use std::time::Duration;
+
+pub const API_KEY: &str = "test-api-key-0123456789";
+pub const WAIT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from `async fn name(backend: Backend)` scenarios.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_available() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            std::env::set_var("NPSD_LOG", std::env::var("TEST_LOG").unwrap_or_default());
+            npsd::telemetry::init();
+        }
+    });
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("NPSD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Whether the PostgreSQL tests can run. Without a server they are skipped with a message,
+/// unless NPSD_TEST_REQUIRE_POSTGRES=1 (as in CI), where a missing server fails them.
+pub fn postgres_available() -> bool {
+    static CHECK: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let result = CHECK.get_or_init(|| {
+        diesel::pg::PgConnection::establish(&postgres_admin_url())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => true,
+        Err(e) if std::env::var("NPSD_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("PostgreSQL is required (NPSD_TEST_REQUIRE_POSTGRES=1) but {} is not reachable: {e}", postgres_admin_url())
+        }
+        Err(e) => {
+            eprintln!(
+                "SKIPPED: PostgreSQL test, no server at {} ({e}); set NPSD_TEST_POSTGRES_URL",
+                postgres_admin_url()
+            );
+            false
+        }
+    }
+}
+
+/// A database that is removed again when the test ends.
+pub enum TestDb {
+    Sqlite(tempfile::TempDir, String),
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+    /// Another test app's database: used, not removed.
+    Borrowed(String),
+}
+
+impl TestDb {
+    pub fn create(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("npsd.db").display());
+                TestDb::Sqlite(dir, url)
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("npsd_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn =
+                    diesel::pg::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create database");
+                let mut url = url::Url::parse(&admin_url).expect("postgres url");
+                url.set_path(&name);
+                TestDb::Postgres {
+                    admin_url,
+                    name,
+                    url: url.to_string(),
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite(_, url) => url,
+            TestDb::Postgres { url, .. } => url,
+            TestDb::Borrowed(url) => url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        {
+            if let Ok(mut conn) = diesel::pg::PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub smtp: TestSmtp,
+    pub db: TestDb,
+    pub store: Store,
+    pub dispatcher: Dispatcher,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The settings every test app gets; `extra` overrides or adds.
+pub fn test_config(db_url: &str, smtp_url: &str, extra: &[(&str, &str)]) -> Config {
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("NPSD_DATABASE_URL", db_url),
+        ("NPSD_BIND", "127.0.0.1:0"),
+        ("NPSD_SMTP_URL", smtp_url),
+        ("NPSD_API_KEY", API_KEY),
+        ("NPSD_MAIL_FROM", "ACME Feedback <feedback@shop.example>"),
+        ("NPSD_RETRY_BASE_MS", "100"),
+        ("NPSD_DISPATCH_POLL_MS", "50"),
+        ("NPSD_SMTP_TIMEOUT_SECONDS", "5"),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(key, _)| key != k);
+        pairs.push((k, v));
+    }
+    Config::from_sources(&Sources::from_pairs(pairs)).expect("test config")
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    init_logs();
+    let smtp = TestSmtp::start();
+    let db = TestDb::create(backend);
+    spawn_on(db, smtp, extra).await
+}
+
+/// Starts an app on an existing database and SMTP server.
+pub async fn spawn_on(db: TestDb, smtp: TestSmtp, extra: &[(&str, &str)]) -> TestApp {
+    let config = test_config(db.url(), &smtp.url(), extra);
+    let app = Application::build(config).await.expect("app builds");
+    let port = app.port();
+    let store = app.store().clone();
+    let dispatcher = app.dispatcher();
+    let server = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        smtp,
+        db,
+        store,
+        dispatcher,
+        server,
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(API_KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        Reply { status, body }
+    }
+
+    pub async fn get_api(&self, path: &str) -> Reply {
+        self.api(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post_transaction(&self, body: Value) -> Reply {
+        self.api(reqwest::Method::POST, "/api/v1/transactions", Some(body))
+            .await
+    }
+
+    /// Posts a transaction and waits for its survey email.
+    pub async fn transaction_and_email(&self, transaction_id: &str, email: &str) -> SurveyMail {
+        let before = self.smtp.messages_to(email).len();
+        let r = self
+            .post_transaction(json!({"transaction_id": transaction_id, "email": email, "name": "Ann", "properties": {"plan": "pro", "country": "DE"}}))
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        assert_eq!(r.body["invitation"]["status"], "scheduled", "{}", r.body);
+        let mails = self
+            .smtp
+            .wait_for_messages_to(email, before + 1, WAIT)
+            .await;
+        SurveyMail::new(mails[before].clone())
+    }
+
+    pub async fn nps(&self, query: &str) -> Value {
+        let r = self
+            .get_api(&format!("/api/v1/surveys/default/nps{query}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body
+    }
+
+    pub async fn comments(&self, query: &str) -> Value {
+        let r = self
+            .get_api(&format!("/api/v1/surveys/default/comments{query}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body
+    }
+
+    /// Re-posting a known transaction answers with its invitation as it is now.
+    pub async fn invitation(&self, transaction_id: &str, email: &str) -> Value {
+        let r = self
+            .post_transaction(json!({"transaction_id": transaction_id, "email": email}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["invitation"].clone()
+    }
+
+    pub async fn wait_for_invitation_status(
+        &self,
+        transaction_id: &str,
+        email: &str,
+        status: &str,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let inv = self.invitation(transaction_id, email).await;
+            if inv["status"] == status {
+                return inv;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "invitation never became {status}: {inv}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn get_page(&self, url: &str) -> (StatusCode, String) {
+        let res = self.client.get(url).send().await.expect("GET");
+        (res.status(), res.text().await.unwrap())
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let res = self.client.post(url).form(form).send().await.expect("POST");
+        (res.status(), res.text().await.unwrap())
+    }
+}
+
+/// A survey email as received, with its links picked out.
+pub struct SurveyMail {
+    pub mail: ReceivedMail,
+    pub text: String,
+    pub html: String,
+}
+
+impl SurveyMail {
+    pub fn new(mail: ReceivedMail) -> SurveyMail {
+        let text = mail.text_body().replace("\r\n", "\n");
+        let html = mail.html_body().replace("\r\n", "\n");
+        SurveyMail { mail, text, html }
+    }
+
+    /// The score links of the text part, in order 0..=10.
+    pub fn score_links(&self) -> Vec<String> {
+        let mut links: Vec<(u8, String)> = self
+            .text
+            .split_whitespace()
+            .filter(|w| w.starts_with("http") && w.contains("/r/") && w.contains("?score="))
+            .map(|w| {
+                let score = w
+                    .rsplit("?score=")
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(|c: char| !c.is_ascii_digit());
+                (
+                    score.parse().unwrap(),
+                    w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                        .to_string(),
+                )
+            })
+            .collect();
+        links.sort();
+        links.dedup();
+        links.into_iter().map(|(_, l)| l).collect()
+    }
+
+    pub fn score_link(&self, score: u8) -> String {
+        let links = self.score_links();
+        assert_eq!(
+            links.len(),
+            11,
+            "expected 11 score links in:\n{}",
+            self.text
+        );
+        links[score as usize].clone()
+    }
+
+    /// The unsubscribe URL from the List-Unsubscribe header.
+    pub fn unsubscribe_link(&self) -> String {
+        let h = self
+            .mail
+            .header("List-Unsubscribe")
+            .expect("List-Unsubscribe header");
+        h.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_string()
+    }
+
+    /// The link token.
+    pub fn token(&self) -> String {
+        let l = self.score_link(0);
+        l.split("/r/")
+            .nth(1)
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The hidden trap link of the HTML part.
+    pub fn trap_link(&self) -> String {
+        let start = self.html.find("/verify").expect("trap link in html");
+        let begin = self.html[..start].rfind("href=\"").expect("href") + 6;
+        self.html[begin..start + "/verify".len()].to_string()
+    }
+}
+
+/// The scores whose radio button is checked on a form page.
+pub fn checked_scores(page: &str) -> Vec<u8> {
+    page.split("<input")
+        .skip(1)
+        .map(|tag| tag.split('>').next().unwrap_or(""))
+        .filter(|tag| tag.contains("name=\"score\"") && tag.contains("checked"))
+        .filter_map(|tag| {
+            tag.split("value=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
