@@ -166,15 +166,9 @@ impl Sources {
         self.0.get(var).map(|s| s.trim()).filter(|s| !s.is_empty())
     }
 
-    fn parse_num<T: std::str::FromStr>(
-        &self,
-        var: &str,
-        default: T,
-        min: T,
-        max: T,
-    ) -> Result<T, ConfigError>
+    fn parse_num<T>(&self, var: &str, default: T, min: T, max: T) -> Result<T, ConfigError>
     where
-        T: PartialOrd + std::fmt::Display + Copy,
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
     {
         match self.get(var) {
             None => Ok(default),

@@ -2,6 +2,7 @@
 use crate::config::Config;
 use crate::domain::clock::{SharedClock, SystemClock};
 use crate::domain::token::{hash_secret, Token};
+use crate::http::request_span::RedactedRootSpan;
 use crate::http::{self, AppState};
 use crate::jobs::dispatcher::Dispatcher;
 use crate::mail::Mailer;
@@ -78,7 +79,7 @@ impl Application {
         let server =
             HttpServer::new(move || {
                 App::new()
-                    .wrap(TracingLogger::default())
+                    .wrap(TracingLogger::<RedactedRootSpan>::new())
                     .app_data(state.clone())
                     .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(
                         |err, _| {

@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that parse at the boundary, call one function and map its result.
 pub mod api;
 pub mod pages;
+pub mod request_span;
 
 use crate::domain::clock::SharedClock;
 use crate::store::Store;

@@ -277,3 +277,22 @@ pub fn count_sent(
     }
     Ok(q.count().get_result(conn)?)
 }
+
+/// Serialises changes to one invitation's response: scanners open all links of an email at once.
+/// On PostgreSQL this locks the invitation row until the transaction ends; on SQLite the write
+/// transaction already holds the database's one write lock.
+pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            invitations::table
+                .find(id)
+                .select(invitations::id)
+                .for_update()
+                .first::<String>(c)?;
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}

@@ -80,6 +80,7 @@ pub fn record(
         LinkAction::Trap => (LinkEventKind::Trap, None),
         LinkAction::Submit { score, comment } => (LinkEventKind::Submit(score), Some(comment)),
     };
+    super::invitations::lock(conn, &invitation.id)?;
     let (kind_name, score) = event_kind_parts(kind);
     diesel::insert_into(link_events::table)
         .values((

@@ -98,8 +98,29 @@ async fn head_requests_record_nothing(backend: Backend) {
     assert_eq!(app.nps("").await["promoters"], 1);
 }
 
+async fn a_scanner_opening_every_link_at_once_is_not_counted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    let clicks = (0..=10u8).map(|score| {
+        let client = app.client.clone();
+        let url = mail.score_link(score);
+        tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
+    });
+    for click in clicks.collect::<Vec<_>>() {
+        assert_eq!(click.await.unwrap(), StatusCode::OK);
+    }
+    let nps = app.nps("").await;
+    assert_eq!(
+        nps["responses"], 0,
+        "parallel scanner clicks do not count: {nps}"
+    );
+}
+
 backend_tests!(
     a_scanner_opening_every_link_is_not_counted,
+    a_scanner_opening_every_link_at_once_is_not_counted,
     two_different_scores_within_a_minute_are_a_bot,
     the_hidden_trap_link_marks_a_bot,
     head_requests_record_nothing,

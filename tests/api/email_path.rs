@@ -243,12 +243,8 @@ async fn unknown_links_get_a_page_not_an_error(backend: Backend) {
 
 async fn unsubscribe_one_click_then_skipped(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.api(
-        reqwest::Method::PATCH,
-        "/api/v1/surveys/default",
-        Some(json!({"throttle_days": 0})),
-    )
-    .await;
+    app.patch_survey("default", json!({"throttle_days": 0}))
+        .await;
     let mail = app
         .transaction_and_email("order-1", "ann@example.com")
         .await;
@@ -310,12 +306,8 @@ async fn unsubscribe_one_click_then_skipped(backend: Backend) {
 
 async fn unsubscribing_while_waiting_cancels_the_scheduled_email(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.api(
-        reqwest::Method::PATCH,
-        "/api/v1/surveys/default",
-        Some(json!({"throttle_days": 0})),
-    )
-    .await;
+    app.patch_survey("default", json!({"throttle_days": 0}))
+        .await;
     let mail = app
         .transaction_and_email("order-1", "ann@example.com")
         .await;

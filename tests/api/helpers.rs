@@ -248,6 +248,18 @@ impl TestApp {
         self.api(reqwest::Method::GET, path, None).await
     }
 
+    pub async fn patch_survey(&self, slug: &str, body: Value) -> Reply {
+        let r = self
+            .api(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/surveys/{slug}"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r
+    }
+
     pub async fn post_transaction(&self, body: Value) -> Reply {
         self.api(reqwest::Method::POST, "/api/v1/transactions", Some(body))
             .await

@@ -56,11 +56,7 @@ async fn the_throttle_skips_a_recent_customer(backend: Backend) {
 
     // With the throttle off, every transaction is surveyed.
     let p = app
-        .api(
-            Method::PATCH,
-            "/api/v1/surveys/default",
-            Some(json!({"throttle_days": 0})),
-        )
+        .patch_survey("default", json!({"throttle_days": 0}))
         .await;
     assert_eq!(p.status, StatusCode::OK);
     let r = app
@@ -98,12 +94,8 @@ async fn a_delay_holds_the_email_back(backend: Backend) {
         .await;
 
     // The survey's own delay applies when the transaction names none.
-    app.api(
-        Method::PATCH,
-        "/api/v1/surveys/default",
-        Some(json!({"send_delay_seconds": 3600})),
-    )
-    .await;
+    app.patch_survey("default", json!({"send_delay_seconds": 3600}))
+        .await;
     let r = app
         .post_transaction(json!({"transaction_id": "order-2", "email": "bob@example.com"}))
         .await;

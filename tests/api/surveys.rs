@@ -51,13 +51,7 @@ async fn the_default_survey_exists_and_can_be_changed(backend: Backend) {
     assert!(page.contains("Would you recommend Shoe Shop to a friend?"));
 
     // Clearing an optional field with null.
-    let r = app
-        .api(
-            Method::PATCH,
-            "/api/v1/surveys/default",
-            Some(json!({"question": null})),
-        )
-        .await;
+    let r = app.patch_survey("default", json!({"question": null})).await;
     assert!(r.body["question"].is_null());
     assert_eq!(
         r.body["question_text"],

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// The outcome of one transaction.
+#[allow(clippy::large_enum_variant)] // short-lived, one per item
 enum ItemResult {
     Stored {
         ingested: Ingested,

@@ -46,11 +46,7 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_we
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state
-        .store
-        .read(|c| crate::store::api_keys::count_active(c))
-        .await
-    {
+    match state.store.read(crate::store::api_keys::count_active).await {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
