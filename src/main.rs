@@ -22,12 +22,13 @@ async fn main() -> ExitCode {
         },
         Command::Migrate => npsd::store::run_migrations(&config.database_url)
             .map(|_| println!("npsd: database is up to date"))
-            .map_err(Into::into),
+            .map_err(|e| anyhow::Error::new(e).context("NPSD_DATABASE_URL: cannot migrate the database")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("npsd: {e:#}");
+            // One line: the context chain, without the trailing newline libpq adds.
+            eprintln!("npsd: {}", format!("{e:#}").trim_end().replace('\n', " "));
             ExitCode::FAILURE
         }
     }
