@@ -4,6 +4,7 @@ mod helpers;
 mod smtp;
 
 mod bots;
+mod browser;
 mod delivery;
 mod email_path;
 mod ingest;

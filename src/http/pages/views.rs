@@ -222,7 +222,7 @@ mod tests {
         assert!(html.contains("value=\"7\" required checked>"));
         assert!(html.contains("<label class=\"field-label\" for=\"comment\">"));
         assert!(html.contains(
-            "<textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"5000\"></textarea>"
+            "<textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"5000\">\n</textarea>"
         ));
         assert!(html.contains("<button class=\"button\" type=\"submit\">Send</button>"));
         assert!(html.contains(":focus-visible"));
@@ -243,7 +243,7 @@ mod tests {
         assert!(html
             .contains("<p class=\"alert\" role=\"alert\">Please choose a score from 0 to 10.</p>"));
         assert!(
-            html.contains(">Slow &#60;/textarea&#62;&#60;b&#62;delivery&#60;/b&#62;</textarea>")
+            html.contains(">\nSlow &#60;/textarea&#62;&#60;b&#62;delivery&#60;/b&#62;</textarea>")
         );
         assert!(!html.contains(" checked"));
     }
