@@ -94,6 +94,10 @@ async fn click_comment_and_read_results(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Thank you"), "{page}");
+    // Coming back to the form shows the answer as it stands.
+    let (_, page) = app.get_page(&form_url).await;
+    assert_eq!(crate::helpers::checked_scores(&page), vec![10]);
+    assert!(page.contains("Fast delivery, lovely shoes."));
 
     let nps = app.nps("").await;
     assert_eq!(nps["responses"], 1, "one response per invitation: {nps}");

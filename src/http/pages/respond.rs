@@ -71,7 +71,9 @@ pub async fn show(
             }
         },
     };
-    let existing_comment = match score {
+    // The response as it stands after this visit: its comment (and, without a score in the
+    // link, its score) prefill the form.
+    let response = match score {
         Some(score) => {
             let invitation = link.invitation.clone();
             let now = state.clock.now();
@@ -79,7 +81,6 @@ pub async fn show(
                 .store
                 .write(move |c| responses::record(c, &invitation, LinkAction::Click(score), now))
                 .await?
-                .and_then(|r| r.comment)
         }
         None => {
             let id = link.invitation.id.clone();
@@ -87,17 +88,13 @@ pub async fn show(
                 .store
                 .read(move |c| responses::find_for_invitation(c, &id))
                 .await?
-                .and_then(|r| r.comment)
         }
     };
-    form_page(
-        &link,
-        &token,
-        score.map(Score::value),
-        existing_comment.as_deref().unwrap_or(""),
-        None,
-        StatusCode::OK,
-    )
+    let selected = score
+        .map(Score::value)
+        .or_else(|| response.as_ref().and_then(|r| u8::try_from(r.score).ok()));
+    let comment = response.and_then(|r| r.comment).unwrap_or_default();
+    form_page(&link, &token, selected, &comment, None, StatusCode::OK)
 }
 
 pub async fn submit(
