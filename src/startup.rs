@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use std::net::TcpListener;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tracing_actix_web::TracingLogger;
 
 pub struct Application {
@@ -21,6 +21,8 @@ pub struct Application {
     dispatcher: Dispatcher,
     public_url: String,
     store: Store,
+    /// How long a stopping server waits for the dispatcher's messages in flight.
+    shutdown_grace: std::time::Duration,
 }
 
 /// A key created on first start: shown once, only its hash is kept.
@@ -100,6 +102,7 @@ impl Application {
             dispatcher,
             public_url,
             store,
+            shutdown_grace: config.dispatcher.smtp_timeout + std::time::Duration::from_secs(5),
         })
     }
 
@@ -121,11 +124,29 @@ impl Application {
     }
 
     /// Serves until the server is stopped (Ctrl-C / SIGTERM), with the dispatcher beside it.
+    /// On stop, the dispatcher finishes the messages in flight before returning.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let dispatcher = tokio::spawn(self.dispatcher.run());
+        let (stop, stopped) = watch::channel(false);
+        let mut dispatcher = AbortOnDrop(tokio::spawn(self.dispatcher.run(stopped)));
         let result = self.server.await;
-        dispatcher.abort();
+        let _ = stop.send(true);
+        let grace = self.shutdown_grace;
+        if tokio::time::timeout(grace, &mut dispatcher.0)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the dispatcher did not finish within {grace:?}; unrecorded sends are retried after their lease");
+        }
         result.context("HTTP server failed")
+    }
+}
+
+/// Ends the dispatcher task when the future running the application is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

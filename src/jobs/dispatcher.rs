@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -29,11 +29,17 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
 }
 
-/// An email ready to go.
-struct Job {
+/// Which outbox row and invitation a message belongs to.
+struct JobIds {
     outbox_id: String,
     invitation_id: String,
+    /// Including the current one.
     attempts: i32,
+}
+
+/// An email ready to go.
+struct Job {
+    ids: JobIds,
     message: lettre::Message,
     to_masked: String,
     link: String,
@@ -65,10 +71,11 @@ impl Dispatcher {
         }
     }
 
-    /// Works the outbox until the task is dropped: right away when woken (a new invitation due
-    /// now), otherwise when the next row falls due or the poll interval has passed.
-    pub async fn run(self) {
-        loop {
+    /// Works the outbox until `stop` turns true: right away when woken (a new invitation due
+    /// now), otherwise when the next row falls due or the poll interval has passed. A round in
+    /// flight is finished first, so no email is left sent but unrecorded.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
             let sent_full_batch = match self.dispatch_due().await {
                 Ok(n) => n as i64 >= self.settings.batch_size,
                 Err(e) => {
@@ -83,6 +90,7 @@ impl Dispatcher {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
+                _ = stop.changed() => {}
             }
         }
     }
@@ -124,43 +132,44 @@ impl Dispatcher {
         if jobs.is_empty() {
             return Ok(handled);
         }
-        let mailer = self.mailer.clone();
-        let writes_files = mailer.writes_files();
-        let results: Vec<(Job, Outcome)> = futures_util::stream::iter(jobs)
-            .map(|job| {
-                let mailer = mailer.clone();
-                async move {
-                    let outcome = match mailer.send(&job.message).await {
-                        Ok(()) => Outcome::Sent,
-                        Err(e) => Outcome::Failed(e),
-                    };
-                    (job, outcome)
-                }
-            })
+        // Each outcome is recorded as soon as its message is done, so a crash mid-round
+        // re-sends only what was really in flight.
+        let delivered: Vec<anyhow::Result<()>> = futures_util::stream::iter(jobs)
+            .map(|job| self.deliver(job))
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
-        for (job, outcome) in &results {
-            match outcome {
-                Outcome::Sent if writes_files => tracing::info!(
-                    to = %job.to_masked,
-                    survey_link = %job.link,
-                    "survey email written to the mail folder (no NPSD_SMTP_URL); open the link to answer"
-                ),
-                Outcome::Sent => {
-                    tracing::info!(to = %job.to_masked, invitation = %job.invitation_id, "survey email sent")
-                }
-                Outcome::Failed(e) => {
-                    tracing::warn!(to = %job.to_masked, invitation = %job.invitation_id, attempt = job.attempts, error = %e, "survey email not sent")
-                }
+        for result in delivered {
+            result?;
+        }
+        Ok(handled)
+    }
+
+    async fn deliver(&self, job: Job) -> anyhow::Result<()> {
+        let outcome = match self.mailer.send(&job.message).await {
+            Ok(()) => Outcome::Sent,
+            Err(e) => Outcome::Failed(e),
+        };
+        match &outcome {
+            Outcome::Sent if self.mailer.writes_files() => tracing::info!(
+                to = %job.to_masked,
+                survey_link = %job.link,
+                "survey email written to the mail folder (no NPSD_SMTP_URL); open the link to answer"
+            ),
+            Outcome::Sent => {
+                tracing::info!(to = %job.to_masked, invitation = %job.ids.invitation_id, "survey email sent")
+            }
+            Outcome::Failed(e) => {
+                tracing::warn!(to = %job.to_masked, invitation = %job.ids.invitation_id, attempt = job.ids.attempts, error = %e, "survey email not sent")
             }
         }
         let finished_at = self.clock.now();
         let settings = self.settings.clone();
+        let ids = job.ids;
         self.store
-            .write(move |c| record_outcomes(c, &results, &settings, finished_at))
+            .write(move |c| record_outcome(c, &ids, &outcome, &settings, finished_at))
             .await?;
-        Ok(handled)
+        Ok(())
     }
 }
 
@@ -222,9 +231,11 @@ fn claim_and_prepare(
         });
         match built {
             Ok(message) => jobs.push(Job {
-                outbox_id: row.id,
-                invitation_id: invitation.id,
-                attempts: row.attempts,
+                ids: JobIds {
+                    outbox_id: row.id,
+                    invitation_id: invitation.id,
+                    attempts: row.attempts,
+                },
                 message,
                 to_masked: mask(&invitation.email),
                 link: format!("{public_url}/r/{}", token.as_str()),
@@ -256,47 +267,44 @@ pub fn retry_delay(settings: &DispatcherSettings, attempts: i32) -> Duration {
         .min(settings.retry_max)
 }
 
-fn record_outcomes(
+fn record_outcome(
     conn: &mut DbConn,
-    results: &[(Job, Outcome)],
+    job: &JobIds,
+    outcome: &Outcome,
     settings: &DispatcherSettings,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    for (job, outcome) in results {
-        match outcome {
-            Outcome::Sent => {
-                outbox::mark_sent(conn, &job.outbox_id, now)?;
-                invitations::set_status(
-                    conn,
-                    &job.invitation_id,
-                    invitations::SENT,
-                    None,
-                    Some(now),
-                    now,
-                )?;
-            }
-            Outcome::Failed(SendError::Temporary(e)) if job.attempts < settings.max_attempts => {
-                let delay = ChronoDuration::from_std(retry_delay(settings, job.attempts))
-                    .unwrap_or(ChronoDuration::hours(1));
-                outbox::retry_at(conn, &job.outbox_id, now + delay, e, now)?;
-            }
-            Outcome::Failed(e) => {
-                let reason = match e {
-                    SendError::Temporary(m) => {
-                        format!("gave up after {} attempts: {m}", job.attempts)
-                    }
-                    SendError::Permanent(m) => m.clone(),
-                };
-                outbox::mark_failed(conn, &job.outbox_id, &reason, now)?;
-                invitations::set_status(
-                    conn,
-                    &job.invitation_id,
-                    invitations::FAILED,
-                    Some(&reason),
-                    None,
-                    now,
-                )?;
-            }
+    match outcome {
+        Outcome::Sent => {
+            outbox::mark_sent(conn, &job.outbox_id, now)?;
+            invitations::set_status(
+                conn,
+                &job.invitation_id,
+                invitations::SENT,
+                None,
+                Some(now),
+                now,
+            )?;
+        }
+        Outcome::Failed(SendError::Temporary(e)) if job.attempts < settings.max_attempts => {
+            let delay = ChronoDuration::from_std(retry_delay(settings, job.attempts))
+                .unwrap_or(ChronoDuration::hours(1));
+            outbox::retry_at(conn, &job.outbox_id, now + delay, e, now)?;
+        }
+        Outcome::Failed(e) => {
+            let reason = match e {
+                SendError::Temporary(m) => format!("gave up after {} attempts: {m}", job.attempts),
+                SendError::Permanent(m) => m.clone(),
+            };
+            outbox::mark_failed(conn, &job.outbox_id, &reason, now)?;
+            invitations::set_status(
+                conn,
+                &job.invitation_id,
+                invitations::FAILED,
+                Some(&reason),
+                None,
+                now,
+            )?;
         }
     }
     Ok(())
