@@ -108,7 +108,16 @@ pub struct Sources(BTreeMap<String, String>);
 impl Sources {
     /// The process environment over `npsd.toml` (or the file named by `NPSD_CONFIG`).
     pub fn from_env() -> Result<Sources, ConfigError> {
-        let explicit = std::env::var("NPSD_CONFIG").ok();
+        Sources::load(std::env::vars())
+    }
+
+    /// The `NPSD_*` variables of `env` over the file `NPSD_CONFIG` names (default `npsd.toml`).
+    pub fn load(env: impl Iterator<Item = (String, String)>) -> Result<Sources, ConfigError> {
+        let env: Vec<(String, String)> = env.filter(|(k, _)| k.starts_with("NPSD_")).collect();
+        let explicit = env
+            .iter()
+            .find(|(k, _)| k == "NPSD_CONFIG")
+            .map(|(_, v)| v.clone());
         let path = PathBuf::from(explicit.clone().unwrap_or_else(|| "npsd.toml".into()));
         let mut values = BTreeMap::new();
         if path.exists() {
@@ -145,11 +154,7 @@ impl Sources {
                 format!("{} does not exist", path.display()),
             ));
         }
-        for (key, value) in std::env::vars() {
-            if key.starts_with("NPSD_") {
-                values.insert(key, value);
-            }
-        }
+        values.extend(env);
         Ok(Sources(values))
     }
 
@@ -319,6 +324,44 @@ mod tests {
             assert_eq!(e.var, var, "{e}");
             assert!(e.to_string().starts_with(var));
         }
+    }
+
+    #[test]
+    fn npsd_toml_is_read_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("npsd.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9999\"\nmail_dir = \"/tmp/mails\"\ndispatch_batch = 5\n",
+        )
+        .unwrap();
+        let env = |pairs: &[(&str, &str)]| {
+            let mut v: Vec<(String, String)> =
+                vec![("NPSD_CONFIG".into(), file.display().to_string())];
+            v.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            v.into_iter()
+        };
+        let c = Config::from_sources(&Sources::load(env(&[])).unwrap()).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9999");
+        assert_eq!(c.mail_dir, PathBuf::from("/tmp/mails"));
+        assert_eq!(c.dispatcher.batch_size, 5);
+        let c =
+            Config::from_sources(&Sources::load(env(&[("NPSD_BIND", "127.0.0.1:7777")])).unwrap())
+                .unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:7777");
+
+        std::fs::write(&file, "bind = [1, 2]").unwrap();
+        assert_eq!(Sources::load(env(&[])).err().unwrap().var, "NPSD_BIND");
+        std::fs::write(&file, "bind = ").unwrap();
+        assert_eq!(Sources::load(env(&[])).err().unwrap().var, "NPSD_CONFIG");
+        let missing = vec![(
+            "NPSD_CONFIG".to_string(),
+            "/nonexistent/npsd.toml".to_string(),
+        )];
+        assert_eq!(
+            Sources::load(missing.into_iter()).err().unwrap().var,
+            "NPSD_CONFIG"
+        );
     }
 
     #[test]

@@ -66,7 +66,7 @@ async fn the_hidden_trap_link_marks_a_bot(backend: Backend) {
         .await;
     app.get_page(&mail.score_link(10)).await;
     let (status, _) = app.get_page(&mail.trap_link()).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(app.nps("").await["responses"], 0);
 
     // Trap first, then a click: not counted either.

@@ -178,8 +178,6 @@ pub async fn trap(
             .write(move |c| responses::record(c, &invitation, LinkAction::Trap, now))
             .await?;
     }
-    Ok(html(
-        StatusCode::OK,
-        "<!doctype html><html lang=\"en\"><title>OK</title><p>OK</p></html>".into(),
-    ))
+    // Nothing to show: no person ever sees this link.
+    Ok(HttpResponse::NoContent().finish())
 }
