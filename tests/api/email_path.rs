@@ -335,7 +335,50 @@ async fn unsubscribing_while_waiting_cancels_the_scheduled_email(backend: Backen
     assert_eq!(app.smtp.messages_to("ann@example.com").len(), 1);
 }
 
+async fn links_expire_with_the_response_window_but_unsubscribe_still_works(backend: Backend) {
+    let clock = std::sync::Arc::new(crate::helpers::OffsetClock::default());
+    let app = crate::helpers::spawn_app_with_clock(backend, clock.clone()).await;
+    app.patch_survey("default", json!({"response_window_days": 7}))
+        .await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    clock.advance(chrono::Duration::days(6));
+    let (status, _) = app.get_page(&mail.score_link(9)).await;
+    assert_eq!(status, StatusCode::OK, "still open on day 6");
+
+    clock.advance(chrono::Duration::days(2));
+    let (status, page) = app.get_page(&mail.score_link(3)).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("<html") && page.contains("expired"), "{page}");
+    let form = format!("{}/r/{}", app.address, mail.token());
+    let (status, _) = app
+        .post_form(&form, &[("score", "3"), ("comment", "late")])
+        .await;
+    assert_eq!(status, StatusCode::GONE);
+    let nps = app.nps("").await;
+    assert_eq!(
+        (nps["responses"].as_u64(), nps["promoters"].as_u64()),
+        (Some(1), Some(1)),
+        "{nps}"
+    );
+
+    // People can always stop the emails.
+    let (status, _) = app
+        .post_form(
+            &mail.unsubscribe_link(),
+            &[("List-Unsubscribe", "One-Click")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let r = app
+        .post_transaction(json!({"transaction_id": "order-2", "email": "ann@example.com"}))
+        .await;
+    assert_eq!(r.body["invitation"]["reason"], "unsubscribed");
+}
+
 backend_tests!(
+    links_expire_with_the_response_window_but_unsubscribe_still_works,
     survey_email_is_sent_over_smtp,
     click_comment_and_read_results,
     comments_longer_than_5000_characters_are_refused_not_cut,

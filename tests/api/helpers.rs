@@ -5,11 +5,13 @@
 use crate::smtp::{ReceivedMail, TestSmtp};
 use diesel::{Connection, RunQueryDsl};
 use npsd::config::{Config, Sources};
+use npsd::domain::clock::{Clock, SharedClock, SystemClock};
 use npsd::jobs::dispatcher::Dispatcher;
 use npsd::startup::Application;
 use npsd::store::Store;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -195,10 +197,40 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     spawn_on(db, smtp, extra).await
 }
 
+/// The real time plus an offset a test can move forward.
+#[derive(Default)]
+pub struct OffsetClock(std::sync::Mutex<chrono::Duration>);
+
+impl OffsetClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> chrono::NaiveDateTime {
+        SystemClock.now() + *self.0.lock().unwrap()
+    }
+}
+
+/// An app whose clock the test controls.
+pub async fn spawn_app_with_clock(backend: Backend, clock: Arc<OffsetClock>) -> TestApp {
+    init_logs();
+    let smtp = TestSmtp::start();
+    let db = TestDb::create(backend);
+    start(db, smtp, &[], clock).await
+}
+
 /// Starts an app on an existing database and SMTP server.
 pub async fn spawn_on(db: TestDb, smtp: TestSmtp, extra: &[(&str, &str)]) -> TestApp {
+    start(db, smtp, extra, Arc::new(SystemClock)).await
+}
+
+async fn start(db: TestDb, smtp: TestSmtp, extra: &[(&str, &str)], clock: SharedClock) -> TestApp {
     let config = test_config(db.url(), &smtp.url(), extra);
-    let app = Application::build(config).await.expect("app builds");
+    let app = Application::build_with_clock(config, clock)
+        .await
+        .expect("app builds");
     let port = app.port();
     let store = app.store().clone();
     let dispatcher = app.dispatcher();
