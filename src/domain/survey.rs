@@ -213,6 +213,36 @@ pub fn parse_color(field: &str, raw: &str) -> Result<String, ValidationError> {
     }
 }
 
+/// The accent colour to use (the input if it is `#RRGGBB`, else a safe default, since it
+/// ends up inside CSS) and the text colour that stays readable on it.
+/// Used by the emails and the pages alike.
+pub fn accent_colors(accent: &str) -> (&str, &'static str) {
+    let valid = accent.len() == 7
+        && accent.starts_with('#')
+        && accent[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    let accent = if valid { accent } else { DEFAULT_ACCENT };
+    let channel = |i: usize| {
+        let c = f64::from(u8::from_str_radix(&accent[i..i + 2], 16).unwrap_or(0)) / 255.0;
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    // WCAG relative luminance; pick whichever of white or near-black contrasts more.
+    let l = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    let on_white = 1.05 / (l + 0.05);
+    let on_dark = (l + 0.05) / 0.05;
+    (
+        accent,
+        if on_white >= on_dark {
+            "#ffffff"
+        } else {
+            "#111111"
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +289,14 @@ mod tests {
         assert!(parse_slug("slug", "Bad Slug").is_err());
         assert_eq!(parse_locale("locale", "de_CH").unwrap(), "de-CH");
         assert!(parse_locale("locale", "english!").is_err());
+    }
+
+    #[test]
+    fn text_colour_contrasts_with_the_accent() {
+        assert_eq!(accent_colors("#2563eb"), ("#2563eb", "#ffffff"));
+        assert_eq!(accent_colors("#facc15"), ("#facc15", "#111111"));
+        assert_eq!(accent_colors("#000000").1, "#ffffff");
+        assert_eq!(accent_colors("#ffffff").1, "#111111");
+        assert_eq!(accent_colors("nope"), ("#2563eb", "#ffffff"));
     }
 }

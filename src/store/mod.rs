@@ -84,23 +84,13 @@ pub enum StoreError {
     #[error("database query failed")]
     Query(#[from] DieselError),
     #[error("no database connection available")]
-    Pool(#[from] r2d2_error::PoolError),
+    Pool(#[from] diesel::r2d2::PoolError),
     #[error("database connection failed: {0}")]
     Connect(String),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("database task was cancelled")]
     Cancelled,
-}
-
-mod r2d2_error {
-    pub type PoolError = diesel::r2d2::PoolError;
-}
-
-impl StoreError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, StoreError::Query(DieselError::NotFound))
-    }
 }
 
 pub fn is_unique_violation(e: &DieselError) -> bool {

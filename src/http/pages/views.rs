@@ -2,7 +2,7 @@
 //! from `templates/web/*.html`. Pure functions returning HTML; handlers wrap them.
 use askama::Template;
 
-use crate::mail::templates::accent_colors;
+use crate::domain::survey::accent_colors;
 
 /// How a survey's pages look: its brand name and accent colour ("#RRGGBB").
 pub struct Branding {
