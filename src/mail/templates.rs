@@ -93,6 +93,33 @@ mod tests {
         }
     }
 
+    /// The rendered email is kept under tests/snapshots so that a template change shows up in
+    /// review as a diff of what customers receive. `UPDATE_SNAPSHOTS=1 cargo test` rewrites them.
+    #[test]
+    fn survey_email_matches_its_reviewed_snapshot() {
+        let rendered = render_survey_email(&sample()).unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+        for (name, body) in [
+            (
+                "survey_email.txt",
+                format!("Subject: {}\n\n{}", rendered.subject, rendered.text),
+            ),
+            ("survey_email.html", rendered.html),
+        ] {
+            let path = dir.join(name);
+            if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &body).unwrap();
+            }
+            let kept = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                kept == body,
+                "{} differs from the rendered email; review the change and run UPDATE_SNAPSHOTS=1 cargo test",
+                path.display()
+            );
+        }
+    }
+
     /// Positions of each score link in `body`, asserting all 11 are there in order.
     fn assert_links_in_order(body: &str, urls: &[String]) {
         let mut from = 0;
