@@ -101,6 +101,7 @@ pub fn ingest(
         });
     }
     let email_key = tx.email.key();
+    lock_person(conn, &survey.id, &email_key)?;
     let skip_reason = if unsubscribes::is_unsubscribed(conn, &survey.id, &email_key)? {
         Some(REASON_UNSUBSCRIBED)
     } else if recently_surveyed(conn, survey, &email_key, "", false, now)? {
@@ -290,6 +291,23 @@ pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
                 .select(invitations::id)
                 .for_update()
                 .first::<String>(c)?;
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
+/// Serialises ingests for one address on one survey, so that two transactions arriving at the
+/// same moment cannot both pass the throttle. PostgreSQL: a transaction-scoped advisory lock;
+/// SQLite: the write transaction already excludes every other writer.
+fn lock_person(conn: &mut DbConn, survey_id: &str, email_key: &str) -> StoreResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(format!("{survey_id}/{email_key}"))
+                .execute(c)?;
         }
         #[cfg(feature = "sqlite")]
         DbConn::Sqlite(_) => {}

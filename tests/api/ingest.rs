@@ -269,7 +269,60 @@ async fn a_batch_gets_one_result_per_item(backend: Backend) {
     );
 }
 
+async fn concurrent_transactions_for_one_customer_send_one_survey(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let post = |body: Value| {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/transactions");
+        tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(API_KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        })
+    };
+    // Forty orders of one customer at the same moment: one survey, the rest throttled.
+    let orders: Vec<_> = (0..40)
+        .map(|i| post(json!({"transaction_id": format!("order-{i}"), "email": "ann@example.com"})))
+        .collect();
+    let mut statuses = Vec::new();
+    for o in orders {
+        let (code, body) = o.await.unwrap();
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+        statuses.push(body["invitation"]["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "scheduled").count(),
+        1,
+        "{statuses:?}"
+    );
+    // The same transaction posted ten times at once: one invitation.
+    let repeats: Vec<_> = (0..10)
+        .map(|_| post(json!({"transaction_id": "order-x", "email": "bob@example.com"})))
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    let mut created = 0;
+    for r in repeats {
+        let (code, body) = r.await.unwrap();
+        created += usize::from(code == StatusCode::ACCEPTED);
+        ids.insert(body["invitation"]["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    app.smtp
+        .wait_for_messages_to("bob@example.com", 1, WAIT)
+        .await;
+    app.dispatcher.dispatch_until_idle().await.unwrap();
+    assert_eq!(app.smtp.messages_to("ann@example.com").len(), 1);
+    assert_eq!(app.smtp.messages_to("bob@example.com").len(), 1);
+}
+
 backend_tests!(
+    concurrent_transactions_for_one_customer_send_one_survey,
     the_same_transaction_twice_sends_one_email,
     the_throttle_skips_a_recent_customer,
     a_delay_holds_the_email_back,
