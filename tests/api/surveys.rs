@@ -50,6 +50,12 @@ async fn the_default_survey_exists_and_can_be_changed(backend: Backend) {
     let (_, page) = app.get_page(&mail.score_link(5)).await;
     assert!(page.contains("Would you recommend Shoe Shop to a friend?"));
 
+    // What was read can be sent back as it is, changed.
+    let mut read = app.get_api("/api/v1/surveys/default").await.body;
+    read["throttle_days"] = json!(14);
+    let r = app.patch_survey("default", read).await;
+    assert_eq!(r.body["throttle_days"], 14);
+
     // Clearing an optional field with null.
     let r = app.patch_survey("default", json!({"question": null})).await;
     assert!(r.body["question"].is_null());

@@ -157,15 +157,15 @@ pub async fn comments(
         .filter(|c| !c.is_empty())
         .map(|c| Category::parse("category", c))
         .transpose()?;
+    // Larger pages than the maximum are cut to it: the cursor brings the rest.
     let limit = match q.limit.as_deref().filter(|l| !l.is_empty()) {
         None => DEFAULT_LIMIT,
         Some(raw) => raw
             .parse::<i64>()
             .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                ValidationError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
-            })?,
+            .filter(|l| *l >= 1)
+            .map(|l| l.min(MAX_LIMIT))
+            .ok_or_else(|| ValidationError::new("limit", "must be a whole number of at least 1"))?,
     };
     let before = q
         .cursor

@@ -23,9 +23,15 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("accent_color", &["accent_colour"]),
 ];
 
+/// Fields the API shows but nobody sets: ignored on input, so a client can send back what it read.
+const READ_ONLY: &[&str] = &["id", "question_text", "created_at", "updated_at"];
+
 fn canonical(obj: Map<String, Value>) -> Result<Map<String, Value>, ValidationError> {
     let mut out = Map::new();
     for (key, value) in obj {
+        if READ_ONLY.contains(&key.as_str()) {
+            continue;
+        }
         let name = FIELDS
             .iter()
             .find(|(name, aliases)| *name == key || aliases.contains(&key.as_str()))
