@@ -19,7 +19,7 @@ async fn a_scanner_opening_every_link_is_not_counted(backend: Backend) {
     );
 
     // The person then answers with the form: a POST always counts and wins.
-    let form = format!("{}/r/{}", app.address, mail.token());
+    let form = mail.form_link();
     let (status, _) = app
         .post_form(&form, &[("score", "8"), ("comment", "")])
         .await;

@@ -677,9 +677,7 @@ async fn a_too_long_comment_is_refused_kindly_in_the_browser() {
         .await;
 
     // The form without a score in the link records nothing.
-    browser
-        .goto(&format!("{}/r/{}", app.address, mail.token()))
-        .await;
+    browser.goto(&mail.form_link()).await;
     browser.wait_for("form button[type=submit]").await;
     assert_eq!(browser.checked_scores().await, json!([]));
     assert_eq!(app.nps("").await["responses"], 0);

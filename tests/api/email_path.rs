@@ -85,7 +85,7 @@ async fn click_comment_and_read_results(backend: Backend) {
     assert_eq!(nps["invitations_sent"], 1);
     assert_eq!(nps["response_rate"], 1.0);
 
-    let form_url = mail.score_link(9).split('?').next().unwrap().to_string();
+    let form_url = mail.form_link();
     let (status, page) = app
         .post_form(
             &form_url,
@@ -119,7 +119,7 @@ async fn click_comment_and_read_results(backend: Backend) {
     let mail2 = app
         .transaction_and_email("order-2", "bob@example.com")
         .await;
-    let form2 = mail2.score_link(0).split('?').next().unwrap().to_string();
+    let form2 = mail2.form_link();
     let (status, _) = app
         .post_form(&form2, &[("score", "3"), ("comment", "Arrived broken.")])
         .await;
@@ -165,7 +165,7 @@ async fn comments_longer_than_5000_characters_are_refused_not_cut(backend: Backe
     let mail = app
         .transaction_and_email("order-1", "ann@example.com")
         .await;
-    let form = format!("{}/r/{}", app.address, mail.token());
+    let form = mail.form_link();
     let long = "x".repeat(5001);
     let (status, page) = app
         .post_form(&form, &[("score", "8"), ("comment", &long)])
@@ -321,12 +321,7 @@ async fn unsubscribing_while_waiting_cancels_the_scheduled_email(backend: Backen
         )
         .await;
     assert_eq!(r.body["invitation"]["status"], "scheduled");
-    let (status, _) = app
-        .post_form(
-            &mail.unsubscribe_link(),
-            &[("List-Unsubscribe", "One-Click")],
-        )
-        .await;
+    let status = app.one_click_unsubscribe(&mail).await;
     assert_eq!(status, StatusCode::OK);
     let inv = app
         .wait_for_invitation_status("order-2", "ann@example.com", "skipped")
@@ -351,7 +346,7 @@ async fn links_expire_with_the_response_window_but_unsubscribe_still_works(backe
     let (status, page) = app.get_page(&mail.score_link(3)).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(page.contains("<html") && page.contains("expired"), "{page}");
-    let form = format!("{}/r/{}", app.address, mail.token());
+    let form = mail.form_link();
     let (status, _) = app
         .post_form(&form, &[("score", "3"), ("comment", "late")])
         .await;
@@ -364,12 +359,7 @@ async fn links_expire_with_the_response_window_but_unsubscribe_still_works(backe
     );
 
     // People can always stop the emails.
-    let (status, _) = app
-        .post_form(
-            &mail.unsubscribe_link(),
-            &[("List-Unsubscribe", "One-Click")],
-        )
-        .await;
+    let status = app.one_click_unsubscribe(&mail).await;
     assert_eq!(status, StatusCode::OK);
     let r = app
         .post_transaction(json!({"transaction_id": "order-2", "email": "ann@example.com"}))

@@ -357,6 +357,16 @@ impl TestApp {
         }
     }
 
+    /// The RFC 8058 one-click unsubscribe a mail client sends.
+    pub async fn one_click_unsubscribe(&self, mail: &SurveyMail) -> StatusCode {
+        self.post_form(
+            &mail.unsubscribe_link(),
+            &[("List-Unsubscribe", "One-Click")],
+        )
+        .await
+        .0
+    }
+
     pub async fn get_page(&self, url: &str) -> (StatusCode, String) {
         let res = self.client.get(url).send().await.expect("GET");
         (res.status(), res.text().await.unwrap())
@@ -415,6 +425,11 @@ impl SurveyMail {
             self.text
         );
         links[score as usize].clone()
+    }
+
+    /// The response form: the score links without their score.
+    pub fn form_link(&self) -> String {
+        self.score_link(0).split('?').next().unwrap().to_string()
     }
 
     /// The unsubscribe URL from the List-Unsubscribe header.
