@@ -2,6 +2,7 @@
 //! A bad value stops start-up with one line that names the variable.
 use crate::store::DatabaseUrl;
 use lettre::message::Mailbox;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -13,11 +14,11 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Base of every link in emails; None means `http://` + the address actually bound.
     pub public_url: Option<url::Url>,
-    /// lettre's SMTP URL; None writes emails as .eml files to `mail_dir`.
-    pub smtp_url: Option<String>,
+    /// lettre's SMTP URL (it may hold a password); None writes emails as .eml files to `mail_dir`.
+    pub smtp_url: Option<SecretString>,
     pub mail_dir: PathBuf,
     pub mail_from: Mailbox,
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     pub db_pool_size: u32,
     pub dispatcher: DispatcherSettings,
 }
@@ -60,15 +61,15 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Secrets (the API key, SMTP passwords) never reach a log.
         f.debug_struct("Config")
-            .field(
-                "database_url",
-                &redact_url_password(&format!("{:?}", self.database_url)),
-            )
+            .field("database_url", &self.database_url.to_string())
             .field("bind", &self.bind)
             .field("public_url", &self.public_url.as_ref().map(|u| u.as_str()))
             .field(
                 "smtp_url",
-                &self.smtp_url.as_deref().map(redact_url_password),
+                &self
+                    .smtp_url
+                    .as_ref()
+                    .map(|u| redact_url_password(u.expose_secret())),
             )
             .field("mail_dir", &self.mail_dir)
             .field("mail_from", &self.mail_from.to_string())
@@ -78,13 +79,15 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// The URL without its user and password; "(not shown)" when it cannot be parsed.
 fn redact_url_password(s: &str) -> String {
-    match url::Url::parse(s.trim_matches(|c| c == '"')) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
+    match url::Url::parse(s) {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
             u.to_string()
         }
-        _ => s.to_string(),
+        Err(_) => "(not shown)".to_string(),
     }
 }
 
@@ -228,7 +231,7 @@ impl Config {
             Some(raw) => {
                 lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(raw)
                     .map_err(|e| err("NPSD_SMTP_URL", format!("not a valid SMTP URL ({e}); e.g. smtp://host:25 or smtps://user:pass@host")))?;
-                Some(raw.to_string())
+                Some(SecretString::from(raw))
             }
         };
 
@@ -245,7 +248,7 @@ impl Config {
         let api_key = match src.get("NPSD_API_KEY") {
             None => None,
             Some(k) if k.len() >= 16 && k.bytes().all(|b| b.is_ascii_graphic()) => {
-                Some(k.to_string())
+                Some(SecretString::from(k))
             }
             Some(_) => {
                 return Err(err(
@@ -374,5 +377,19 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("super-secret"));
         assert!(!shown.contains("hunter2"));
+        // Passwords in URLs that do not parse as URLs are hidden too.
+        for url in [
+            "postgres://u:pw@db.example/npsd",
+            "postgres://u:pw@[broken/npsd",
+            "postgresql://u:pw@/npsd?host=/run/postgresql",
+        ] {
+            let c = Config::from_sources(&Sources::from_pairs([
+                ("NPSD_DATABASE_URL", url),
+                ("NPSD_SMTP_URL", "smtp://u:pw@mail.example:25"),
+            ]))
+            .unwrap();
+            let shown = format!("{c:?} {:?} {}", c.database_url, c.database_url);
+            assert!(!shown.contains("pw"), "{shown}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 use crate::domain::ValidationError;
 use crate::http::pages::views::{error_page, ErrorPage};
 use crate::store::StoreError;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
@@ -16,6 +17,16 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     #[error("missing or invalid API key")]
     Unauthorized,
+    /// The key is valid but lacks the scope the route needs.
+    #[error("this API key lacks the '{0}' scope")]
+    Forbidden(&'static str),
+    #[error("too many failed attempts")]
+    TooManyRequests { retry_after_seconds: u64 },
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The database is busy or unreachable: worth retrying.
+    #[error("service temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -28,9 +39,16 @@ pub enum ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.into())
+        if e.is_unavailable() {
+            ApiError::Unavailable(e.into())
+        } else {
+            ApiError::Internal(e.into())
+        }
     }
 }
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
@@ -38,6 +56,10 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -59,6 +81,24 @@ impl ResponseError for ApiError {
                 "code": "unauthorized",
                 "message": "missing or invalid API key: send Authorization: Bearer <key>",
             }}),
+            ApiError::Forbidden(scope) => json!({"error": {
+                "code": "forbidden",
+                "message": format!("this API key lacks the '{scope}' scope this endpoint needs"),
+                "scope": scope,
+            }}),
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => json!({"error": {
+                "code": "too_many_requests",
+                "message": format!("too many failed attempts from this address; try again in {retry_after_seconds} s"),
+            }}),
+            ApiError::MethodNotAllowed(m) => {
+                json!({"error": {"code": "method_not_allowed", "message": m}})
+            }
+            ApiError::Unavailable(e) => {
+                tracing::warn!(error = ?e, "API request found the database unavailable");
+                json!({"error": {"code": "unavailable", "message": "the service is busy; retry in a few seconds"}})
+            }
             ApiError::NotFound(m) => json!({"error": {"code": "not_found", "message": m}}),
             ApiError::Conflict(m) => json!({"error": {"code": "conflict", "message": m}}),
             ApiError::TooLarge(m) => json!({"error": {"code": "too_large", "message": m}}),
@@ -68,11 +108,23 @@ impl ResponseError for ApiError {
             }
         };
         let mut res = HttpResponse::build(self.status_code()).json(body);
-        if matches!(self, ApiError::Unauthorized) {
-            res.headers_mut().insert(
-                actix_web::http::header::WWW_AUTHENTICATE,
-                actix_web::http::header::HeaderValue::from_static("Bearer"),
-            );
+        let headers = res.headers_mut();
+        match self {
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            ApiError::Unavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
+            }
+            _ => {}
         }
         res
     }
@@ -87,13 +139,26 @@ pub enum PageError {
     Expired,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("too many requests")]
+    TooManyRequests,
+    /// Any other status a layer below the handlers answered with (413, 415...).
+    #[error("{0}")]
+    Other(StatusCode),
+    #[error("service temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        PageError::Internal(e.into())
+        if e.is_unavailable() {
+            PageError::Unavailable(e.into())
+        } else {
+            PageError::Internal(e.into())
+        }
     }
 }
 
@@ -109,6 +174,10 @@ impl ResponseError for PageError {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Expired => StatusCode::GONE,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            PageError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            PageError::Other(status) => *status,
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,6 +187,13 @@ impl ResponseError for PageError {
             PageError::NotFound => ("Link not found", "This link is not valid. Please check that you opened the whole link from the email.".to_string()),
             PageError::Expired => ("This survey has closed", "This link has expired, so answers are no longer collected. Thank you for your time.".to_string()),
             PageError::BadRequest(m) => ("Something is not right", m.clone()),
+            PageError::MethodNotAllowed => ("This page cannot do that", "This address does not accept that kind of request. Please open the link from your email.".to_string()),
+            PageError::TooManyRequests => ("Too many attempts", "There were too many attempts from your network. Please wait a minute and try again.".to_string()),
+            PageError::Other(status) => ("Something is not right", format!("This request could not be handled ({}). Please open the link from your email again.", status.canonical_reason().unwrap_or("error"))),
+            PageError::Unavailable(e) => {
+                tracing::warn!(error = ?e, "a page found the database unavailable");
+                ("Please try again in a moment", "We are very busy right now. Please try again in a few seconds.".to_string())
+            }
             PageError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error on a page");
                 ("Something went wrong", "Sorry, something went wrong on our side. Please try again in a moment.".to_string())
@@ -128,7 +204,21 @@ impl ResponseError for PageError {
             message: &message,
         })
         .unwrap_or_else(|_| format!("<!doctype html><title>{title}</title><p>{title}</p>"));
-        html(self.status_code(), body)
+        let mut res = html(self.status_code(), body);
+        match self {
+            PageError::TooManyRequests => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
+            PageError::Unavailable(_) => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
+            }
+            _ => {}
+        }
+        res
     }
 }
 

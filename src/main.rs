@@ -22,9 +22,7 @@ async fn main() -> ExitCode {
         },
         Command::Migrate => npsd::store::run_migrations(&config.database_url)
             .map(|_| println!("npsd: database is up to date"))
-            .map_err(|e| {
-                anyhow::Error::new(e).context("NPSD_DATABASE_URL: cannot migrate the database")
-            }),
+            .map_err(|e| npsd::startup::database_error(&config.database_url, e, "cannot migrate")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,10 +6,11 @@ use crate::http::request_span::RedactedRootSpan;
 use crate::http::{self, AppState};
 use crate::jobs::dispatcher::Dispatcher;
 use crate::mail::Mailer;
-use crate::store::{api_keys, surveys, Store};
+use crate::store::{api_keys, surveys, DatabaseUrl, Store, StoreError};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
@@ -42,11 +43,16 @@ impl Application {
             let size = config.db_pool_size;
             tokio::task::spawn_blocking(move || Store::open(&url, size))
                 .await?
-                .context("NPSD_DATABASE_URL: cannot open the database")?
+                .map_err(|e| database_error(&config.database_url, e, "cannot open"))?
         };
-        let env_api_key_hash = config.api_key.as_deref().map(hash_secret);
-        if let Some(CreatedKey(key)) = bootstrap(&store, &clock, env_api_key_hash.is_some()).await?
-        {
+        let env_api_key_hash = config
+            .api_key
+            .as_ref()
+            .map(|k| hash_secret(k.expose_secret()));
+        let created = bootstrap(&store, &clock, env_api_key_hash.is_some())
+            .await
+            .map_err(|e| database_error(&config.database_url, e, "cannot write to"))?;
+        if let Some(CreatedKey(key)) = created {
             // Printed once, on purpose: it is the only time the key exists outside the client.
             println!("npsd: created an API key (shown only now, store it safely): {key}");
         }
@@ -81,6 +87,7 @@ impl Application {
         let server =
             HttpServer::new(move || {
                 App::new()
+                    .wrap(actix_web::middleware::from_fn(http::boundary::boundary))
                     .wrap(TracingLogger::<RedactedRootSpan>::new())
                     .app_data(state.clone())
                     .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(
@@ -150,12 +157,23 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// A start-up failure of the database, naming the variable and the file or server, with the cause.
+pub fn database_error(url: &DatabaseUrl, e: StoreError, doing: &str) -> anyhow::Error {
+    let cause = format!("{:#}", anyhow::Error::new(e));
+    let hint = if cause.contains("readonly") || cause.contains("read-only") {
+        "; npsd writes to the file and creates -wal and -shm files beside it, so the file and its folder must be writable by this user"
+    } else {
+        ""
+    };
+    anyhow::anyhow!("NPSD_DATABASE_URL: {doing} the {url}: {cause}{hint}")
+}
+
 /// First start: the `default` survey, and an API key when none is configured or stored.
 pub async fn bootstrap(
     store: &Store,
     clock: &SharedClock,
     env_key: bool,
-) -> anyhow::Result<Option<CreatedKey>> {
+) -> Result<Option<CreatedKey>, StoreError> {
     let now = clock.now();
     let created = store
         .write(move |c| {

@@ -1,13 +1,21 @@
 //! Telling people from email security scanners.
 //!
 //! Scanners (Defender Safe Links, Proofpoint, Mimecast) open every link of an email, sometimes in a
-//! headless browser. A click by GET is therefore only provisional: a token whose score links get two
-//! or more different scores within 60 seconds, or whose hidden trap link is opened, is a bot visit,
-//! unless a person confirms with a POST, which always counts and always wins.
+//! headless browser, all within a second or two. The rule:
+//! - two or more *different* score links opened within [`BURST_WINDOW_SECONDS`] of each other are
+//!   a scanner's burst: not counted (kept for audit);
+//! - the hidden trap link, which no person can see, marks the clicks within
+//!   [`TRAP_WINDOW_SECONDS`] of it as a scanner's;
+//! - a person who clicks again later (6, and twenty seconds later 8) changed their mind: the
+//!   latest click counts, even after a scanner's burst;
+//! - a POST of the form always counts and always wins.
 use super::score::Score;
 use chrono::{Duration, NaiveDateTime};
 
-pub const BURST_WINDOW_SECONDS: i64 = 60;
+/// Different scores this close together are a machine, not a person changing their mind.
+pub const BURST_WINDOW_SECONDS: i64 = 5;
+/// Clicks this close to an opened trap link are the scanner that opened it.
+pub const TRAP_WINDOW_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkEventKind {
@@ -74,9 +82,10 @@ pub fn assess(events: &[LinkEvent]) -> Verdict {
     };
     let window = Duration::seconds(BURST_WINDOW_SECONDS);
     let near = |at: NaiveDateTime| (at - last_at).abs() <= window;
+    let trap_window = Duration::seconds(TRAP_WINDOW_SECONDS);
     let trap = events
         .iter()
-        .any(|e| e.kind == LinkEventKind::Trap && near(e.at));
+        .any(|e| e.kind == LinkEventKind::Trap && (e.at - last_at).abs() <= trap_window);
     if trap {
         return Verdict::Bot {
             score: last_score,
@@ -151,7 +160,7 @@ mod tests {
             }
         ));
         assert!(matches!(
-            assess(&[click(3, 0), click(9, 59)]),
+            assess(&[click(3, 0), click(9, 2)]),
             Verdict::Bot { .. }
         ));
     }
@@ -159,6 +168,9 @@ mod tests {
     #[test]
     fn changing_ones_mind_later_counts() {
         assert_eq!(assess(&[click(3, 0), click(9, 61)]), Verdict::Counted(s(9)));
+        // A person who clicks 6 and, twenty seconds later, 8.
+        assert_eq!(assess(&[click(6, 0), click(8, 20)]), Verdict::Counted(s(8)));
+        assert_eq!(assess(&[click(6, 0), click(8, 6)]), Verdict::Counted(s(8)));
         // A scanner burst at delivery does not spoil the person's click an hour later.
         let mut events: Vec<_> = (0..=10).map(|i| click(i, i)).collect();
         events.push(click(7, 3600));

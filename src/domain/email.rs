@@ -16,13 +16,23 @@ impl EmailAddress {
             return Err(invalid());
         }
         let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && domain
-                .split('.')
-                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+        // A host name the mail system can look up: dot-separated labels of letters, digits and
+        // hyphens (or non-ASCII letters of an international name), a top-level label that is not
+        // a number. Address literals (`ann@[127.0.0.1]`) and bare hosts are refused: public mail
+        // servers do not accept them, so the email could never arrive.
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                (1..=63).contains(&label.len())
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '-' || !c.is_ascii())
+            })
+            && !labels
+                .last()
+                .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()));
         if local.is_empty() || local.len() > 64 || !domain_ok {
             return Err(invalid());
         }
@@ -61,6 +71,35 @@ pub fn mask(email: &str) -> String {
     }
 }
 
+/// Masks every address in a text (an SMTP server's reply often quotes the recipient), for logs.
+pub fn redact_addresses(text: &str) -> String {
+    let is_addr_char = |c: char| c.is_alphanumeric() || "._%+-!#$&'*/=?^`{|}~".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let start = rest[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_addr_char(*c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let end = rest[at + 1..]
+            .char_indices()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '.' || *c == '-')
+            .last()
+            .map_or(at + 1, |(i, c)| at + 1 + i + c.len_utf8());
+        out.push_str(&rest[..start]);
+        if start < at {
+            out.push_str(&mask(&rest[start..end]));
+        } else {
+            out.push_str(&rest[start..end]);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +132,11 @@ mod tests {
             "a b@example.com",
             "ann@exa..mple.com",
             "ann@example.com\r\nBcc: x@y.z",
+            "ann@[127.0.0.1]",
+            "ann@127.0.0.1",
+            "ann@exa_mple.com",
+            "ann\0@example.com",
+            "\"ann smith\"@example.com",
         ] {
             assert!(EmailAddress::parse("email", bad).is_err(), "{bad:?}");
         }
@@ -101,5 +145,14 @@ mod tests {
     #[test]
     fn masks_the_local_part() {
         assert_eq!(mask("ann@example.com"), "a**@example.com");
+    }
+
+    #[test]
+    fn masks_addresses_inside_a_reply() {
+        assert_eq!(
+            redact_addresses("550 5.1.1 <ann.smith@example.com>: Recipient address rejected"),
+            "550 5.1.1 <a******@example.com>: Recipient address rejected"
+        );
+        assert_eq!(redact_addresses("no address @ here"), "no address @ here");
     }
 }

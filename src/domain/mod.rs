@@ -25,3 +25,43 @@ impl ValidationError {
         }
     }
 }
+
+/// Refuses a NUL character (U+0000) anywhere in a JSON value, naming the field that holds it.
+/// PostgreSQL cannot store NUL in text, and no person types one: both backends refuse it alike.
+pub fn reject_nul(value: &serde_json::Value) -> Result<(), ValidationError> {
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let join = |key: &str| {
+            if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_string()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &join(&i.to_string()))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                if k.contains('\0') {
+                    Some(join(&k.replace('\0', "\\u0000")))
+                } else {
+                    walk(v, &join(k))
+                }
+            }),
+            _ => None,
+        }
+    }
+    match walk(value, "") {
+        None => Ok(()),
+        Some(field) => Err(ValidationError::new(
+            if field.is_empty() {
+                "body".to_string()
+            } else {
+                field
+            },
+            "must not contain the NUL character (U+0000)",
+        )),
+    }
+}

@@ -33,13 +33,22 @@ fn opt_string(
 
 impl NewTransaction {
     pub fn parse(value: &Value) -> Result<NewTransaction, ValidationError> {
+        super::reject_nul(value)?;
         let obj = value
             .as_object()
             .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
 
         let transaction_id = match obj.get("transaction_id") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-            Some(Value::Number(n)) => n.to_string(),
+            // Only integers that JSON parsing kept exact: anything that went through a float
+            // (1e2, 100.0, 18446744073709551616) could collide with another id.
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+            Some(Value::Number(_)) => {
+                return Err(ValidationError::new(
+                    "transaction_id",
+                    "must be a string or a whole number from -9223372036854775808 to 18446744073709551615; send larger or fractional ids as strings",
+                ))
+            }
             None | Some(Value::Null) => {
                 return Err(ValidationError::new("transaction_id", "is required"))
             }
@@ -213,5 +222,29 @@ mod tests {
             "properties.a"
         );
         assert_eq!(field(json!([1, 2])), "body");
+        assert_eq!(
+            field(
+                json!({"transaction_id": "1", "email": "a@b.co", "properties": {"plan": "pro\0"}})
+            ),
+            "properties.plan"
+        );
+        assert_eq!(
+            field(json!({"transaction_id": "1", "email": "a@b.co", "name": "A\0"})),
+            "name"
+        );
+    }
+
+    #[test]
+    fn numeric_ids_must_be_exact_integers() {
+        let id = |v: Value| NewTransaction::parse(&json!({"transaction_id": v, "email": "a@b.co"}));
+        assert_eq!(id(json!(42)).unwrap().transaction_id, "42");
+        assert_eq!(
+            id(json!(18446744073709551615u64)).unwrap().transaction_id,
+            "18446744073709551615"
+        );
+        let big: Value = serde_json::from_str("18446744073709551616").unwrap();
+        for bad in [big, json!(1e2), json!(100.0), json!(1.5)] {
+            assert_eq!(id(bad).unwrap_err().field, "transaction_id");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP: thin handlers that parse at the boundary, call one function and map its result.
 pub mod api;
+pub mod boundary;
 pub mod pages;
 pub mod request_span;
 

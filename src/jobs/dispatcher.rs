@@ -5,7 +5,7 @@
 //! the pooled SMTP connections, then record every outcome (one more write transaction).
 use crate::config::DispatcherSettings;
 use crate::domain::clock::SharedClock;
-use crate::domain::email::mask;
+use crate::domain::email::{mask, redact_addresses};
 use crate::domain::token::Token;
 use crate::mail::survey::{self, SurveyMessage};
 use crate::mail::{Mailer, SendError};
@@ -42,7 +42,6 @@ struct Job {
     ids: JobIds,
     message: lettre::Message,
     to_masked: String,
-    link: String,
 }
 
 enum Outcome {
@@ -146,21 +145,23 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, job: Job) -> anyhow::Result<()> {
-        let outcome = match self.mailer.send(&job.message).await {
-            Ok(()) => Outcome::Sent,
-            Err(e) => Outcome::Failed(e),
+        let (outcome, file) = match self.mailer.send(&job.message).await {
+            Ok(file) => (Outcome::Sent, file),
+            Err(e) => (Outcome::Failed(e), None),
         };
-        match &outcome {
-            Outcome::Sent if self.mailer.writes_files() => tracing::info!(
+        // Logs name the invitation and a masked address, never the link (its token is a secret).
+        match (&outcome, file) {
+            (Outcome::Sent, Some(file)) => tracing::info!(
                 to = %job.to_masked,
-                survey_link = %job.link,
-                "survey email written to the mail folder (no NPSD_SMTP_URL); open the link to answer"
+                invitation = %job.ids.invitation_id,
+                file = %file.display(),
+                "survey email written to the mail folder (no NPSD_SMTP_URL); its links are in the file"
             ),
-            Outcome::Sent => {
+            (Outcome::Sent, None) => {
                 tracing::info!(to = %job.to_masked, invitation = %job.ids.invitation_id, "survey email sent")
             }
-            Outcome::Failed(e) => {
-                tracing::warn!(to = %job.to_masked, invitation = %job.ids.invitation_id, attempt = job.ids.attempts, error = %e, "survey email not sent")
+            (Outcome::Failed(e), _) => {
+                tracing::warn!(to = %job.to_masked, invitation = %job.ids.invitation_id, attempt = job.ids.attempts, error = %redact_addresses(&e.to_string()), "survey email not sent")
             }
         }
         let finished_at = self.clock.now();
@@ -238,7 +239,6 @@ fn claim_and_prepare(
                 },
                 message,
                 to_masked: mask(&invitation.email),
-                link: format!("{public_url}/r/{}", token.as_str()),
             }),
             Err(e) => {
                 let reason = format!("message could not be built: {e}");

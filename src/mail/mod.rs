@@ -6,6 +6,7 @@ pub mod templates;
 use crate::config::Config;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 
 #[derive(Clone)]
@@ -37,7 +38,7 @@ impl Mailer {
                 let pool = PoolConfig::new()
                     .max_size(config.dispatcher.concurrency as u32)
                     .idle_timeout(std::time::Duration::from_secs(30));
-                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())?
                     .timeout(Some(config.dispatcher.smtp_timeout))
                     .pool_config(pool)
                     .build();
@@ -71,13 +72,18 @@ impl Mailer {
         matches!(self.transport, Transport::Files(..))
     }
 
-    pub async fn send(&self, message: &Message) -> Result<(), SendError> {
+    /// Sends one message; in folder mode answers the file it was written to.
+    pub async fn send(&self, message: &Message) -> Result<Option<PathBuf>, SendError> {
         match &self.transport {
-            Transport::Smtp(t) => t.send(message.clone()).await.map(|_| ()).map_err(classify),
-            Transport::Files(t, _) => t
+            Transport::Smtp(t) => t
                 .send(message.clone())
                 .await
-                .map(|_| ())
+                .map(|_| None)
+                .map_err(classify),
+            Transport::Files(t, dir) => t
+                .send(message.clone())
+                .await
+                .map(|id| Some(dir.join(format!("{id}.eml"))))
                 .map_err(|e| SendError::Temporary(e.to_string())),
         }
     }

@@ -15,6 +15,7 @@ use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
 #[derive(diesel::MultiConnection)]
@@ -30,13 +31,49 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 #[cfg(feature = "postgres")]
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Where the data lives, parsed from `NPSD_DATABASE_URL`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives, parsed from `NPSD_DATABASE_URL`. A PostgreSQL URL may hold a password,
+/// so it is kept as a secret that no `Debug` or `Display` prints.
+#[derive(Debug, Clone)]
 pub enum DatabaseUrl {
     /// A file path (`sqlite://PATH`).
     Sqlite(String),
     /// A libpq connection URL (`postgres://...`).
-    Postgres(String),
+    Postgres(SecretString),
+}
+
+impl PartialEq for DatabaseUrl {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (DatabaseUrl::Sqlite(a), DatabaseUrl::Sqlite(b)) => a == b,
+            (DatabaseUrl::Postgres(a), DatabaseUrl::Postgres(b)) => {
+                a.expose_secret() == b.expose_secret()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    /// For messages: the SQLite path, or the PostgreSQL server and database without credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "SQLite file {path}"),
+            DatabaseUrl::Postgres(url) => match url::Url::parse(url.expose_secret()) {
+                Ok(u) => write!(
+                    f,
+                    "PostgreSQL database {}{} on {}",
+                    u.path().trim_start_matches('/'),
+                    if u.username().is_empty() {
+                        String::new()
+                    } else {
+                        format!(" as {}", u.username())
+                    },
+                    u.host_str().unwrap_or("localhost")
+                ),
+                Err(_) => f.write_str("PostgreSQL database (URL not shown)"),
+            },
+        }
+    }
 }
 
 impl DatabaseUrl {
@@ -59,7 +96,7 @@ impl DatabaseUrl {
                     "this build of npsd has no PostgreSQL support (feature \"postgres\")".into(),
                 );
             }
-            Ok(DatabaseUrl::Postgres(raw.to_string()))
+            Ok(DatabaseUrl::Postgres(SecretString::from(raw)))
         } else {
             Err("must start with sqlite:// or postgres://".into())
         }
@@ -93,6 +130,20 @@ pub enum StoreError {
     Cancelled,
 }
 
+impl StoreError {
+    /// The database was busy or unreachable rather than the query wrong: worth a retry.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Pool(_) | StoreError::Connect(_))
+            || matches!(
+                self,
+                StoreError::Query(DieselError::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection,
+                    _
+                ))
+            )
+    }
+}
+
 pub fn is_unique_violation(e: &DieselError) -> bool {
     matches!(
         e,
@@ -118,7 +169,7 @@ impl ManageConnection for Manager {
             }
             #[cfg(feature = "postgres")]
             DatabaseUrl::Postgres(url) => {
-                DbConn::Postgresql(diesel::pg::PgConnection::establish(url)?)
+                DbConn::Postgresql(diesel::pg::PgConnection::establish(url.expose_secret())?)
             }
             #[allow(unreachable_patterns)]
             _ => {
@@ -213,7 +264,7 @@ impl Store {
             f(&mut conn)
         })
         .await
-        .map_err(|_| StoreError::Cancelled)?
+        .unwrap_or_else(|e| resume_panic(e))
     }
 
     /// Runs `f` in one transaction on the write connection: all of it or nothing.
@@ -228,7 +279,15 @@ impl Store {
             write_transaction(&mut conn, f)
         })
         .await
-        .map_err(|_| StoreError::Cancelled)?
+        .unwrap_or_else(|e| resume_panic(e))
+    }
+}
+
+/// A blocking task that panicked re-raises its panic here, so it is not mistaken for a cancellation.
+fn resume_panic<T>(e: tokio::task::JoinError) -> StoreResult<T> {
+    match e.try_into_panic() {
+        Ok(payload) => std::panic::resume_unwind(payload),
+        Err(_) => Err(StoreError::Cancelled),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Email security scanners open every link; their clicks must not count. HEAD records nothing.
 use crate::backend_tests;
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{spawn_app, spawn_app_with_clock, Backend, OffsetClock};
 use reqwest::StatusCode;
+use std::sync::Arc;
 
 async fn a_scanner_opening_every_link_is_not_counted(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -34,6 +35,37 @@ async fn a_scanner_opening_every_link_is_not_counted(backend: Backend) {
     app.get_page(&mail.score_link(0)).await;
     app.get_page(&mail.score_link(10)).await;
     assert_eq!(app.nps("").await["passives"], 1);
+}
+
+async fn a_person_who_changes_their_mind_later_counts_with_the_later_score(backend: Backend) {
+    let clock = Arc::new(OffsetClock::default());
+    let app = spawn_app_with_clock(backend, clock.clone()).await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    app.get_page(&mail.score_link(6)).await;
+    assert_eq!(app.nps("").await["detractors"], 1);
+    // Twenty seconds later the person clicks 8: a change of mind, not a scanner.
+    clock.advance(chrono::Duration::seconds(20));
+    app.get_page(&mail.score_link(8)).await;
+    let nps = app.nps("").await;
+    assert_eq!(
+        (
+            nps["responses"].as_u64(),
+            nps["passives"].as_u64(),
+            nps["detractors"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{nps}"
+    );
+    // A scanner's burst (different scores within a second) is still a bot visit.
+    let mail2 = app
+        .transaction_and_email("order-2", "bob@example.com")
+        .await;
+    for score in [0, 5, 10] {
+        app.get_page(&mail2.score_link(score)).await;
+    }
+    assert_eq!(app.nps("").await["responses"], 1);
 }
 
 async fn two_different_scores_within_a_minute_are_a_bot(backend: Backend) {
@@ -122,6 +154,7 @@ backend_tests!(
     a_scanner_opening_every_link_is_not_counted,
     a_scanner_opening_every_link_at_once_is_not_counted,
     two_different_scores_within_a_minute_are_a_bot,
+    a_person_who_changes_their_mind_later_counts_with_the_later_score,
     the_hidden_trap_link_marks_a_bot,
     head_requests_record_nothing,
 );

@@ -7,6 +7,7 @@ mod bots;
 mod browser;
 mod delivery;
 mod email_path;
+mod hostile;
 mod ingest;
 mod spam;
 mod surveys;

@@ -24,17 +24,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         }
         .into()
     }))
-    .route("/transactions", web::post().to(transactions::create))
-    .route(
-        "/transactions/batch",
-        web::post().to(transactions::create_batch),
+    // One resource per path, so a wrong method answers 405 (made JSON by `boundary`), not 404.
+    .service(web::resource("/transactions").post(transactions::create))
+    .service(web::resource("/transactions/batch").post(transactions::create_batch))
+    .service(
+        web::resource("/surveys")
+            .get(surveys::list)
+            .post(surveys::create),
     )
-    .route("/surveys", web::get().to(surveys::list))
-    .route("/surveys", web::post().to(surveys::create))
-    .route("/surveys/{slug}", web::get().to(surveys::get))
-    .route("/surveys/{slug}", web::patch().to(surveys::update))
-    .route("/surveys/{slug}/nps", web::get().to(results::nps))
-    .route("/surveys/{slug}/comments", web::get().to(results::comments));
+    .service(
+        web::resource("/surveys/{slug}")
+            .get(surveys::get)
+            .patch(surveys::update),
+    )
+    .service(web::resource("/surveys/{slug}/nps").get(results::nps))
+    .service(web::resource("/surveys/{slug}/comments").get(results::comments));
 }
 
 fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {

@@ -135,6 +135,9 @@ fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ValidationError> 
         .map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(invalid());
+    }
     let at = micros
         .parse::<i64>()
         .ok()

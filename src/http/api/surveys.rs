@@ -79,6 +79,7 @@ fn integer<T: TryFrom<i64>>(
 }
 
 fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), ValidationError> {
+    crate::domain::reject_nul(&body)?;
     let Value::Object(obj) = body else {
         return Err(ValidationError::new("body", "must be a JSON object"));
     };

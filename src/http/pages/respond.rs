@@ -6,14 +6,25 @@ use crate::error::{html, PageError};
 use crate::http::AppState;
 use crate::store::responses::{self, LinkAction};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 pub const MAX_COMMENT_CHARS: usize = 5000;
 
-#[derive(Deserialize)]
-pub struct ScoreQuery {
-    score: Option<String>,
+/// The `score` of a link's query: `Ok(None)` without one, `Err` when it is given more than once
+/// (`?score=9&score=3`: no way to tell which the person meant). Parsed by hand rather than with
+/// `web::Query`, whose errors are logged with the request path, which holds the secret token.
+fn score_in_link(query: &str) -> Result<Option<String>, ()> {
+    let mut found = None;
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if key == "score" {
+            if found.is_some() {
+                return Err(());
+            }
+            found = Some(value.into_owned());
+        }
+    }
+    Ok(found.filter(|v| !v.is_empty()))
 }
 
 #[derive(Deserialize)]
@@ -48,16 +59,16 @@ fn form_page(
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<ScoreQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let token = path.into_inner();
     let link = find_link(&state, &token).await?;
     if link.expired {
         return Err(PageError::Expired);
     }
-    let score = match query.score.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => match Score::parse("score", raw) {
+    let score = match score_in_link(req.query_string()) {
+        Ok(None) => None,
+        Ok(Some(raw)) => match Score::parse("score", &raw) {
             Ok(s) => Some(s),
             Err(_) => {
                 return form_page(
@@ -70,6 +81,16 @@ pub async fn show(
                 )
             }
         },
+        Err(()) => {
+            return form_page(
+                &link,
+                &token,
+                None,
+                "",
+                Some("This link names more than one score. Please choose a score from 0 to 10."),
+                StatusCode::OK,
+            )
+        }
     };
     // The response as it stands after this visit: its comment (and, without a score in the
     // link, its score) prefill the form.
@@ -97,6 +118,15 @@ pub async fn show(
     form_page(&link, &token, selected, &comment, None, StatusCode::OK)
 }
 
+/// Free text as a person meant it: line breaks kept, NUL and other control characters (which
+/// PostgreSQL cannot store, or nobody typed) dropped, the same on every backend.
+pub fn clean_comment(raw: &str) -> String {
+    raw.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
 pub async fn submit(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -108,7 +138,7 @@ pub async fn submit(
         return Err(PageError::Expired);
     }
     let form = form.into_inner();
-    let comment = form.comment.unwrap_or_default().replace("\r\n", "\n");
+    let comment = clean_comment(&form.comment.unwrap_or_default());
     let comment_trimmed = comment.trim();
     let score = match form.score.as_deref().map(|raw| Score::parse("score", raw)) {
         Some(Ok(s)) => s,
