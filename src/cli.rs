@@ -1,5 +1,13 @@
-//! The command line.
-use clap::{Parser, Subcommand};
+//! The command line: `serve` (the default), `migrate`, and the operator's commands that work on
+//! the database directly (`keys`, `suppress`, `backup`), so they work with the service stopped.
+use crate::config::Config;
+use crate::domain::access::Scopes;
+use crate::domain::email::EmailAddress;
+use crate::domain::suppression::SuppressionReason;
+use crate::http::api::keys::{create_key, parse_name, ApiKeyView};
+use crate::store::{api_keys, suppressions, Store};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,4 +26,203 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create, list and revoke API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Suppress an address for every survey (`npsd suppress ann@example.com --reason bounce`),
+    /// list suppressions, or lift one.
+    Suppress(SuppressArgs),
+    /// Write a consistent copy of the SQLite database to FILE, also while the service runs.
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key; it is printed once, only its hash is kept.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// ingest, read or admin; repeat or separate with commas.
+        #[arg(
+            long = "scope",
+            alias = "scopes",
+            value_delimiter = ',',
+            required = true
+        )]
+        scopes: Vec<String>,
+        /// Print the API's JSON answer instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by its id.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SuppressArgs {
+    #[command(subcommand)]
+    pub action: Option<SuppressAction>,
+    /// The address to suppress.
+    pub email: Option<String>,
+    /// bounce, complaint or manual.
+    #[arg(long, default_value = "manual")]
+    pub reason: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuppressAction {
+    /// Suppress an address.
+    Add {
+        email: String,
+        #[arg(long, default_value = "manual")]
+        reason: String,
+    },
+    /// List suppressed addresses, oldest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lift a suppression.
+    Remove { email: String },
+}
+
+/// Runs one of the operator's commands against the configured database.
+pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> {
+    if let Command::Backup { file } = &command {
+        let url = config.database_url.clone();
+        let file = file.clone();
+        return tokio::task::spawn_blocking(move || {
+            crate::store::backup::sqlite_backup(&url, &file)
+        })
+        .await?;
+    }
+    let store = {
+        let url = config.database_url.clone();
+        tokio::task::spawn_blocking(move || Store::open(&url, 1))
+            .await?
+            .map_err(|e| crate::startup::database_error(&config.database_url, e, "cannot open"))?
+    };
+    let now = chrono::Utc::now().naive_utc();
+    match command {
+        Command::Keys { action } => match action {
+            KeysAction::Create { name, scopes, json } => {
+                let name = parse_name(&name)?;
+                let scopes = Scopes::parse("--scope", &scopes)?;
+                let created = create_key(&store, now, name, scopes).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&created)?);
+                } else {
+                    println!(
+                        "npsd: created API key '{}' (id {}, scopes {}); it is shown only now:",
+                        created.key.name,
+                        created.key.id,
+                        created.key.scopes.join(",")
+                    );
+                    println!("{}", created.secret);
+                }
+            }
+            KeysAction::List { json } => {
+                let rows = store.read(api_keys::list).await?;
+                let views: Vec<ApiKeyView> = rows.iter().map(ApiKeyView::from).collect();
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&views)?);
+                } else {
+                    println!(
+                        "{:<38} {:<14} {:<18} {:<26} name",
+                        "id", "prefix", "scopes", "revoked"
+                    );
+                    for v in views {
+                        println!(
+                            "{:<38} {:<14} {:<18} {:<26} {}",
+                            v.id,
+                            v.prefix,
+                            v.scopes.join(","),
+                            v.revoked_at.as_deref().unwrap_or("-"),
+                            v.name
+                        );
+                    }
+                }
+            }
+            KeysAction::Revoke { id } => {
+                let lookup = id.clone();
+                let revoked = store
+                    .write(move |c| api_keys::revoke(c, &lookup, now))
+                    .await?;
+                anyhow::ensure!(revoked.is_some(), "no active API key with id '{id}'");
+                println!("npsd: revoked API key {id}");
+            }
+        },
+        Command::Suppress(args) => {
+            let action = match (args.action, args.email) {
+                (Some(a), _) => a,
+                (None, Some(email)) => SuppressAction::Add {
+                    email,
+                    reason: args.reason,
+                },
+                (None, None) => anyhow::bail!(
+                    "name an address (npsd suppress ann@example.com), or use 'list' or 'remove'"
+                ),
+            };
+            match action {
+                SuppressAction::Add { email, reason } => {
+                    let email = EmailAddress::parse("email", &email)?;
+                    let reason = SuppressionReason::parse("--reason", &reason)?;
+                    let shown = email.to_string();
+                    let (row, created) = store
+                        .write(move |c| {
+                            suppressions::add(c, email.as_str(), &email.key(), reason.as_str(), now)
+                        })
+                        .await?;
+                    if created {
+                        println!("npsd: suppressed {shown} ({})", row.reason);
+                    } else {
+                        println!("npsd: {shown} was suppressed already ({})", row.reason);
+                    }
+                }
+                SuppressAction::List { json } => {
+                    let rows = store
+                        .read(|c| suppressions::list(c, None, i64::MAX))
+                        .await?;
+                    let views: Vec<_> = rows
+                        .iter()
+                        .map(crate::http::api::suppressions::SuppressionView::from)
+                        .collect();
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&views)?);
+                    } else {
+                        for v in views {
+                            println!(
+                                "{}\t{}\t{}",
+                                v.email.as_deref().unwrap_or("(erased; kept as a hash)"),
+                                v.reason,
+                                v.created_at
+                            );
+                        }
+                    }
+                }
+                SuppressAction::Remove { email } => {
+                    let email = EmailAddress::parse("email", &email)?;
+                    let key = email.key();
+                    let removed = store.write(move |c| suppressions::remove(c, &key)).await?;
+                    anyhow::ensure!(removed, "{email} is not suppressed");
+                    println!("npsd: {email} is no longer suppressed");
+                }
+            }
+        }
+        Command::Serve | Command::Migrate | Command::Backup { .. } => {
+            unreachable!("handled by main")
+        }
+    }
+    Ok(())
 }

@@ -20,6 +20,8 @@ pub struct Config {
     pub mail_from: Mailbox,
     pub api_key: Option<SecretString>,
     pub db_pool_size: u32,
+    /// Wrong API keys or unknown link tokens per client address and minute before 429; 0: off.
+    pub auth_failure_limit: u32,
     pub dispatcher: DispatcherSettings,
 }
 
@@ -294,6 +296,7 @@ impl Config {
             mail_from,
             api_key,
             db_pool_size: src.parse_num("NPSD_DB_POOL_SIZE", 8u32, 1, 100)?,
+            auth_failure_limit: src.parse_num("NPSD_AUTH_FAILURE_LIMIT", 30u32, 0, 1_000_000)?,
             dispatcher,
         })
     }

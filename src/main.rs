@@ -23,6 +23,13 @@ async fn main() -> ExitCode {
         Command::Migrate => npsd::store::run_migrations(&config.database_url)
             .map(|_| println!("npsd: database is up to date"))
             .map_err(|e| npsd::startup::database_error(&config.database_url, e, "cannot migrate")),
+        Command::Backup { ref file } => {
+            let shown = file.display().to_string();
+            npsd::cli::run_admin(Command::Backup { file: file.clone() }, &config)
+                .await
+                .map(|_| println!("npsd: wrote a consistent copy of the database to {shown}"))
+        }
+        other => npsd::cli::run_admin(other, &config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

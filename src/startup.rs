@@ -1,7 +1,8 @@
 //! Builds the application once: store, mailer, dispatcher and HTTP server. Tests reuse it on port 0.
 use crate::config::Config;
+use crate::domain::access::Scopes;
 use crate::domain::clock::{SharedClock, SystemClock};
-use crate::domain::token::{hash_secret, Token};
+use crate::domain::token::{hash_secret, key_prefix, new_api_key};
 use crate::http::request_span::RedactedRootSpan;
 use crate::http::{self, AppState};
 use crate::jobs::dispatcher::Dispatcher;
@@ -80,7 +81,8 @@ impl Application {
             store: store.clone(),
             clock,
             public_url: public_url.clone(),
-            env_api_key_hash,
+            keys: crate::http::api::auth::KeyRing::new(env_api_key_hash.clone()),
+            failures: crate::http::limits::FailureLimiter::new(config.auth_failure_limit),
             message_id_domain,
             dispatcher_wake: wake,
         });
@@ -181,12 +183,13 @@ pub async fn bootstrap(
             if env_key || api_keys::count_active(c)? > 0 {
                 return Ok(None);
             }
-            let key = format!("npsd_{}", Token::generate().as_str());
+            let key = new_api_key();
             api_keys::insert(
                 c,
                 "created on first start",
                 &hash_secret(&key),
-                &key[..9],
+                &key_prefix(&key),
+                &Scopes::all(),
                 now,
             )?;
             Ok(Some(CreatedKey(key)))

@@ -1,10 +1,12 @@
 //! Domain rules of npsd: parsing at the boundary and the NPS arithmetic.
 //! Nothing here knows about actix or diesel, so all of it is unit-testable.
+pub mod access;
 pub mod bot;
 pub mod clock;
 pub mod email;
 pub mod nps;
 pub mod score;
+pub mod suppression;
 pub mod survey;
 pub mod token;
 pub mod transaction;

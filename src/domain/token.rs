@@ -43,6 +43,16 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// A new API key: `npsd_` and 256 random bits.
+pub fn new_api_key() -> String {
+    format!("npsd_{}", Token::generate().as_str())
+}
+
+/// What the API shows of a key so people can tell keys apart: its first characters.
+pub fn key_prefix(key: &str) -> String {
+    key.chars().take(12).collect()
+}
+
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }

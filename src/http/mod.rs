@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that parse at the boundary, call one function and map its result.
 pub mod api;
 pub mod boundary;
+pub mod limits;
 pub mod pages;
 pub mod request_span;
 
@@ -16,8 +17,10 @@ pub struct AppState {
     pub clock: SharedClock,
     /// Base of the links in emails, without a trailing slash.
     pub public_url: String,
-    /// Hash of NPSD_API_KEY, when set.
-    pub env_api_key_hash: Option<String>,
+    /// API keys: the configured one and a cache of stored ones.
+    pub keys: api::auth::KeyRing,
+    /// Repeated failures (wrong keys, unknown link tokens) per client address.
+    pub failures: limits::FailureLimiter,
     /// Domain used in Message-IDs.
     pub message_id_domain: String,
     /// Wakes the dispatcher when an invitation is due now.
@@ -25,6 +28,10 @@ pub struct AppState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1").configure(api::routes))
-        .configure(pages::routes);
+    cfg.service(
+        web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(api::auth::authenticate))
+            .configure(api::routes),
+    )
+    .configure(pages::routes);
 }

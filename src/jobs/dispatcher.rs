@@ -9,8 +9,10 @@ use crate::domain::email::{mask, redact_addresses};
 use crate::domain::token::Token;
 use crate::mail::survey::{self, SurveyMessage};
 use crate::mail::{Mailer, SendError};
-use crate::store::invitations::{self, REASON_THROTTLED, REASON_UNSUBSCRIBED, SKIPPED};
-use crate::store::{outbox, surveys, unsubscribes, DbConn, Store, StoreResult};
+use crate::store::invitations::{
+    self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED, SKIPPED,
+};
+use crate::store::{outbox, suppressions, surveys, unsubscribes, DbConn, Store, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
@@ -198,7 +200,9 @@ fn claim_and_prepare(
         let invitation = invitations::find(conn, &invitation_id)?;
         let survey_row = surveys::find_by_id(conn, &invitation.survey_id)?;
         // The customer may have unsubscribed, or been surveyed, while this email waited.
-        let skip = if unsubscribes::is_unsubscribed(conn, &survey_row.id, &invitation.email_key)? {
+        let skip = if suppressions::is_suppressed(conn, &invitation.email_key)? {
+            Some(REASON_SUPPRESSED)
+        } else if unsubscribes::is_unsubscribed(conn, &survey_row.id, &invitation.email_key)? {
             Some(REASON_UNSUBSCRIBED)
         } else if invitations::recently_surveyed(
             conn,

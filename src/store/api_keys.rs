@@ -1,7 +1,27 @@
+//! API keys: stored by their SHA-256 hash and a short prefix to recognise them by; the key itself
+//! exists only in the answer that created it.
 use super::schema::api_keys;
 use super::{new_id, DbConn, StoreResult};
+use crate::domain::access::Scopes;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl ApiKeyRow {
+    pub fn scopes(&self) -> Scopes {
+        Scopes::from_stored(&self.scopes)
+    }
+}
 
 pub fn count_active(conn: &mut DbConn) -> StoreResult<i64> {
     Ok(api_keys::table
@@ -16,26 +36,60 @@ pub fn insert(
     name: &str,
     key_hash: &str,
     prefix: &str,
+    scopes: &Scopes,
     now: NaiveDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<ApiKeyRow> {
+    let row = ApiKeyRow {
+        id: new_id(),
+        name: name.to_string(),
+        prefix: prefix.to_string(),
+        scopes: scopes.to_stored(),
+        created_at: now,
+        revoked_at: None,
+    };
     diesel::insert_into(api_keys::table)
         .values((
-            api_keys::id.eq(new_id()),
-            api_keys::name.eq(name),
+            api_keys::id.eq(&row.id),
+            api_keys::name.eq(&row.name),
             api_keys::key_hash.eq(key_hash),
-            api_keys::prefix.eq(prefix),
-            api_keys::scopes.eq("*"),
+            api_keys::prefix.eq(&row.prefix),
+            api_keys::scopes.eq(&row.scopes),
             api_keys::created_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(row)
 }
 
-pub fn is_active(conn: &mut DbConn, key_hash: &str) -> StoreResult<bool> {
-    let n: i64 = api_keys::table
+/// The active key with this hash.
+pub fn find_active(conn: &mut DbConn, key_hash: &str) -> StoreResult<Option<ApiKeyRow>> {
+    Ok(api_keys::table
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every key, revoked ones too, oldest first.
+pub fn list(conn: &mut DbConn) -> StoreResult<Vec<ApiKeyRow>> {
+    Ok(api_keys::table
+        .order((api_keys::created_at.asc(), api_keys::id.asc()))
+        .select(ApiKeyRow::as_select())
+        .load(conn)?)
+}
+
+/// Revokes a key; answers its hash (for the cache) or None when there is no such active key.
+pub fn revoke(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Option<String>> {
+    let hash: Option<String> = api_keys::table
+        .filter(api_keys::id.eq(id))
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::key_hash)
+        .first(conn)
+        .optional()?;
+    if hash.is_some() {
+        diesel::update(api_keys::table.find(id))
+            .set(api_keys::revoked_at.eq(Some(now)))
+            .execute(conn)?;
+    }
+    Ok(hash)
 }

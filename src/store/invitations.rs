@@ -1,6 +1,6 @@
 use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
 use super::surveys::SurveyRow;
-use super::{is_unique_violation, new_id, unsubscribes, DbConn, StoreResult};
+use super::{is_unique_violation, new_id, suppressions, unsubscribes, DbConn, StoreResult};
 use crate::domain::transaction::NewTransaction;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -12,6 +12,7 @@ pub const SKIPPED: &str = "skipped";
 
 pub const REASON_THROTTLED: &str = "throttled";
 pub const REASON_UNSUBSCRIBED: &str = "unsubscribed";
+pub const REASON_SUPPRESSED: &str = "suppressed";
 
 pub const OUTBOX_KIND_SURVEY: &str = "survey_email";
 
@@ -102,7 +103,9 @@ pub fn ingest(
     }
     let email_key = tx.email.key();
     lock_person(conn, &survey.id, &email_key)?;
-    let skip_reason = if unsubscribes::is_unsubscribed(conn, &survey.id, &email_key)? {
+    let skip_reason = if suppressions::is_suppressed(conn, &email_key)? {
+        Some(REASON_SUPPRESSED)
+    } else if unsubscribes::is_unsubscribed(conn, &survey.id, &email_key)? {
         Some(REASON_UNSUBSCRIBED)
     } else if recently_surveyed(conn, survey, &email_key, "", false, now)? {
         Some(REASON_THROTTLED)

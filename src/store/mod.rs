@@ -3,10 +3,13 @@
 //! Every query is written once against [`DbConn`]; the rare statement that differs between the
 //! backends (row locking when claiming outbox rows) is one explicit `match` on the connection.
 pub mod api_keys;
+pub mod backup;
 pub mod invitations;
 pub mod outbox;
+pub mod people;
 pub mod responses;
 pub mod schema;
+pub mod suppressions;
 pub mod surveys;
 pub mod unsubscribes;
 
@@ -153,8 +156,8 @@ pub fn is_unique_violation(e: &DieselError) -> bool {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-struct Manager {
-    url: DatabaseUrl,
+pub(crate) struct Manager {
+    pub(crate) url: DatabaseUrl,
 }
 
 impl ManageConnection for Manager {

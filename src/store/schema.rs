@@ -118,12 +118,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    suppressions (email_hash) {
+        email_hash -> Text,
+        email -> Nullable<Text>,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(invitation_properties -> invitations (invitation_id));
 diesel::joinable!(invitation_tokens -> invitations (invitation_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(responses -> invitations (invitation_id));
 diesel::joinable!(link_events -> invitations (invitation_id));
+diesel::joinable!(responses -> surveys (survey_id));
+diesel::joinable!(unsubscribes -> surveys (survey_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     surveys,
@@ -135,4 +146,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     unsubscribes,
     responses,
     link_events,
+    suppressions,
 );

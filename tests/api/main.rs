@@ -3,11 +3,14 @@
 mod helpers;
 mod smtp;
 
+mod access;
 mod bots;
 mod browser;
+mod cli;
 mod delivery;
 mod email_path;
 mod hostile;
 mod ingest;
+mod privacy;
 mod spam;
 mod surveys;

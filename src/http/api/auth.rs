@@ -1,48 +1,172 @@
+//! API authentication, once, in middleware on the `/api/v1` scope: the bearer key is looked up
+//! (through a short-lived cache, not a query per request), and the key's scopes go into the
+//! request extensions. Handlers state the scope they need with [`Scoped`].
+use crate::domain::access::{Scope, Scopes};
 use crate::domain::token::hash_secret;
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::store::api_keys;
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use crate::store::{api_keys, Store};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use std::collections::HashMap;
+use std::future::{ready, Ready};
+use std::marker::PhantomData;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-/// Proof that the request carried a valid API key. Take it as a handler argument.
-pub struct ApiKey;
+/// How long a looked-up key is trusted without asking the database again. A key revoked through
+/// this instance stops at once; other instances on the same database follow within this time.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+const KEY_CACHE_MAX: usize = 10_000;
 
-impl FromRequest for ApiKey {
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// None for the key from NPSD_API_KEY.
+    pub key_id: Option<String>,
+    pub scopes: Scopes,
+}
+
+/// Known keys by hash: the configured one, and recently seen stored ones.
+pub struct KeyRing {
+    env_key_hash: Option<String>,
+    cache: Mutex<HashMap<String, (Instant, Principal)>>,
+}
+
+impl KeyRing {
+    pub fn new(env_key_hash: Option<String>) -> KeyRing {
+        KeyRing {
+            env_key_hash,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn lookup(&self, store: &Store, key: &str) -> Result<Option<Principal>, ApiError> {
+        let hash = hash_secret(key);
+        if self.env_key_hash.as_deref() == Some(hash.as_str()) {
+            return Ok(Some(Principal {
+                key_id: None,
+                scopes: Scopes::all(),
+            }));
+        }
+        if let Some((at, p)) = self.cache.lock().expect("key cache").get(&hash) {
+            if at.elapsed() < KEY_CACHE_TTL {
+                return Ok(Some(p.clone()));
+            }
+        }
+        let lookup = hash.clone();
+        let found = store
+            .read(move |c| api_keys::find_active(c, &lookup))
+            .await?
+            .map(|row| Principal {
+                scopes: row.scopes(),
+                key_id: Some(row.id),
+            });
+        let mut cache = self.cache.lock().expect("key cache");
+        match &found {
+            Some(p) => {
+                if cache.len() >= KEY_CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(hash, (Instant::now(), p.clone()));
+            }
+            None => {
+                cache.remove(&hash);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets a revoked key at once.
+    pub fn forget(&self, key_hash: &str) {
+        self.cache.lock().expect("key cache").remove(key_hash);
+    }
+}
+
+fn bearer(req: &ServiceRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, key) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| key.trim().to_string())
+        })
+        .filter(|k| !k.is_empty())
+}
+
+/// The middleware: 401 without a valid key, 429 after repeated wrong keys from one address.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(ApiError::Internal(anyhow::anyhow!("app state missing")).into());
+    };
+    let Some(key) = bearer(&req) else {
+        return Ok(req.error_response(ApiError::Unauthorized));
+    };
+    let ip = req.peer_addr().map(|a| a.ip());
+    if let Some(retry_after_seconds) = state.failures.blocked_for(ip) {
+        return Ok(req.error_response(ApiError::TooManyRequests {
+            retry_after_seconds,
+        }));
+    }
+    match state.keys.lookup(&state.store, &key).await {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Ok(None) => match state.failures.record_failure(ip, "api_key") {
+            Some(retry_after_seconds) => Ok(req.error_response(ApiError::TooManyRequests {
+                retry_after_seconds,
+            })),
+            None => Ok(req.error_response(ApiError::Unauthorized)),
+        },
+        Err(e) => Ok(req.error_response(e)),
+    }
+}
+
+/// The scope a handler needs, as a type: `_: Scoped<Read>`.
+pub trait NeedsScope {
+    const SCOPE: Scope;
+}
+pub struct Ingest;
+pub struct Read;
+pub struct Admin;
+impl NeedsScope for Ingest {
+    const SCOPE: Scope = Scope::Ingest;
+}
+impl NeedsScope for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+impl NeedsScope for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// Proof that the caller's key has scope `S`: 403 otherwise.
+pub struct Scoped<S: NeedsScope> {
+    pub principal: Principal,
+    _scope: PhantomData<S>,
+}
+
+impl<S: NeedsScope> FromRequest for Scoped<S> {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<ApiKey, ApiError>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, key) = v.trim().split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| key.trim().to_string())
-            })
-            .filter(|k| !k.is_empty());
-        Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
-            let key = presented.ok_or(ApiError::Unauthorized)?;
-            let hash = hash_secret(&key);
-            if state.env_api_key_hash.as_deref() == Some(hash.as_str()) {
-                return Ok(ApiKey);
-            }
-            if state
-                .store
-                .read(move |c| api_keys::is_active(c, &hash))
-                .await?
-            {
-                Ok(ApiKey)
-            } else {
-                Err(ApiError::Unauthorized)
-            }
+        let principal = req.extensions().get::<Principal>().cloned();
+        ready(match principal {
+            // The middleware did not run: a route outside /api/v1 must not use this.
+            None => Err(ApiError::Unauthorized),
+            Some(p) if p.scopes.allows(S::SCOPE) => Ok(Scoped {
+                principal: p,
+                _scope: PhantomData,
+            }),
+            Some(_) => Err(ApiError::Forbidden(S::SCOPE.as_str())),
         })
     }
 }

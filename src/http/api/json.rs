@@ -1,7 +1,9 @@
 //! How stored rows look on the API.
+use crate::domain::ValidationError;
 use crate::store::invitations::InvitationRow;
 use crate::store::surveys::SurveyRow;
-use chrono::{NaiveDateTime, SecondsFormat};
+use base64::Engine;
+use chrono::{DateTime, NaiveDateTime, SecondsFormat};
 use serde_json::{json, Value};
 
 pub fn timestamp(t: NaiveDateTime) -> String {
@@ -36,4 +38,45 @@ pub fn invitation(i: &InvitationRow, survey_slug: &str) -> Value {
         "transaction_id": i.transaction_id,
         "survey": survey_slug,
     })
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// A page size: absent means the default, larger than the maximum is cut to it (the cursor
+/// brings the rest).
+pub fn parse_limit(raw: Option<&str>) -> Result<i64, ValidationError> {
+    match raw.filter(|l| !l.is_empty()) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|l| *l >= 1)
+            .map(|l| l.min(MAX_LIMIT))
+            .ok_or_else(|| ValidationError::new("limit", "must be a whole number of at least 1")),
+    }
+}
+
+/// An opaque position in a list ordered by (time, id).
+pub fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
+    let micros = at.and_utc().timestamp_micros();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}|{id}"))
+}
+
+pub fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ValidationError> {
+    let invalid = || ValidationError::new("cursor", "is not a cursor this API returned");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(invalid());
+    }
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    Ok((at.naive_utc(), id.to_string()))
 }

@@ -1,7 +1,10 @@
 //! The JSON API under /api/v1. Every route needs `Authorization: Bearer <key>`.
 pub mod auth;
 pub mod json;
+pub mod keys;
+pub mod people;
 pub mod results;
+pub mod suppressions;
 pub mod surveys;
 pub mod transactions;
 
@@ -38,7 +41,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .patch(surveys::update),
     )
     .service(web::resource("/surveys/{slug}/nps").get(results::nps))
-    .service(web::resource("/surveys/{slug}/comments").get(results::comments));
+    .service(web::resource("/surveys/{slug}/comments").get(results::comments))
+    .service(
+        web::resource("/api-keys")
+            .get(keys::list)
+            .post(keys::create),
+    )
+    .service(web::resource("/api-keys/{id}").delete(keys::revoke))
+    .service(
+        web::resource("/suppressions")
+            .get(suppressions::list)
+            .post(suppressions::create),
+    )
+    .service(web::resource("/suppressions/{email}").delete(suppressions::remove))
+    .service(
+        web::resource("/people/{email}")
+            .get(people::export)
+            .delete(people::erase),
+    );
 }
 
 fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {

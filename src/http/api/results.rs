@@ -1,6 +1,6 @@
 //! Reading results: the NPS of a period and the comments behind it.
-use super::auth::ApiKey;
-use super::json::timestamp;
+use super::auth::{Read, Scoped};
+use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
 use crate::domain::nps::{response_rate, NpsSummary};
 use crate::domain::score::Category;
 use crate::domain::ValidationError;
@@ -10,14 +10,10 @@ use crate::store::responses::{self, CommentQuery};
 use crate::store::surveys::SurveyRow;
 use crate::store::{invitations, surveys};
 use actix_web::{web, HttpResponse};
-use base64::Engine;
-use chrono::{DateTime, Days, NaiveDate, NaiveDateTime};
+use chrono::{Days, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 500;
 
 /// An inclusive range of UTC days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`.
 struct Period {
@@ -80,7 +76,7 @@ pub struct NpsQuery {
 }
 
 pub async fn nps(
-    _: ApiKey,
+    _: Scoped<Read>,
     state: web::Data<AppState>,
     slug: web::Path<String>,
     query: web::Query<NpsQuery>,
@@ -123,31 +119,8 @@ pub struct CommentsQuery {
     cursor: Option<String>,
 }
 
-fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
-    let micros = at.and_utc().timestamp_micros();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}|{id}"))
-}
-
-fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ValidationError> {
-    let invalid = || ValidationError::new("cursor", "is not a cursor this API returned");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(invalid());
-    }
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(invalid)?;
-    Ok((at.naive_utc(), id.to_string()))
-}
-
 pub async fn comments(
-    _: ApiKey,
+    _: Scoped<Read>,
     state: web::Data<AppState>,
     slug: web::Path<String>,
     query: web::Query<CommentsQuery>,
@@ -161,15 +134,7 @@ pub async fn comments(
         .map(|c| Category::parse("category", c))
         .transpose()?;
     // Larger pages than the maximum are cut to it: the cursor brings the rest.
-    let limit = match q.limit.as_deref().filter(|l| !l.is_empty()) {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|l| *l >= 1)
-            .map(|l| l.min(MAX_LIMIT))
-            .ok_or_else(|| ValidationError::new("limit", "must be a whole number of at least 1"))?,
-    };
+    let limit = parse_limit(q.limit.as_deref())?;
     let before = q
         .cursor
         .as_deref()

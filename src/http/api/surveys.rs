@@ -1,5 +1,5 @@
 //! Surveys: list, create, read, change.
-use super::auth::ApiKey;
+use super::auth::{Admin, Read, Scoped};
 use super::json;
 use crate::domain::survey::{parse_slug, validate, SurveyPatch, SurveySettings};
 use crate::domain::ValidationError;
@@ -102,14 +102,14 @@ fn not_found(slug: &str) -> ApiError {
     ApiError::NotFound(format!("no survey with slug '{slug}'"))
 }
 
-pub async fn list(_: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(_: Scoped<Read>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = state.store.read(surveys::list).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"surveys": rows.iter().map(json::survey).collect::<Vec<_>>()})))
 }
 
 pub async fn get(
-    _: ApiKey,
+    _: Scoped<Read>,
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -124,7 +124,7 @@ pub async fn get(
 }
 
 pub async fn create(
-    _: ApiKey,
+    _: Scoped<Admin>,
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -149,7 +149,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    _: ApiKey,
+    _: Scoped<Admin>,
     state: web::Data<AppState>,
     slug: web::Path<String>,
     body: web::Json<Value>,

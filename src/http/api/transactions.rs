@@ -1,5 +1,5 @@
 //! POST /api/v1/transactions (one) and /api/v1/transactions/batch (up to 1,000).
-use super::auth::ApiKey;
+use super::auth::{Ingest, Scoped};
 use super::json;
 use crate::domain::transaction::{NewTransaction, MAX_BATCH};
 use crate::domain::ValidationError;
@@ -69,7 +69,7 @@ fn unknown_survey(slug: &str) -> ValidationError {
 }
 
 pub async fn create(
-    _: ApiKey,
+    _: Scoped<Ingest>,
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -98,7 +98,7 @@ pub async fn create(
 /// Accepts `[...]` or `{"transactions": [...]}`. Each item gets its own result, in order:
 /// `{"index", "status": 202|200|422, "invitation"}` or `{"index", "status", "error"}`.
 pub async fn create_batch(
-    _: ApiKey,
+    _: Scoped<Ingest>,
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {

@@ -8,6 +8,7 @@ use crate::error::PageError;
 use crate::http::AppState;
 use crate::store::{invitations, invitations::InvitationRow, surveys::SurveyRow};
 use actix_web::{web, HttpResponse};
+use std::net::IpAddr;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -62,14 +63,39 @@ pub struct Link {
     pub expired: bool,
 }
 
-pub async fn find_link(state: &AppState, raw_token: &str) -> Result<Link, PageError> {
-    let token = Token::from_url(raw_token).ok_or(PageError::NotFound)?;
+/// The client's address, for slowing down guessing.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl actix_web::FromRequest for ClientIp {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<ClientIp, actix_web::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(ClientIp(req.peer_addr().map(|a| a.ip()))))
+    }
+}
+
+/// Looks up a link token. Unknown tokens count as failures of the client's address: after too
+/// many in a minute it gets 429 pages instead of answers.
+pub async fn find_link(
+    state: &AppState,
+    ip: &ClientIp,
+    raw_token: &str,
+) -> Result<Link, PageError> {
+    if state.failures.blocked_for(ip.0).is_some() {
+        return Err(PageError::TooManyRequests);
+    }
+    let unknown = || match state.failures.record_failure(ip.0, "link_token") {
+        Some(_) => PageError::TooManyRequests,
+        None => PageError::NotFound,
+    };
+    let token = Token::from_url(raw_token).ok_or_else(unknown)?;
     let hash = token.hash();
     let found = state
         .store
         .read(move |c| invitations::find_by_token(c, &hash))
         .await?;
-    let (invitation, survey, expires_at) = found.ok_or(PageError::NotFound)?;
+    let (invitation, survey, expires_at) = found.ok_or_else(unknown)?;
     Ok(Link {
         expired: expires_at <= state.clock.now(),
         invitation,

@@ -1,6 +1,6 @@
 //! GET /r/{token}?score=N records a click and shows the form; POST /r/{token} stores the answer.
 use super::views::{self, SurveyFormPage, ThanksPage};
-use super::{branding, find_link, Link};
+use super::{branding, find_link, ClientIp, Link};
 use crate::domain::score::Score;
 use crate::error::{html, PageError};
 use crate::http::AppState;
@@ -58,11 +58,12 @@ fn form_page(
 
 pub async fn show(
     state: web::Data<AppState>,
+    ip: ClientIp,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let token = path.into_inner();
-    let link = find_link(&state, &token).await?;
+    let link = find_link(&state, &ip, &token).await?;
     if link.expired {
         return Err(PageError::Expired);
     }
@@ -129,11 +130,12 @@ pub fn clean_comment(raw: &str) -> String {
 
 pub async fn submit(
     state: web::Data<AppState>,
+    ip: ClientIp,
     path: web::Path<String>,
     form: web::Form<ResponseForm>,
 ) -> Result<HttpResponse, PageError> {
     let token = path.into_inner();
-    let link = find_link(&state, &token).await?;
+    let link = find_link(&state, &ip, &token).await?;
     if link.expired {
         return Err(PageError::Expired);
     }
@@ -197,9 +199,10 @@ pub async fn submit(
 /// The hidden link only scanners open.
 pub async fn trap(
     state: web::Data<AppState>,
+    ip: ClientIp,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let link = find_link(&state, &path.into_inner()).await?;
+    let link = find_link(&state, &ip, &path.into_inner()).await?;
     if !link.expired {
         let invitation = link.invitation.clone();
         let now = state.clock.now();

@@ -1,7 +1,7 @@
 //! GET /u/{token} asks; POST /u/{token} (a person's button or a mail client's RFC 8058 one-click
 //! POST) unsubscribes the address from the survey. A GET never unsubscribes.
 use super::views::{self, UnsubscribePage, UnsubscribedPage};
-use super::{branding, find_link};
+use super::{branding, find_link, ClientIp};
 use crate::domain::email::mask;
 use crate::error::{html, PageError};
 use crate::http::AppState;
@@ -13,10 +13,11 @@ use actix_web::{web, HttpResponse};
 
 pub async fn show(
     state: web::Data<AppState>,
+    ip: ClientIp,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let token = path.into_inner();
-    let link = find_link(&state, &token).await?;
+    let link = find_link(&state, &ip, &token).await?;
     let brand = branding(&link.survey);
     let action = format!("/u/{token}");
     let email = mask(&link.invitation.email);
@@ -30,9 +31,10 @@ pub async fn show(
 
 pub async fn submit(
     state: web::Data<AppState>,
+    ip: ClientIp,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let link = find_link(&state, &path.into_inner()).await?;
+    let link = find_link(&state, &ip, &path.into_inner()).await?;
     let survey_id = link.survey.id.clone();
     let email_key = link.invitation.email_key.clone();
     let now = state.clock.now();

@@ -1,0 +1,2 @@
+DROP INDEX invitations_by_person;
+DROP TABLE suppressions;

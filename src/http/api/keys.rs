@@ -1,0 +1,167 @@
+//! API keys: create (the key is shown only in that answer), list, revoke. Admin scope.
+use super::auth::{Admin, Scoped};
+use super::json::timestamp;
+use crate::domain::access::Scopes;
+use crate::domain::token::{hash_secret, key_prefix, new_api_key};
+use crate::domain::ValidationError;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store::api_keys::{self, ApiKeyRow};
+use crate::store::{Store, StoreError};
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Serialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<&'static str>,
+    pub prefix: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&ApiKeyRow> for ApiKeyView {
+    fn from(row: &ApiKeyRow) -> Self {
+        ApiKeyView {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            scopes: row.scopes().names(),
+            prefix: row.prefix.clone(),
+            created_at: timestamp(row.created_at),
+            revoked_at: row.revoked_at.map(timestamp),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CreatedKeyView {
+    #[serde(flatten)]
+    pub key: ApiKeyView,
+    /// The key itself: shown only in this answer.
+    #[serde(rename = "key")]
+    pub secret: String,
+}
+
+/// A key's name: 1 to 100 characters on one line.
+pub fn parse_name(raw: &str) -> Result<String, ValidationError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "name",
+            "must be 1 to 100 characters on one line",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn parse_new_key(body: &Value) -> Result<(String, Scopes), ValidationError> {
+    crate::domain::reject_nul(body)?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
+    let name = match obj.get("name") {
+        Some(Value::String(s)) => parse_name(s)?,
+        None | Some(Value::Null) => return Err(ValidationError::new("name", "is required")),
+        Some(_) => return Err(ValidationError::new("name", "must be a string")),
+    };
+    let scopes = match obj.get("scopes") {
+        Some(Value::Array(items)) => {
+            let names = items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| ValidationError::new("scopes", "must be a list of strings"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Scopes::parse("scopes", &names)?
+        }
+        None | Some(Value::Null) => {
+            return Err(ValidationError::new(
+                "scopes",
+                "is required: a list of ingest, read, admin",
+            ))
+        }
+        Some(_) => return Err(ValidationError::new("scopes", "must be a list of strings")),
+    };
+    for key in obj.keys() {
+        if key != "name" && key != "scopes" {
+            return Err(ValidationError::new(
+                key.clone(),
+                "is not a field of an API key",
+            ));
+        }
+    }
+    Ok((name, scopes))
+}
+
+/// Creates a key in the store; answers it with the secret.
+pub async fn create_key(
+    store: &Store,
+    now: NaiveDateTime,
+    name: String,
+    scopes: Scopes,
+) -> Result<CreatedKeyView, StoreError> {
+    let secret = new_api_key();
+    let hash = hash_secret(&secret);
+    let prefix = key_prefix(&secret);
+    let row = store
+        .write(move |c| api_keys::insert(c, &name, &hash, &prefix, &scopes, now))
+        .await?;
+    Ok(CreatedKeyView {
+        key: ApiKeyView::from(&row),
+        secret,
+    })
+}
+
+pub async fn create(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, scopes) = parse_new_key(&body)?;
+    let created = create_key(&state.store, state.clock.now(), name, scopes).await?;
+    tracing::info!(key = %created.key.id, scopes = ?created.key.scopes, "API key created");
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/api-keys/{}", created.key.id)))
+        .json(created))
+}
+
+#[derive(Serialize)]
+struct KeyList {
+    api_keys: Vec<ApiKeyView>,
+}
+
+pub async fn list(_: Scoped<Admin>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rows = state.store.read(api_keys::list).await?;
+    Ok(HttpResponse::Ok().json(KeyList {
+        api_keys: rows.iter().map(ApiKeyView::from).collect(),
+    }))
+}
+
+pub async fn revoke(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let now = state.clock.now();
+    let lookup = id.clone();
+    let revoked = state
+        .store
+        .write(move |c| api_keys::revoke(c, &lookup, now))
+        .await?;
+    match revoked {
+        Some(hash) => {
+            state.keys.forget(&hash);
+            tracing::info!(key = %id, "API key revoked");
+            Ok(HttpResponse::NoContent().finish())
+        }
+        None => Err(ApiError::NotFound(format!(
+            "no active API key with id '{id}'"
+        ))),
+    }
+}

@@ -1,0 +1,151 @@
+//! Personal data by address: GET exports everything held (GDPR Art. 15), DELETE erases it
+//! (Art. 17). Admin scope. A suppressed address stays unmailable, kept only as a hash.
+use super::auth::{Admin, Scoped};
+use super::json::timestamp;
+use crate::domain::email::EmailAddress;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store::people::{self, Erased};
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct InvitationExport {
+    id: String,
+    survey: String,
+    transaction_id: String,
+    email: String,
+    name: Option<String>,
+    locale: String,
+    properties: Map<String, Value>,
+    status: String,
+    reason: Option<String>,
+    send_at: String,
+    sent_at: Option<String>,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct ResponseExport {
+    id: String,
+    survey: String,
+    invitation_id: Option<String>,
+    channel: String,
+    score: i32,
+    comment: Option<String>,
+    status: String,
+    responded_at: String,
+    submitted_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UnsubscribeExport {
+    survey: String,
+    source: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct SuppressionExport {
+    reason: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct PersonExport {
+    email: String,
+    invitations: Vec<InvitationExport>,
+    responses: Vec<ResponseExport>,
+    unsubscribes: Vec<UnsubscribeExport>,
+    suppression: Option<SuppressionExport>,
+}
+
+pub async fn export(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    email: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let email = EmailAddress::parse("email", &email.into_inner())?;
+    let key = email.key();
+    let data = state.store.read(move |c| people::export(c, &key)).await?;
+    let mut props: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for (invitation, name, value) in data.properties {
+        props
+            .entry(invitation)
+            .or_default()
+            .insert(name, Value::String(value));
+    }
+    let body = PersonExport {
+        email: email.as_str().to_string(),
+        invitations: data
+            .invitations
+            .into_iter()
+            .map(|(i, survey)| InvitationExport {
+                properties: props.remove(&i.id).unwrap_or_default(),
+                id: i.id,
+                survey,
+                transaction_id: i.transaction_id,
+                email: i.email,
+                name: i.name,
+                locale: i.locale,
+                status: i.status,
+                reason: i.reason,
+                send_at: timestamp(i.send_at),
+                sent_at: i.sent_at.map(timestamp),
+                created_at: timestamp(i.created_at),
+            })
+            .collect(),
+        responses: data
+            .responses
+            .into_iter()
+            .map(|(r, survey)| ResponseExport {
+                id: r.id,
+                survey,
+                invitation_id: r.invitation_id,
+                channel: r.channel,
+                score: r.score,
+                comment: r.comment,
+                status: r.status,
+                responded_at: timestamp(r.responded_at),
+                submitted_at: r.submitted_at.map(timestamp),
+            })
+            .collect(),
+        unsubscribes: data
+            .unsubscribes
+            .into_iter()
+            .map(|(survey, source, at)| UnsubscribeExport {
+                survey,
+                source,
+                created_at: timestamp(at),
+            })
+            .collect(),
+        suppression: data.suppression.map(|s| SuppressionExport {
+            reason: s.reason,
+            created_at: timestamp(s.created_at),
+        }),
+    };
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Serialize)]
+struct ErasedView {
+    erased: Erased,
+}
+
+pub async fn erase(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    email: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let email = EmailAddress::parse("email", &email.into_inner())?;
+    let key = email.key();
+    let erased = state.store.write(move |c| people::erase(c, &key)).await?;
+    tracing::info!(
+        invitations = erased.invitations,
+        responses = erased.responses,
+        "personal data erased on request"
+    );
+    Ok(HttpResponse::Ok().json(ErasedView { erased }))
+}

@@ -1,0 +1,137 @@
+//! Suppressions: addresses that no survey emails again. POST and DELETE need admin, GET read.
+use super::auth::{Admin, Read, Scoped};
+use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
+use crate::domain::email::EmailAddress;
+use crate::domain::suppression::SuppressionReason;
+use crate::domain::ValidationError;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store::suppressions::{self, SuppressionRow};
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Serialize)]
+pub struct SuppressionView {
+    /// None once the person was erased: the address stays suppressed, kept only as a hash.
+    pub email: Option<String>,
+    pub reason: String,
+    pub created_at: String,
+}
+
+impl From<&SuppressionRow> for SuppressionView {
+    fn from(r: &SuppressionRow) -> Self {
+        SuppressionView {
+            email: r.email.clone(),
+            reason: r.reason.clone(),
+            created_at: timestamp(r.created_at),
+        }
+    }
+}
+
+fn parse_new(body: &Value) -> Result<(EmailAddress, SuppressionReason), ValidationError> {
+    crate::domain::reject_nul(body)?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
+    let email = match obj.get("email") {
+        Some(Value::String(s)) => EmailAddress::parse("email", s)?,
+        None | Some(Value::Null) => return Err(ValidationError::new("email", "is required")),
+        Some(_) => return Err(ValidationError::new("email", "must be a string")),
+    };
+    let reason = match obj.get("reason") {
+        None | Some(Value::Null) => SuppressionReason::Manual,
+        Some(Value::String(s)) => SuppressionReason::parse("reason", s)?,
+        Some(_) => return Err(ValidationError::new("reason", "must be a string")),
+    };
+    Ok((email, reason))
+}
+
+/// Suppresses an address; answers the stored row and whether it is new.
+pub async fn suppress(
+    state: &AppState,
+    email: EmailAddress,
+    reason: SuppressionReason,
+) -> Result<(SuppressionRow, bool), ApiError> {
+    let now = state.clock.now();
+    Ok(state
+        .store
+        .write(move |c| suppressions::add(c, email.as_str(), &email.key(), reason.as_str(), now))
+        .await?)
+}
+
+pub async fn create(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let (email, reason) = parse_new(&body)?;
+    let (row, created) = suppress(&state, email, reason).await?;
+    let mut res = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(res.json(SuppressionView::from(&row)))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SuppressionList {
+    suppressions: Vec<SuppressionView>,
+    next_cursor: Option<String>,
+}
+
+pub async fn list(
+    _: Scoped<Read>,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = parse_limit(query.limit.as_deref())?;
+    let after = query
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
+    let mut rows = state
+        .store
+        .read(move |c| suppressions::list(c, after, limit + 1))
+        .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| encode_cursor(r.created_at, &r.email_hash))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(SuppressionList {
+        suppressions: rows.iter().map(SuppressionView::from).collect(),
+        next_cursor,
+    }))
+}
+
+pub async fn remove(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    email: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let email = EmailAddress::parse("email", &email.into_inner())?;
+    let key = email.key();
+    let removed = state
+        .store
+        .write(move |c| suppressions::remove(c, &key))
+        .await?;
+    if removed {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound(
+            "this address is not suppressed".to_string(),
+        ))
+    }
+}

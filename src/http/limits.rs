@@ -1,0 +1,106 @@
+//! Slowing down guessing: repeated failures from one address (wrong API keys, unknown link
+//! tokens) are answered 429 for the rest of the minute, and logged once per minute, not once per
+//! request.
+//!
+//! Written here rather than taken from `governor`/`actix-governor`: those count every request,
+//! while this counts only failures and must look at the count before the key is checked, so a
+//! blocked address learns nothing more. Successful requests are never limited.
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// Addresses tracked at once; beyond it the oldest windows are dropped.
+const MAX_TRACKED: usize = 100_000;
+
+pub struct FailureLimiter {
+    limit: u32,
+    by_address: Mutex<HashMap<IpAddr, Window>>,
+}
+
+struct Window {
+    started: Instant,
+    failures: u32,
+    logged: bool,
+}
+
+impl FailureLimiter {
+    /// `limit` failures per address and minute; 0 turns the limiter off.
+    pub fn new(limit: u32) -> FailureLimiter {
+        FailureLimiter {
+            limit,
+            by_address: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Seconds until the address may try again, when it has failed too often this minute.
+    pub fn blocked_for(&self, ip: Option<IpAddr>) -> Option<u64> {
+        let ip = ip?;
+        if self.limit == 0 {
+            return None;
+        }
+        let map = self.by_address.lock().expect("limiter lock");
+        let w = map.get(&ip)?;
+        let age = w.started.elapsed();
+        (age < WINDOW && w.failures >= self.limit).then(|| (WINDOW - age).as_secs().max(1))
+    }
+
+    /// Counts one failure; answers seconds to wait when this one went over the limit.
+    pub fn record_failure(&self, ip: Option<IpAddr>, what: &str) -> Option<u64> {
+        let ip = ip?;
+        if self.limit == 0 {
+            return None;
+        }
+        let mut map = self.by_address.lock().expect("limiter lock");
+        if map.len() >= MAX_TRACKED {
+            map.retain(|_, w| w.started.elapsed() < WINDOW);
+        }
+        let w = map.entry(ip).or_insert_with(|| Window {
+            started: Instant::now(),
+            failures: 0,
+            logged: false,
+        });
+        if w.started.elapsed() >= WINDOW {
+            *w = Window {
+                started: Instant::now(),
+                failures: 0,
+                logged: false,
+            };
+        }
+        w.failures += 1;
+        if w.failures < self.limit {
+            return None;
+        }
+        if !w.logged {
+            w.logged = true;
+            tracing::warn!(%ip, limit = self.limit, kind = what, "repeated failures from one address; answering 429 for the rest of the minute");
+        }
+        Some(
+            (WINDOW.saturating_sub(w.started.elapsed()))
+                .as_secs()
+                .max(1),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_after_the_limit_and_only_that_address() {
+        let l = FailureLimiter::new(3);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(l.record_failure(Some(a), "api_key"), None);
+        assert_eq!(l.record_failure(Some(a), "api_key"), None);
+        assert!(l.blocked_for(Some(a)).is_none());
+        assert!(l.record_failure(Some(a), "api_key").is_some());
+        assert!(l.blocked_for(Some(a)).is_some());
+        assert!(l.blocked_for(Some(b)).is_none());
+        assert!(FailureLimiter::new(0)
+            .record_failure(Some(a), "x")
+            .is_none());
+    }
+}

@@ -1,0 +1,44 @@
+//! `npsd backup FILE`: a consistent copy of the SQLite database, taken while the service runs.
+//! `VACUUM INTO` reads one snapshot (WAL lets the service go on writing meanwhile) and writes a
+//! compact, self-contained database file. It goes to `FILE.partial` first and is renamed into
+//! place when complete, so FILE is never a half-written copy.
+use super::{DatabaseUrl, DbConn, Manager};
+use anyhow::{bail, Context};
+use diesel::r2d2::ManageConnection;
+use diesel::RunQueryDsl;
+use std::path::Path;
+
+pub fn sqlite_backup(url: &DatabaseUrl, dest: &Path) -> anyhow::Result<()> {
+    let DatabaseUrl::Sqlite(source) = url else {
+        bail!("npsd backup copies SQLite databases; for PostgreSQL use pg_dump (see the README's Backups section)");
+    };
+    if dest.exists() {
+        bail!("{} exists already; name a new file", dest.display());
+    }
+    let source_path = source.strip_prefix("file:").unwrap_or(source);
+    let source_path = source_path.split('?').next().unwrap_or(source_path);
+    if !Path::new(source_path).exists() {
+        bail!("NPSD_DATABASE_URL: the SQLite file {source_path} does not exist");
+    }
+    let partial = dest.with_file_name(format!(
+        "{}.partial",
+        dest.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "npsd-backup".into())
+    ));
+    let _ = std::fs::remove_file(&partial);
+    let mut conn = Manager { url: url.clone() }
+        .connect()
+        .with_context(|| format!("NPSD_DATABASE_URL: cannot open the {url}"))?;
+    let DbConn::Sqlite(ref mut c) = conn else {
+        unreachable!("a SQLite URL opens a SQLite connection")
+    };
+    diesel::sql_query("PRAGMA busy_timeout = 10000").execute(c)?;
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(partial.to_string_lossy().into_owned())
+        .execute(c)
+        .with_context(|| format!("cannot write the copy to {}", partial.display()))?;
+    std::fs::rename(&partial, dest)
+        .with_context(|| format!("cannot move the copy to {}", dest.display()))?;
+    Ok(())
+}

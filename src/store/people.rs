@@ -1,0 +1,113 @@
+//! Everything held about one address, to export it (GDPR Art. 15) or erase it (Art. 17).
+use super::invitations::InvitationRow;
+use super::responses::ResponseRow;
+use super::schema::{
+    invitation_properties, invitation_tokens, invitations, link_events, outbox, responses, surveys,
+    unsubscribes,
+};
+use super::suppressions::{self, SuppressionRow};
+use super::{DbConn, StoreResult};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+pub struct PersonData {
+    /// With the survey's slug.
+    pub invitations: Vec<(InvitationRow, String)>,
+    /// (invitation id, name, value)
+    pub properties: Vec<(String, String, String)>,
+    /// With the survey's slug.
+    pub responses: Vec<(ResponseRow, String)>,
+    /// (survey slug, source, when)
+    pub unsubscribes: Vec<(String, String, NaiveDateTime)>,
+    pub suppression: Option<SuppressionRow>,
+}
+
+impl PersonData {
+    pub fn is_empty(&self) -> bool {
+        self.invitations.is_empty()
+            && self.responses.is_empty()
+            && self.unsubscribes.is_empty()
+            && self.suppression.is_none()
+    }
+}
+
+fn invitation_ids(conn: &mut DbConn, email_key: &str) -> StoreResult<Vec<String>> {
+    Ok(invitations::table
+        .filter(invitations::email_key.eq(email_key))
+        .select(invitations::id)
+        .load(conn)?)
+}
+
+pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
+    let invitations: Vec<(InvitationRow, String)> = invitations::table
+        .inner_join(surveys::table)
+        .filter(invitations::email_key.eq(email_key))
+        .order(invitations::created_at.asc())
+        .select((InvitationRow::as_select(), surveys::slug))
+        .load(conn)?;
+    let ids: Vec<String> = invitations.iter().map(|(i, _)| i.id.clone()).collect();
+    let properties = super::invitations::properties_of(conn, &ids)?;
+    let responses: Vec<(ResponseRow, String)> = responses::table
+        .inner_join(surveys::table)
+        .filter(responses::invitation_id.eq_any(&ids))
+        .order(responses::responded_at.asc())
+        .select((ResponseRow::as_select(), surveys::slug))
+        .load(conn)?;
+    let unsubscribes: Vec<(String, String, NaiveDateTime)> = unsubscribes::table
+        .inner_join(surveys::table)
+        .filter(unsubscribes::email_key.eq(email_key))
+        .select((
+            surveys::slug,
+            unsubscribes::source,
+            unsubscribes::created_at,
+        ))
+        .load(conn)?;
+    Ok(PersonData {
+        invitations,
+        properties,
+        responses,
+        unsubscribes,
+        suppression: suppressions::find(conn, email_key)?,
+    })
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Erased {
+    pub invitations: usize,
+    pub responses: usize,
+    pub unsubscribes: usize,
+    /// The address stays suppressed (as a hash only).
+    pub suppressed: bool,
+}
+
+/// Deletes the address's invitations with their properties, tokens, outbox rows, link events and
+/// responses (comments included), and its unsubscribes. A suppression stays in force, by hash.
+/// Call inside a write transaction.
+pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
+    let ids = invitation_ids(conn, email_key)?;
+    let mut erased = Erased::default();
+    for chunk in ids.chunks(500) {
+        diesel::delete(link_events::table.filter(link_events::invitation_id.eq_any(chunk)))
+            .execute(conn)?;
+        erased.responses +=
+            diesel::delete(responses::table.filter(responses::invitation_id.eq_any(chunk)))
+                .execute(conn)?;
+        diesel::delete(
+            invitation_tokens::table.filter(invitation_tokens::invitation_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            invitation_properties::table.filter(invitation_properties::invitation_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+        diesel::delete(outbox::table.filter(outbox::invitation_id.eq_any(chunk))).execute(conn)?;
+        erased.invitations +=
+            diesel::delete(invitations::table.filter(invitations::id.eq_any(chunk)))
+                .execute(conn)?;
+    }
+    erased.unsubscribes =
+        diesel::delete(unsubscribes::table.filter(unsubscribes::email_key.eq(email_key)))
+            .execute(conn)?;
+    erased.suppressed = suppressions::keep_hash_only(conn, email_key)?;
+    Ok(erased)
+}
