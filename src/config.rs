@@ -42,6 +42,10 @@ pub struct DispatcherSettings {
     /// After this many attempts a temporarily failing email is given up as failed.
     pub max_attempts: i32,
     pub smtp_timeout: Duration,
+    /// How long a stopping service waits for the messages in flight before releasing them.
+    pub shutdown_grace: Duration,
+    /// Whether `serve` runs the dispatcher beside the HTTP server.
+    pub enabled: bool,
 }
 
 impl Default for DispatcherSettings {
@@ -50,11 +54,13 @@ impl Default for DispatcherSettings {
             poll_interval: Duration::from_millis(1000),
             batch_size: 50,
             concurrency: 8,
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(15),
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(3600),
             max_attempts: 15,
             smtp_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+            enabled: true,
         }
     }
 }
@@ -270,7 +276,7 @@ impl Config {
             )?),
             batch_size: src.parse_num("NPSD_DISPATCH_BATCH", d.batch_size, 1, 1000)?,
             concurrency: src.parse_num("NPSD_SMTP_CONCURRENCY", d.concurrency, 1, 100)?,
-            lease: Duration::from_secs(src.parse_num("NPSD_LEASE_SECONDS", 120u64, 1, 86_400)?),
+            lease: Duration::from_secs(src.parse_num("NPSD_LEASE_SECONDS", 15u64, 3, 3_600)?),
             retry_base: Duration::from_millis(src.parse_num(
                 "NPSD_RETRY_BASE_MS",
                 2000u64,
@@ -285,6 +291,26 @@ impl Config {
                 1,
                 600,
             )?),
+            shutdown_grace: Duration::from_secs(src.parse_num(
+                "NPSD_SHUTDOWN_GRACE_SECONDS",
+                30u64,
+                0,
+                3_600,
+            )?),
+            enabled: match src
+                .get("NPSD_DISPATCHER")
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                None | Some("on" | "true" | "1") => true,
+                Some("off" | "false" | "0") => false,
+                Some(other) => {
+                    return Err(err(
+                        "NPSD_DISPATCHER",
+                        format!("'{other}' must be on or off"),
+                    ))
+                }
+            },
         };
 
         Ok(Config {

@@ -25,6 +25,7 @@ pub struct Application {
     store: Store,
     /// How long a stopping server waits for the dispatcher's messages in flight.
     shutdown_grace: std::time::Duration,
+    dispatcher_enabled: bool,
 }
 
 /// A key created on first start: shown once, only its hash is kept.
@@ -103,6 +104,9 @@ impl Application {
                     .configure(http::routes)
             })
             .listen(listener)?
+            .disable_signals()
+            // Open connections get the same grace as the messages in flight.
+            .shutdown_timeout(config.dispatcher.shutdown_grace.as_secs())
             .run();
         tracing::info!(%addr, public_url = %public_url, mail = %mailer.describe(), "npsd listening");
         Ok(Application {
@@ -111,7 +115,8 @@ impl Application {
             dispatcher,
             public_url,
             store,
-            shutdown_grace: config.dispatcher.smtp_timeout + std::time::Duration::from_secs(5),
+            shutdown_grace: config.dispatcher.shutdown_grace,
+            dispatcher_enabled: config.dispatcher.enabled,
         })
     }
 
@@ -132,22 +137,61 @@ impl Application {
         self.dispatcher.clone()
     }
 
-    /// Serves until the server is stopped (Ctrl-C / SIGTERM), with the dispatcher beside it.
-    /// On stop, the dispatcher finishes the messages in flight before returning.
+    /// Serves until the server is stopped (Ctrl-C / SIGTERM), with the dispatcher beside it unless
+    /// NPSD_DISPATCHER=off. On stop, the dispatcher starts no new message, releases what it had
+    /// claimed but not started, and gets the grace period to finish the messages in flight;
+    /// whatever is still in flight then is released too, so nothing stays claimed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let mut dispatcher = AbortOnDrop(tokio::spawn(self.dispatcher.run(stopped)));
+        let stop = Arc::new(stop);
+        let dispatcher = self.dispatcher.clone();
+        let mut task = self
+            .dispatcher_enabled
+            .then(|| AbortOnDrop(tokio::spawn(self.dispatcher.run(stopped))));
+        // SIGTERM or Ctrl-C stops the dispatcher and the HTTP server at the same moment.
+        let handle = self.server.handle();
+        let on_signal = {
+            let stop = stop.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!(
+                    "stopping: no new work is claimed, work in flight gets the grace period"
+                );
+                let _ = stop.send(true);
+                handle.stop(true).await;
+            }))
+        };
         let result = self.server.await;
         let _ = stop.send(true);
-        let grace = self.shutdown_grace;
-        if tokio::time::timeout(grace, &mut dispatcher.0)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the dispatcher did not finish within {grace:?}; unrecorded sends are retried after their lease");
+        drop(on_signal);
+        if let Some(task) = task.as_mut() {
+            let grace = self.shutdown_grace;
+            if tokio::time::timeout(grace, &mut task.0).await.is_err() {
+                task.0.abort();
+                match dispatcher.release_held().await {
+                    Ok(n) => tracing::warn!(released = n, "messages still in flight after the {grace:?} grace period were stopped and released; they will be sent again"),
+                    Err(e) => tracing::error!(error = ?e, "could not release the outbox rows in flight; they are retried when their lease runs out"),
+                }
+            }
         }
+        tracing::info!("npsd stopped");
         result.context("HTTP server failed")
     }
+}
+
+/// SIGTERM (what service managers send) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Ends the dispatcher task when the future running the application is dropped.

@@ -1,8 +1,14 @@
 //! Sends due survey emails from the outbox.
 //!
-//! One round: claim due rows with a lease (one write transaction, which also checks unsubscribes and
-//! the throttle again and stores a fresh link token per email), send the messages concurrently over
-//! the pooled SMTP connections, then record every outcome (one more write transaction).
+//! One round: claim due rows under one lease (one write transaction, which also checks
+//! suppressions, unsubscribes and the throttle again and stores a fresh link token per email),
+//! then send the messages concurrently over the pooled SMTP connections. Each outcome is recorded
+//! the moment the server answers, and only while the round's lease still owns the row.
+//!
+//! Leases are short (`NPSD_LEASE_SECONDS`, 15 s) and renewed every third of that while messages
+//! are in flight, so the rows of a process that died are free again within one lease. A message
+//! never starts when its lease has less than a third left (the renewals failed) or once the
+//! service is stopping: such rows are released unsent, without counting an attempt.
 use crate::config::DispatcherSettings;
 use crate::domain::clock::SharedClock;
 use crate::domain::email::{mask, redact_addresses};
@@ -16,8 +22,9 @@ use crate::store::{outbox, suppressions, surveys, unsubscribes, DbConn, Store, S
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 #[derive(Clone)]
@@ -29,6 +36,8 @@ pub struct Dispatcher {
     public_url: String,
     default_from: Mailbox,
     wake: Arc<Notify>,
+    /// Leases of the rounds in flight, to release them if the process is told to stop.
+    held: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Which outbox row and invitation a message belongs to.
@@ -46,9 +55,36 @@ struct Job {
     to_masked: String,
 }
 
+/// What one claim transaction produced.
+struct Claim {
+    lease_id: String,
+    jobs: Vec<Job>,
+    /// Rows claimed, including those cancelled or failed without a message.
+    handled: usize,
+}
+
 enum Outcome {
     Sent,
     Failed(SendError),
+}
+
+/// The local view of a lease's end, moved forward by each renewal.
+struct LeaseDeadline(Mutex<Instant>);
+
+impl LeaseDeadline {
+    fn remaining(&self) -> Duration {
+        self.0
+            .lock()
+            .expect("lease deadline")
+            .saturating_duration_since(Instant::now())
+    }
+
+    fn extend_to(&self, at: Instant) {
+        let mut d = self.0.lock().expect("lease deadline");
+        if at > *d {
+            *d = at;
+        }
+    }
 }
 
 impl Dispatcher {
@@ -69,15 +105,16 @@ impl Dispatcher {
             public_url,
             default_from,
             wake,
+            held: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
     /// Works the outbox until `stop` turns true: right away when woken (a new invitation due
-    /// now), otherwise when the next row falls due or the poll interval has passed. A round in
-    /// flight is finished first, so no email is left sent but unrecorded.
+    /// now), otherwise when the next row falls due or the poll interval has passed. Once stopping,
+    /// no new message starts: unstarted rows are released and the messages in flight finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            let sent_full_batch = match self.dispatch_due().await {
+            let sent_full_batch = match self.round(&stop).await {
                 Ok(n) => n as i64 >= self.settings.batch_size,
                 Err(e) => {
                     tracing::error!(error = ?e, "dispatching the outbox failed; retrying");
@@ -107,7 +144,8 @@ impl Dispatcher {
         }
     }
 
-    /// Repeats rounds until nothing is due: for tests and one-shot runs.
+    /// Repeats rounds until nothing is due: tests and one-shot runs drain the queue with it
+    /// instead of waiting for the background loop.
     pub async fn dispatch_until_idle(&self) -> anyhow::Result<usize> {
         let mut total = 0;
         loop {
@@ -121,57 +159,156 @@ impl Dispatcher {
 
     /// One round; returns how many outbox rows it handled.
     pub async fn dispatch_due(&self) -> anyhow::Result<usize> {
+        let (_keep, never) = watch::channel(false);
+        self.round(&never).await
+    }
+
+    /// Gives back every row this dispatcher still holds: for a shutdown whose grace ran out while
+    /// messages were in flight (they will be sent again; the receiver may see a duplicate with the
+    /// same Message-ID).
+    pub async fn release_held(&self) -> anyhow::Result<usize> {
+        let leases: Vec<String> = self.held.lock().expect("held").drain().collect();
+        if leases.is_empty() {
+            return Ok(0);
+        }
         let now = self.clock.now();
-        let (jobs, handled) = {
+        let released = self
+            .store
+            .write(move |c| {
+                let mut n = 0;
+                for lease in &leases {
+                    n += outbox::release(c, lease, None, now)?;
+                }
+                Ok(n)
+            })
+            .await?;
+        Ok(released)
+    }
+
+    fn lease(&self) -> ChronoDuration {
+        ChronoDuration::from_std(self.settings.lease).unwrap_or(ChronoDuration::seconds(15))
+    }
+
+    async fn round(&self, stop: &watch::Receiver<bool>) -> anyhow::Result<usize> {
+        let now = self.clock.now();
+        let claim_started = Instant::now();
+        let claim = {
             let settings = self.settings.clone();
             let public_url = self.public_url.clone();
             let default_from = self.default_from.clone();
+            let lease = self.lease();
             self.store
-                .write(move |c| claim_and_prepare(c, now, &settings, &public_url, &default_from))
+                .write(move |c| {
+                    claim_and_prepare(c, now, lease, &settings, &public_url, &default_from)
+                })
                 .await?
         };
-        if jobs.is_empty() {
-            return Ok(handled);
+        if claim.jobs.is_empty() {
+            return Ok(claim.handled);
         }
+        let lease_id = claim.lease_id;
+        self.held.lock().expect("held").insert(lease_id.clone());
+        let deadline = LeaseDeadline(Mutex::new(claim_started + self.settings.lease));
         // Each outcome is recorded as soon as its message is done, so a crash mid-round
         // re-sends only what was really in flight.
-        let delivered: Vec<anyhow::Result<()>> = futures_util::stream::iter(jobs)
-            .map(|job| self.deliver(job))
+        let sends = futures_util::stream::iter(claim.jobs)
+            .map(|job| self.deliver(job, &lease_id, &deadline, stop))
             .buffer_unordered(self.settings.concurrency)
-            .collect()
-            .await;
-        for result in delivered {
+            .collect::<Vec<anyhow::Result<()>>>();
+        let results = tokio::select! {
+            results = sends => results,
+            never = self.keep_lease(&lease_id, &deadline) => match never {},
+        };
+        self.held.lock().expect("held").remove(&lease_id);
+        for result in results {
             result?;
         }
-        Ok(handled)
+        Ok(claim.handled)
     }
 
-    async fn deliver(&self, job: Job) -> anyhow::Result<()> {
+    /// Renews the lease every third of its length while the round's messages are in flight.
+    async fn keep_lease(
+        &self,
+        lease_id: &str,
+        deadline: &LeaseDeadline,
+    ) -> std::convert::Infallible {
+        let every = self.settings.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            let asked = Instant::now();
+            let now = self.clock.now();
+            let until = now + self.lease();
+            let id = lease_id.to_string();
+            match self
+                .store
+                .write(move |c| outbox::renew(c, &id, until, now))
+                .await
+            {
+                Ok(_) => deadline.extend_to(asked + self.settings.lease),
+                Err(e) => {
+                    tracing::warn!(error = ?e, "could not renew the outbox lease; no new message starts once it runs short")
+                }
+            }
+        }
+    }
+
+    async fn deliver(
+        &self,
+        job: Job,
+        lease_id: &str,
+        deadline: &LeaseDeadline,
+        stop: &watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        // Never start a message that could outlive its lease, nor one once the service stops.
+        let margin = self.settings.lease / 3;
+        if *stop.borrow() || deadline.remaining() <= margin {
+            let now = self.clock.now();
+            let (lease, id) = (lease_id.to_string(), job.ids.outbox_id.clone());
+            self.store
+                .write(move |c| outbox::release(c, &lease, Some(&[id]), now))
+                .await?;
+            return Ok(());
+        }
         let (outcome, file) = match self.mailer.send(&job.message).await {
             Ok(file) => (Outcome::Sent, file),
             Err(e) => (Outcome::Failed(e), None),
+        };
+        let finished_at = self.clock.now();
+        let settings = self.settings.clone();
+        let ids = job.ids;
+        let lease = lease_id.to_string();
+        let owned = {
+            let ids = JobIds {
+                outbox_id: ids.outbox_id.clone(),
+                invitation_id: ids.invitation_id.clone(),
+                attempts: ids.attempts,
+            };
+            let outcome = match &outcome {
+                Outcome::Sent => Outcome::Sent,
+                Outcome::Failed(e) => Outcome::Failed(e.clone()),
+            };
+            self.store
+                .write(move |c| record_outcome(c, &ids, &lease, &outcome, &settings, finished_at))
+                .await?
         };
         // Logs name the invitation and a masked address, never the link (its token is a secret).
         match (&outcome, file) {
             (Outcome::Sent, Some(file)) => tracing::info!(
                 to = %job.to_masked,
-                invitation = %job.ids.invitation_id,
+                invitation = %ids.invitation_id,
                 file = %file.display(),
                 "survey email written to the mail folder (no NPSD_SMTP_URL); its links are in the file"
             ),
             (Outcome::Sent, None) => {
-                tracing::info!(to = %job.to_masked, invitation = %job.ids.invitation_id, "survey email sent")
+                tracing::info!(to = %job.to_masked, invitation = %ids.invitation_id, "survey email sent")
             }
             (Outcome::Failed(e), _) => {
-                tracing::warn!(to = %job.to_masked, invitation = %job.ids.invitation_id, attempt = job.ids.attempts, error = %redact_addresses(&e.to_string()), "survey email not sent")
+                tracing::warn!(to = %job.to_masked, invitation = %ids.invitation_id, attempt = ids.attempts, error = %redact_addresses(&e.to_string()), "survey email not sent")
             }
         }
-        let finished_at = self.clock.now();
-        let settings = self.settings.clone();
-        let ids = job.ids;
-        self.store
-            .write(move |c| record_outcome(c, &ids, &outcome, &settings, finished_at))
-            .await?;
+        if !owned {
+            tracing::warn!(invitation = %ids.invitation_id, "the outbox lease ran out during the send; the dispatcher that holds the row now records it");
+        }
         Ok(())
     }
 }
@@ -179,12 +316,12 @@ impl Dispatcher {
 fn claim_and_prepare(
     conn: &mut DbConn,
     now: NaiveDateTime,
+    lease: ChronoDuration,
     settings: &DispatcherSettings,
     public_url: &str,
     default_from: &Mailbox,
-) -> StoreResult<(Vec<Job>, usize)> {
-    let lease = ChronoDuration::from_std(settings.lease).unwrap_or(ChronoDuration::seconds(120));
-    let rows = outbox::claim_due(conn, now, settings.batch_size, lease)?;
+) -> StoreResult<Claim> {
+    let (lease_id, rows) = outbox::claim_due(conn, now, settings.batch_size, lease)?;
     let handled = rows.len();
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
@@ -192,6 +329,7 @@ fn claim_and_prepare(
             outbox::mark_failed(
                 conn,
                 &row.id,
+                &lease_id,
                 &format!("unknown outbox kind {}", row.kind),
                 now,
             )?;
@@ -199,7 +337,7 @@ fn claim_and_prepare(
         };
         let invitation = invitations::find(conn, &invitation_id)?;
         let survey_row = surveys::find_by_id(conn, &invitation.survey_id)?;
-        // The customer may have unsubscribed, or been surveyed, while this email waited.
+        // The customer may have been suppressed, unsubscribed, or surveyed while this email waited.
         let skip = if suppressions::is_suppressed(conn, &invitation.email_key)? {
             Some(REASON_SUPPRESSED)
         } else if unsubscribes::is_unsubscribed(conn, &survey_row.id, &invitation.email_key)? {
@@ -217,7 +355,7 @@ fn claim_and_prepare(
             None
         };
         if let Some(reason) = skip {
-            outbox::mark_cancelled(conn, &row.id, reason, now)?;
+            outbox::mark_cancelled(conn, &row.id, &lease_id, reason, now)?;
             invitations::set_status(conn, &invitation.id, SKIPPED, Some(reason), None, now)?;
             continue;
         }
@@ -247,7 +385,7 @@ fn claim_and_prepare(
             Err(e) => {
                 let reason = format!("message could not be built: {e}");
                 tracing::error!(invitation = %invitation.id, error = %reason);
-                outbox::mark_failed(conn, &row.id, &reason, now)?;
+                outbox::mark_failed(conn, &row.id, &lease_id, &reason, now)?;
                 invitations::set_status(
                     conn,
                     &invitation.id,
@@ -259,7 +397,11 @@ fn claim_and_prepare(
             }
         }
     }
-    Ok((jobs, handled))
+    Ok(Claim {
+        lease_id,
+        jobs,
+        handled,
+    })
 }
 
 /// Exponential backoff: base, 2x base, 4x base... up to the maximum.
@@ -271,16 +413,28 @@ pub fn retry_delay(settings: &DispatcherSettings, attempts: i32) -> Duration {
         .min(settings.retry_max)
 }
 
+/// "Equal jitter": half the delay fixed, half random, so messages that failed together (a server
+/// that went away) do not all come back at the same moment.
+pub fn with_jitter(delay: Duration) -> Duration {
+    let half = delay / 2;
+    let extra = rand::random_range(0..=half.as_millis().max(1) as u64);
+    half + Duration::from_millis(extra)
+}
+
+/// Records the outcome while `lease_id` still owns the row; answers false when it no longer does.
 fn record_outcome(
     conn: &mut DbConn,
     job: &JobIds,
+    lease_id: &str,
     outcome: &Outcome,
     settings: &DispatcherSettings,
     now: NaiveDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     match outcome {
         Outcome::Sent => {
-            outbox::mark_sent(conn, &job.outbox_id, now)?;
+            if !outbox::mark_sent(conn, &job.outbox_id, lease_id, now)? {
+                return Ok(false);
+            }
             invitations::set_status(
                 conn,
                 &job.invitation_id,
@@ -291,16 +445,18 @@ fn record_outcome(
             )?;
         }
         Outcome::Failed(SendError::Temporary(e)) if job.attempts < settings.max_attempts => {
-            let delay = ChronoDuration::from_std(retry_delay(settings, job.attempts))
+            let delay = ChronoDuration::from_std(with_jitter(retry_delay(settings, job.attempts)))
                 .unwrap_or(ChronoDuration::hours(1));
-            outbox::retry_at(conn, &job.outbox_id, now + delay, e, now)?;
+            return outbox::retry_at(conn, &job.outbox_id, lease_id, now + delay, e, now);
         }
         Outcome::Failed(e) => {
             let reason = match e {
                 SendError::Temporary(m) => format!("gave up after {} attempts: {m}", job.attempts),
                 SendError::Permanent(m) => m.clone(),
             };
-            outbox::mark_failed(conn, &job.outbox_id, &reason, now)?;
+            if !outbox::mark_failed(conn, &job.outbox_id, lease_id, &reason, now)? {
+                return Ok(false);
+            }
             invitations::set_status(
                 conn,
                 &job.invitation_id,
@@ -311,7 +467,7 @@ fn record_outcome(
             )?;
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -327,5 +483,16 @@ mod tests {
         };
         let delays: Vec<u64> = (1..=7).map(|a| retry_delay(&s, a).as_secs()).collect();
         assert_eq!(delays, vec![2, 4, 8, 16, 32, 60, 60]);
+    }
+
+    #[test]
+    fn jitter_keeps_between_half_and_the_whole_delay() {
+        for _ in 0..200 {
+            let d = with_jitter(Duration::from_secs(10));
+            assert!(
+                d >= Duration::from_secs(5) && d <= Duration::from_secs(10),
+                "{d:?}"
+            );
+        }
     }
 }

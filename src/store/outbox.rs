@@ -24,15 +24,15 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
-/// Claims up to `limit` due rows for `lease` and returns them. Call inside a write transaction.
-/// Several dispatchers never get the same row: PostgreSQL skips rows another claim has locked,
-/// and the update re-checks that each row is still free before taking it.
+/// Claims up to `limit` due rows under one new lease and returns the lease id with the rows. Call
+/// inside a write transaction. Several dispatchers never get the same row: PostgreSQL skips rows
+/// another claim has locked, and the update re-checks that each row is still free before taking it.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
     limit: i64,
     lease: Duration,
-) -> StoreResult<Vec<OutboxRow>> {
+) -> StoreResult<(String, Vec<OutboxRow>)> {
     macro_rules! due_ids {
         () => {
             outbox::table
@@ -48,6 +48,7 @@ pub fn claim_due(
                 .limit(limit)
         };
     }
+    let lease_id = super::new_id();
     let ids: Vec<String> = match conn {
         #[cfg(feature = "postgres")]
         DbConn::Postgresql(c) => due_ids!().for_update().skip_locked().load(c)?,
@@ -56,9 +57,8 @@ pub fn claim_due(
         DbConn::Sqlite(c) => due_ids!().load(c)?,
     };
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok((lease_id, Vec::new()));
     }
-    let lease_id = super::new_id();
     diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(&ids))
@@ -76,72 +76,146 @@ pub fn claim_due(
         outbox::updated_at.eq(now),
     ))
     .execute(conn)?;
-    Ok(outbox::table
+    let rows = outbox::table
         .filter(outbox::lease_id.eq(&lease_id))
         .order(outbox::due_at.asc())
         .select(OutboxRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    Ok((lease_id, rows))
 }
 
+/// Extends a lease whose messages are still being sent; answers how many rows it still holds.
+pub fn renew(
+    conn: &mut DbConn,
+    lease_id: &str,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::lease_id.eq(lease_id))
+            .filter(outbox::status.eq(PENDING)),
+    )
+    .set((
+        outbox::lease_expires_at.eq(until),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// The outcome of a row, written only while `lease_id` still owns it. Answers false when the
+/// lease was lost (it expired and another dispatcher claimed the row): that one records instead.
 fn finish(
     conn: &mut DbConn,
     id: &str,
+    lease_id: &str,
     status: &str,
     error: Option<&str>,
     now: NaiveDateTime,
-) -> StoreResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(status),
-            outbox::last_error.eq(error),
-            outbox::lease_id.eq(None::<String>),
-            outbox::lease_expires_at.eq(None::<NaiveDateTime>),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> StoreResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::lease_id.eq(lease_id))
+            .filter(outbox::status.eq(PENDING)),
+    )
+    .set((
+        outbox::status.eq(status),
+        outbox::last_error.eq(error),
+        outbox::lease_id.eq(None::<String>),
+        outbox::lease_expires_at.eq(None::<NaiveDateTime>),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
-pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<()> {
-    finish(conn, id, SENT, None, now)
+pub fn mark_sent(
+    conn: &mut DbConn,
+    id: &str,
+    lease_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    finish(conn, id, lease_id, SENT, None, now)
 }
 
 pub fn mark_failed(
     conn: &mut DbConn,
     id: &str,
+    lease_id: &str,
     error: &str,
     now: NaiveDateTime,
-) -> StoreResult<()> {
-    finish(conn, id, FAILED, Some(error), now)
+) -> StoreResult<bool> {
+    finish(conn, id, lease_id, FAILED, Some(error), now)
 }
 
 pub fn mark_cancelled(
     conn: &mut DbConn,
     id: &str,
+    lease_id: &str,
     reason: &str,
     now: NaiveDateTime,
-) -> StoreResult<()> {
-    finish(conn, id, CANCELLED, Some(reason), now)
+) -> StoreResult<bool> {
+    finish(conn, id, lease_id, CANCELLED, Some(reason), now)
 }
 
-/// Gives the row back, due again at `due_at`.
+/// Gives the row back, due again at `due_at`, if `lease_id` still owns it.
 pub fn retry_at(
     conn: &mut DbConn,
     id: &str,
+    lease_id: &str,
     due_at: NaiveDateTime,
     error: &str,
     now: NaiveDateTime,
-) -> StoreResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::due_at.eq(due_at),
-            outbox::last_error.eq(Some(error)),
-            outbox::lease_id.eq(None::<String>),
-            outbox::lease_expires_at.eq(None::<NaiveDateTime>),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> StoreResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::lease_id.eq(lease_id))
+            .filter(outbox::status.eq(PENDING)),
+    )
+    .set((
+        outbox::due_at.eq(due_at),
+        outbox::last_error.eq(Some(error)),
+        outbox::lease_id.eq(None::<String>),
+        outbox::lease_expires_at.eq(None::<NaiveDateTime>),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Gives back rows a lease claimed but never started (shutting down, or too close to the lease's
+/// end): free at once, and the claim does not count as an attempt. `ids` None: all of the lease.
+pub fn release(
+    conn: &mut DbConn,
+    lease_id: &str,
+    ids: Option<&[String]>,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    let mut q = diesel::update(outbox::table)
+        .filter(outbox::lease_id.eq(lease_id))
+        .filter(outbox::status.eq(PENDING))
+        .into_boxed();
+    if let Some(ids) = ids {
+        q = q.filter(outbox::id.eq_any(ids));
+    }
+    Ok(q.set((
+        outbox::lease_id.eq(None::<String>),
+        outbox::lease_expires_at.eq(None::<NaiveDateTime>),
+        outbox::attempts.eq(outbox::attempts - 1),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// Rows that are claimed right now (a lease that has not run out), for checks and shutdown.
+pub fn count_claimed(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<i64> {
+    Ok(outbox::table
+        .filter(outbox::status.eq(PENDING))
+        .filter(outbox::lease_expires_at.ge(now))
+        .count()
+        .get_result(conn)?)
 }
 
 /// When the next pending row falls due (or its lease runs out), so the dispatcher can sleep until then.

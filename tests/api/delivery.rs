@@ -21,13 +21,19 @@ async fn a_temporary_smtp_failure_is_retried(backend: Backend) {
         .post_transaction(json!({"transaction_id": "order-1", "email": "ann@example.com"}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    let mails = app
-        .smtp
-        .wait_for_messages_to("ann@example.com", 1, WAIT)
-        .await;
+    // The first attempt fails; each retry waits out its backoff.
+    app.drain().await;
+    assert_eq!(app.smtp.attempts_to("ann@example.com"), 1);
+    assert_eq!(
+        app.invitation("order-1", "ann@example.com").await["status"],
+        "scheduled"
+    );
+    app.drain_with_retries(5).await;
+    let mails = app.smtp.messages_to("ann@example.com");
+    assert_eq!(mails.len(), 1);
     assert_eq!(app.smtp.attempts_to("ann@example.com"), 3);
     let inv = app
-        .wait_for_invitation_status("order-1", "ann@example.com", "sent")
+        .drain_and_expect_status("order-1", "ann@example.com", "sent")
         .await;
     assert!(inv["reason"].is_null());
 
@@ -55,7 +61,7 @@ async fn a_refused_connection_is_retried(backend: Backend) {
         .post_transaction(json!({"transaction_id": "order-1", "email": "ann@example.com"}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.drain().await;
     assert_eq!(
         app.invitation("order-1", "ann@example.com").await["status"],
         "scheduled"
@@ -88,7 +94,7 @@ async fn a_permanent_smtp_failure_marks_the_invitation_failed(backend: Backend) 
     app.post_transaction(json!({"transaction_id": "order-1", "email": "gone@example.com"}))
         .await;
     let inv = app
-        .wait_for_invitation_status("order-1", "gone@example.com", "failed")
+        .drain_and_expect_status("order-1", "gone@example.com", "failed")
         .await;
     let reason = inv["reason"].as_str().unwrap();
     assert!(
@@ -107,32 +113,40 @@ async fn a_permanent_smtp_failure_marks_the_invitation_failed(backend: Backend) 
 }
 
 async fn a_crash_between_claim_and_send_is_sent_after_the_lease(backend: Backend) {
-    let app = spawn_app_with(backend, &[("NPSD_LEASE_SECONDS", "1")]).await;
+    use npsd::domain::clock::Clock;
+    let app = spawn_app(backend).await;
     let r = app
-        .post_transaction(
-            json!({"transaction_id": "order-1", "email": "ann@example.com", "delay_seconds": 1}),
-        )
+        .post_transaction(json!({"transaction_id": "order-1", "email": "ann@example.com"}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    // A dispatcher claims the row (as if its clock were ahead) and dies before sending.
-    let later = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(2);
-    let claimed = app
+    // Another dispatcher claims the row and dies before sending.
+    let now = app.clock.now();
+    let (lease, claimed) = app
         .store
-        .write(move |c| outbox::claim_due(c, later, 10, chrono::Duration::seconds(1)))
+        .write(move |c| outbox::claim_due(c, now, 10, chrono::Duration::seconds(15)))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.drain().await;
     assert!(
         app.smtp.messages_to("ann@example.com").is_empty(),
         "held by the lease"
     );
-    app.smtp
-        .wait_for_messages_to("ann@example.com", 1, WAIT)
+    // The dead dispatcher's outcome would not count now either way: only the owner records.
+    app.clock.advance(chrono::Duration::seconds(16));
+    app.drain_and_expect_status("order-1", "ann@example.com", "sent")
         .await;
-    app.wait_for_invitation_status("order-1", "ann@example.com", "sent")
-        .await;
+    assert_eq!(app.smtp.messages_to("ann@example.com").len(), 1);
     assert_eq!(outbox_row(&app).await.attempts, 2);
+    let later = app.clock.now();
+    let id = claimed[0].id.clone();
+    let recorded = app
+        .store
+        .write(move |c| outbox::mark_failed(c, &id, &lease, "late outcome", later))
+        .await
+        .unwrap();
+    assert!(!recorded, "a lost lease records nothing");
+    assert_eq!(outbox_row(&app).await.status, "sent");
 }
 
 async fn several_instances_on_one_database_never_double_send(backend: Backend) {
@@ -140,7 +154,12 @@ async fn several_instances_on_one_database_never_double_send(backend: Backend) {
     let smtp_url = smtp_a.url();
     let db = TestDb::create(backend);
     let db_url = db.url().to_string();
-    let a = spawn_on(db, smtp_a, &[("NPSD_DISPATCH_BATCH", "7")]).await;
+    let a = spawn_on(
+        db,
+        smtp_a,
+        &[("NPSD_DISPATCH_BATCH", "7"), ("NPSD_DISPATCHER", "on")],
+    )
+    .await;
     // A second and third instance on the same database and the same mail server.
     let others = more_instances(&db_url, &smtp_url).await;
 
@@ -160,7 +179,10 @@ async fn several_instances_on_one_database_never_double_send(backend: Backend) {
             .wait_for_messages_to(&format!("c{i}@example.com"), 1, WAIT)
             .await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every row is finished (none pending or claimed), so nothing more can arrive.
+    while a.pending_outbox_rows().await > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let all = a.smtp.messages();
     assert_eq!(all.len(), 120, "each email exactly once");
     let ids: HashSet<String> = all.iter().map(|m| m.message_id()).collect();
@@ -177,7 +199,11 @@ async fn more_instances(db_url: &str, smtp_url: &str) -> Vec<crate::helpers::Tes
             spawn_on(
                 db,
                 TestSmtp::start(),
-                &[("NPSD_SMTP_URL", smtp_url), ("NPSD_DISPATCH_BATCH", "7")],
+                &[
+                    ("NPSD_SMTP_URL", smtp_url),
+                    ("NPSD_DISPATCH_BATCH", "7"),
+                    ("NPSD_DISPATCHER", "on"),
+                ],
             )
             .await,
         );

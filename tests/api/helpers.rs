@@ -158,6 +158,8 @@ pub struct TestApp {
     pub db: TestDb,
     pub store: Store,
     pub dispatcher: Dispatcher,
+    /// The app's clock: real time plus what the test moved it forward by.
+    pub clock: Arc<OffsetClock>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -178,6 +180,9 @@ pub fn test_config(db_url: &str, smtp_url: &str, extra: &[(&str, &str)]) -> Conf
         ("NPSD_RETRY_BASE_MS", "100"),
         ("NPSD_DISPATCH_POLL_MS", "50"),
         ("NPSD_SMTP_TIMEOUT_SECONDS", "5"),
+        // Tests drain the outbox themselves (`drain`) instead of waiting for the background loop;
+        // the tests of concurrency, crashes and shutdown turn it on.
+        ("NPSD_DISPATCHER", "off"),
     ];
     for (k, v) in extra {
         pairs.retain(|(key, _)| key != k);
@@ -213,7 +218,7 @@ impl Clock for OffsetClock {
     }
 }
 
-/// An app whose clock the test controls.
+/// An app whose clock the test holds (every app's clock can also be moved with `app.clock`).
 pub async fn spawn_app_with_clock(backend: Backend, clock: Arc<OffsetClock>) -> TestApp {
     init_logs();
     let smtp = TestSmtp::start();
@@ -223,12 +228,18 @@ pub async fn spawn_app_with_clock(backend: Backend, clock: Arc<OffsetClock>) -> 
 
 /// Starts an app on an existing database and SMTP server.
 pub async fn spawn_on(db: TestDb, smtp: TestSmtp, extra: &[(&str, &str)]) -> TestApp {
-    start(db, smtp, extra, Arc::new(SystemClock)).await
+    start(db, smtp, extra, Arc::new(OffsetClock::default())).await
 }
 
-async fn start(db: TestDb, smtp: TestSmtp, extra: &[(&str, &str)], clock: SharedClock) -> TestApp {
+async fn start(
+    db: TestDb,
+    smtp: TestSmtp,
+    extra: &[(&str, &str)],
+    clock: Arc<OffsetClock>,
+) -> TestApp {
     let config = test_config(db.url(), &smtp.url(), extra);
-    let app = Application::build_with_clock(config, clock)
+    let shared: SharedClock = clock.clone();
+    let app = Application::build_with_clock(config, shared)
         .await
         .expect("app builds");
     let port = app.port();
@@ -246,6 +257,7 @@ async fn start(db: TestDb, smtp: TestSmtp, extra: &[(&str, &str)], clock: Shared
         db,
         store,
         dispatcher,
+        clock,
         server,
     }
 }
@@ -297,7 +309,55 @@ impl TestApp {
             .await
     }
 
-    /// Posts a transaction and waits for its survey email.
+    /// Sends everything that is due now, as the background dispatcher would, and returns when
+    /// the outbox has nothing more due: how many rows it handled.
+    pub async fn drain(&self) -> usize {
+        self.dispatcher
+            .dispatch_until_idle()
+            .await
+            .expect("dispatching succeeds")
+    }
+
+    /// Drains, then moves the clock past every retry delay and drains again, until nothing is
+    /// left pending (at most `rounds` times).
+    pub async fn drain_with_retries(&self, rounds: usize) {
+        for _ in 0..rounds {
+            self.drain().await;
+            if self.pending_outbox_rows().await == 0 {
+                return;
+            }
+            self.clock.advance(chrono::Duration::hours(2));
+        }
+    }
+
+    pub async fn pending_outbox_rows(&self) -> i64 {
+        self.store
+            .read(|c| {
+                use diesel::prelude::*;
+                use npsd::store::schema::outbox as o;
+                Ok(o::table
+                    .filter(o::status.eq("pending"))
+                    .count()
+                    .get_result(c)?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Drains the outbox and returns the messages to `recipient`, asserting there are at least `n`.
+    pub async fn drain_and_messages_to(&self, recipient: &str, n: usize) -> Vec<ReceivedMail> {
+        self.drain().await;
+        let got = self.smtp.messages_to(recipient);
+        assert!(
+            got.len() >= n,
+            "expected {n} message(s) to {recipient} after draining the outbox, got {}.\n{}",
+            got.len(),
+            self.smtp.describe()
+        );
+        got
+    }
+
+    /// Posts a transaction and sends its survey email.
     pub async fn transaction_and_email(&self, transaction_id: &str, email: &str) -> SurveyMail {
         let before = self.smtp.messages_to(email).len();
         let r = self
@@ -305,10 +365,7 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
         assert_eq!(r.body["invitation"]["status"], "scheduled", "{}", r.body);
-        let mails = self
-            .smtp
-            .wait_for_messages_to(email, before + 1, WAIT)
-            .await;
+        let mails = self.drain_and_messages_to(email, before + 1).await;
         SurveyMail::new(mails[before].clone())
     }
 
@@ -337,24 +394,17 @@ impl TestApp {
         r.body["invitation"].clone()
     }
 
-    pub async fn wait_for_invitation_status(
+    /// Drains the outbox, then expects the invitation in `status`.
+    pub async fn drain_and_expect_status(
         &self,
         transaction_id: &str,
         email: &str,
         status: &str,
     ) -> Value {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let inv = self.invitation(transaction_id, email).await;
-            if inv["status"] == status {
-                return inv;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "invitation never became {status}: {inv}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.drain().await;
+        let inv = self.invitation(transaction_id, email).await;
+        assert_eq!(inv["status"], status, "{inv}");
+        inv
     }
 
     /// The RFC 8058 one-click unsubscribe a mail client sends.

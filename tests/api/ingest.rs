@@ -1,9 +1,8 @@
 //! POST /api/v1/transactions: idempotency, throttle, delays, batches and bad input.
 use crate::backend_tests;
-use crate::helpers::{spawn_app, Backend, API_KEY, WAIT};
+use crate::helpers::{spawn_app, Backend, API_KEY};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 async fn the_same_transaction_twice_sends_one_email(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -19,12 +18,9 @@ async fn the_same_transaction_twice_sends_one_email(backend: Backend) {
     assert_eq!(second.status, StatusCode::OK);
     assert_eq!(second.body["invitation"]["id"], inv["id"]);
 
-    app.smtp
-        .wait_for_messages_to("ann@example.com", 1, WAIT)
-        .await;
+    app.drain_and_messages_to("ann@example.com", 1).await;
     app.post_transaction(body).await;
-    app.dispatcher.dispatch_until_idle().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drain().await;
     assert_eq!(app.smtp.messages_to("ann@example.com").len(), 1);
     let again = app.invitation("order-1001", "ann@example.com").await;
     assert_eq!(again["status"], "sent");
@@ -63,9 +59,7 @@ async fn the_throttle_skips_a_recent_customer(backend: Backend) {
         .post_transaction(json!({"transaction_id": "order-5", "email": "ann@example.com"}))
         .await;
     assert_eq!(r.body["invitation"]["status"], "scheduled");
-    app.smtp
-        .wait_for_messages_to("ann@example.com", 2, WAIT)
-        .await;
+    app.drain_and_messages_to("ann@example.com", 2).await;
 }
 
 async fn a_delay_holds_the_email_back(backend: Backend) {
@@ -84,14 +78,13 @@ async fn a_delay_holds_the_email_back(backend: Backend) {
         (1000..=2100).contains(&in_secs),
         "send_at is {in_secs} ms away"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.drain().await;
     assert!(
         app.smtp.messages_to("ann@example.com").is_empty(),
         "sent before its time"
     );
-    app.smtp
-        .wait_for_messages_to("ann@example.com", 1, WAIT)
-        .await;
+    app.clock.advance(chrono::Duration::seconds(2));
+    app.drain_and_messages_to("ann@example.com", 1).await;
 
     // The survey's own delay applies when the transaction names none.
     app.patch_survey("default", json!({"send_delay_seconds": 3600}))
@@ -221,10 +214,9 @@ async fn a_batch_gets_one_result_per_item(backend: Backend) {
         ),
         (Some(40), Some(1), Some(2))
     );
+    app.drain().await;
     for i in 1..=40 {
-        app.smtp
-            .wait_for_messages_to(&format!("c{i}@example.com"), 1, WAIT)
-            .await;
+        assert_eq!(app.smtp.messages_to(&format!("c{i}@example.com")).len(), 1);
     }
 
     // A plain array works too; over 1,000 items is refused whole.
@@ -302,10 +294,7 @@ async fn concurrent_transactions_for_one_customer_send_one_survey(backend: Backe
         ids.insert(body["invitation"]["id"].as_str().unwrap().to_string());
     }
     assert_eq!((created, ids.len()), (1, 1));
-    app.smtp
-        .wait_for_messages_to("bob@example.com", 1, WAIT)
-        .await;
-    app.dispatcher.dispatch_until_idle().await.unwrap();
+    app.drain().await;
     assert_eq!(app.smtp.messages_to("ann@example.com").len(), 1);
     assert_eq!(app.smtp.messages_to("bob@example.com").len(), 1);
 }
