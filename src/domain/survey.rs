@@ -123,8 +123,13 @@ pub fn validate(mut s: SurveySettings) -> Result<SurveySettings, ValidationError
             ));
         }
     }
+    // Sender, reply-to, brand and question reach email headers: no CR, LF or other control
+    // character may pass, whatever the address parser would make of it.
     s.sender = trimmed_opt(s.sender);
     if let Some(v) = &s.sender {
+        if v.chars().any(char::is_control) {
+            return Err(ValidationError::new("sender", "must be on one line"));
+        }
         v.parse::<lettre::message::Mailbox>().map_err(|_| {
             ValidationError::new(
                 "sender",
@@ -134,6 +139,9 @@ pub fn validate(mut s: SurveySettings) -> Result<SurveySettings, ValidationError
     }
     s.reply_to = trimmed_opt(s.reply_to);
     if let Some(v) = &s.reply_to {
+        if v.chars().any(char::is_control) {
+            return Err(ValidationError::new("reply_to", "must be on one line"));
+        }
         v.parse::<lettre::message::Mailbox>().map_err(|_| {
             ValidationError::new(
                 "reply_to",

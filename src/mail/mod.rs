@@ -18,6 +18,9 @@ enum Transport {
 #[derive(Clone)]
 pub struct Mailer {
     transport: Transport,
+    /// The longest one message may take, end to end. lettre's own timeout covers only the TCP
+    /// connect, so a server that accepts and then never answers would hold a send forever.
+    send_timeout: std::time::Duration,
 }
 
 /// Why a message did not go out.
@@ -57,7 +60,10 @@ impl Mailer {
                 )
             }
         };
-        Ok(Mailer { transport })
+        Ok(Mailer {
+            transport,
+            send_timeout: config.dispatcher.smtp_timeout,
+        })
     }
 
     /// Where mail goes, for the start-up log.
@@ -75,11 +81,15 @@ impl Mailer {
     /// Sends one message; in folder mode answers the file it was written to.
     pub async fn send(&self, message: &Message) -> Result<Option<PathBuf>, SendError> {
         match &self.transport {
-            Transport::Smtp(t) => t
-                .send(message.clone())
-                .await
-                .map(|_| None)
-                .map_err(classify),
+            Transport::Smtp(t) => {
+                match tokio::time::timeout(self.send_timeout, t.send(message.clone())).await {
+                    Ok(sent) => sent.map(|_| None).map_err(classify),
+                    Err(_) => Err(SendError::Temporary(format!(
+                        "the mail server did not finish within {} s",
+                        self.send_timeout.as_secs()
+                    ))),
+                }
+            }
             Transport::Files(t, dir) => t
                 .send(message.clone())
                 .await

@@ -417,14 +417,18 @@ impl Browser {
 }
 
 /// The browser and the app, started side by side; None when the browser tests are skipped.
-async fn start(test: &str, window: (u32, u32)) -> Option<(Browser, TestApp)> {
+/// A browser and an app; the guard keeps the tests that start processes from running beside it
+/// on a 2-core machine.
+async fn start(
+    test: &str,
+    window: (u32, u32),
+) -> Option<(Browser, TestApp, tokio::sync::MutexGuard<'static, ()>)> {
     if !browser_available(test) {
         return None;
     }
-    Some(tokio::join!(
-        Browser::launch(window),
-        spawn_app(Backend::Sqlite)
-    ))
+    let turn = crate::process::one_at_a_time().await;
+    let (browser, app) = tokio::join!(Browser::launch(window), spawn_app(Backend::Sqlite));
+    Some((browser, app, turn))
 }
 
 /// For each score radio: its value and its label as laid out (scrolled into view first).
@@ -449,7 +453,8 @@ return [...document.querySelectorAll('input[type=radio][name=score]')].map(r => 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_answers_in_the_browser() {
-    let Some((browser, app)) = start("a_customer_answers_in_the_browser", PHONE).await else {
+    let Some((browser, app, _turn)) = start("a_customer_answers_in_the_browser", PHONE).await
+    else {
         return;
     };
     let mail = app
@@ -577,7 +582,7 @@ return {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_email_renders_with_visible_buttons_and_an_invisible_trap() {
-    let Some((browser, app)) = start(
+    let Some((browser, app, _turn)) = start(
         "the_email_renders_with_visible_buttons_and_an_invisible_trap",
         DESKTOP,
     )
@@ -664,7 +669,7 @@ async fn the_email_renders_with_visible_buttons_and_an_invisible_trap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_too_long_comment_is_refused_kindly_in_the_browser() {
-    let Some((browser, app)) = start(
+    let Some((browser, app, _turn)) = start(
         "a_too_long_comment_is_refused_kindly_in_the_browser",
         DESKTOP,
     )

@@ -66,6 +66,34 @@ async fn nul_characters_are_refused_alike_on_both_backends(backend: Backend) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(r.body["error"]["field"], "brand");
 
+    // CR/LF in anything that reaches an email header.
+    for (field, value) in [
+        ("brand", "Shop\r\nBcc: eve@example.com"),
+        ("sender", "Shop <a@shop.example>\r\nBcc: eve@example.com"),
+        ("reply_to", "Help\n <help@shop.example>"),
+        ("question", "How likely?\r\nX-Evil: 1"),
+    ] {
+        let r = app
+            .api(
+                Method::PATCH,
+                "/api/v1/surveys/default",
+                Some(json!({field: value})),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["field"], field);
+    }
+    let r = app
+        .post_transaction(json!({"transaction_id": "o-9", "email": "ann@example.com", "name": "Ann\r\nBcc: eve@example.com"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "name");
+
     // In a path or a query: JSON on the API, a page in the browser.
     for path in [
         "/api/v1/surveys/de%00fault",

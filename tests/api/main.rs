@@ -12,5 +12,7 @@ mod email_path;
 mod hostile;
 mod ingest;
 mod privacy;
+mod process;
+mod reliability;
 mod spam;
 mod surveys;

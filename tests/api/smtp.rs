@@ -38,6 +38,8 @@ pub struct ReceivedMail {
     /// The DATA payload, dot-unstuffed, line endings as received (CRLF). It
     /// includes the CRLF that ends the last line (the one before `.CRLF`).
     pub raw: Vec<u8>,
+    /// When the server accepted it (answered 250 to the end of DATA).
+    pub received_at: Instant,
     /// Sequential id (1-based) of the TCP connection this message arrived on.
     pub connection: usize,
 }
@@ -208,7 +210,12 @@ pub struct TestSmtp {
 impl TestSmtp {
     /// Binds 127.0.0.1:0 and serves on background threads until dropped.
     pub fn start() -> TestSmtp {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("TestSmtp: bind 127.0.0.1:0");
+        Self::start_on(0)
+    }
+
+    /// Serves on a given port: a server that went away comes back where clients expect it.
+    pub fn start_on(port: u16) -> TestSmtp {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("TestSmtp: bind 127.0.0.1");
         let addr = listener.local_addr().expect("TestSmtp: local_addr");
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -369,6 +376,29 @@ impl TestSmtp {
             s.push_str(&format!("  behaviours: {:?}\n", st.rules));
         }
         s
+    }
+}
+
+impl TestSmtp {
+    /// Stops serving, as a mail server that goes away: the port closes and every open session is
+    /// cut. What it received stays readable.
+    pub fn stop(&self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        {
+            let mut conns = lock(&self.shared.conns);
+            conns.shutting_down = true;
+            for (_, s) in conns.open.drain() {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
+        // Wake the blocking accept() so the thread exits and the port closes.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -666,6 +696,7 @@ impl Session {
             envelope_from: self.from.take().unwrap_or_default(),
             envelope_to: std::mem::take(&mut self.to),
             raw,
+            received_at: Instant::now(),
             connection: self.id,
         };
         let n = {

@@ -47,13 +47,26 @@ fn ingest_all(
     Ok(out)
 }
 
+/// Items stored per write transaction. A batch is stored in several short transactions rather
+/// than one long one, so the dispatcher's outcome writes (on SQLite, one writer at a time) wait
+/// milliseconds behind an ingest, not the length of a 1,000-item batch.
+const ITEMS_PER_TRANSACTION: usize = 50;
+
 async fn ingest(state: &AppState, items: Vec<NewTransaction>) -> Result<Vec<ItemResult>, ApiError> {
     let now = state.clock.now();
-    let domain = state.message_id_domain.clone();
-    let results = state
-        .store
-        .write(move |c| ingest_all(c, &items, &domain, now))
-        .await?;
+    let mut results = Vec::with_capacity(items.len());
+    let mut rest = items;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(ITEMS_PER_TRANSACTION));
+        let chunk = std::mem::replace(&mut rest, tail);
+        let domain = state.message_id_domain.clone();
+        results.extend(
+            state
+                .store
+                .write(move |c| ingest_all(c, &chunk, &domain, now))
+                .await?,
+        );
+    }
     let due_now = results.iter().any(|r| {
         matches!(r, ItemResult::Stored { ingested, .. }
             if ingested.created && ingested.invitation.status == SCHEDULED && ingested.invitation.send_at <= now)
