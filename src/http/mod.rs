@@ -28,10 +28,11 @@ pub struct AppState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .wrap(actix_web::middleware::from_fn(api::auth::authenticate))
-            .configure(api::routes),
-    )
-    .configure(pages::routes);
+    cfg.route("/api/openapi.json", web::get().to(api::openapi::document))
+        .service(
+            web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(api::auth::authenticate))
+                .configure(api::routes),
+        )
+        .configure(pages::routes);
 }

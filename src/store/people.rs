@@ -71,7 +71,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
     })
 }
 
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
 pub struct Erased {
     pub invitations: usize,
     pub responses: usize,

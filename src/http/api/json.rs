@@ -4,40 +4,79 @@ use crate::store::invitations::InvitationRow;
 use crate::store::surveys::SurveyRow;
 use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub fn timestamp(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub fn survey(s: &SurveyRow) -> Value {
-    json!({
-        "slug": s.slug,
-        "brand": s.brand,
-        "question": s.question,
-        "question_text": s.settings().question_text(),
-        "sender": s.sender,
-        "reply_to": s.reply_to,
-        "locale": s.locale,
-        "send_delay_seconds": s.send_delay_seconds,
-        "throttle_days": s.throttle_days,
-        "response_window_days": s.response_window_days,
-        "accent_color": s.accent_color,
-        "created_at": timestamp(s.created_at),
-        "updated_at": timestamp(s.updated_at),
-    })
+/// A survey as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct SurveyView {
+    pub slug: String,
+    pub brand: String,
+    /// The question override, if any (`{brand}` is replaced).
+    pub question: Option<String>,
+    /// The question as customers see it.
+    pub question_text: String,
+    pub sender: Option<String>,
+    pub reply_to: Option<String>,
+    pub locale: String,
+    pub send_delay_seconds: i64,
+    pub throttle_days: i32,
+    pub response_window_days: i32,
+    pub accent_color: String,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
-pub fn invitation(i: &InvitationRow, survey_slug: &str) -> Value {
-    json!({
-        "id": i.id,
-        "status": i.status,
-        "reason": i.reason,
-        "send_at": timestamp(i.send_at),
-        "sent_at": i.sent_at.map(timestamp),
-        "transaction_id": i.transaction_id,
-        "survey": survey_slug,
-    })
+impl From<&SurveyRow> for SurveyView {
+    fn from(s: &SurveyRow) -> Self {
+        SurveyView {
+            slug: s.slug.clone(),
+            brand: s.brand.clone(),
+            question: s.question.clone(),
+            question_text: s.settings().question_text(),
+            sender: s.sender.clone(),
+            reply_to: s.reply_to.clone(),
+            locale: s.locale.clone(),
+            send_delay_seconds: s.send_delay_seconds,
+            throttle_days: s.throttle_days,
+            response_window_days: s.response_window_days,
+            accent_color: s.accent_color.clone(),
+            created_at: timestamp(s.created_at),
+            updated_at: timestamp(s.updated_at),
+        }
+    }
+}
+
+/// An invitation: one transaction's survey email.
+#[derive(Serialize, ToSchema)]
+pub struct InvitationView {
+    pub id: String,
+    /// scheduled, sent, failed or skipped.
+    pub status: String,
+    /// Why it was skipped or failed: throttled, unsubscribed, suppressed, or the server's reply.
+    pub reason: Option<String>,
+    pub send_at: String,
+    pub sent_at: Option<String>,
+    pub transaction_id: String,
+    pub survey: String,
+}
+
+impl InvitationView {
+    pub fn new(i: &InvitationRow, survey_slug: &str) -> Self {
+        InvitationView {
+            id: i.id.clone(),
+            status: i.status.clone(),
+            reason: i.reason.clone(),
+            send_at: timestamp(i.send_at),
+            sent_at: i.sent_at.map(timestamp),
+            transaction_id: i.transaction_id.clone(),
+            survey: survey_slug.to_string(),
+        }
+    }
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;

@@ -12,8 +12,9 @@ use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ApiKeyView {
     pub id: String,
     pub name: String,
@@ -36,7 +37,7 @@ impl From<&ApiKeyRow> for ApiKeyView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedKeyView {
     #[serde(flatten)]
     pub key: ApiKeyView,
@@ -117,6 +118,9 @@ pub async fn create_key(
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "access",
+    request_body = crate::http::api::openapi::ApiKeyInput,
+    responses((status = 201, description = "Created; `key` is shown only here", body = CreatedKeyView)), security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
@@ -130,11 +134,13 @@ pub async fn create(
         .json(created))
 }
 
-#[derive(Serialize)]
-struct KeyList {
-    api_keys: Vec<ApiKeyView>,
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    pub api_keys: Vec<ApiKeyView>,
 }
 
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "access",
+    responses((status = 200, description = "Every key, never the keys themselves", body = KeyList)), security(("bearer" = [])))]
 pub async fn list(_: Scoped<Admin>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = state.store.read(api_keys::list).await?;
     Ok(HttpResponse::Ok().json(KeyList {
@@ -142,6 +148,9 @@ pub async fn list(_: Scoped<Admin>, state: web::Data<AppState>) -> Result<HttpRe
     }))
 }
 
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "access",
+    params(("id" = String, Path, description = "The key's id")),
+    responses((status = 204, description = "Revoked")), security(("bearer" = [])))]
 pub async fn revoke(
     _: Scoped<Admin>,
     state: web::Data<AppState>,

@@ -2,6 +2,7 @@
 pub mod auth;
 pub mod json;
 pub mod keys;
+pub mod openapi;
 pub mod people;
 pub mod results;
 pub mod suppressions;

@@ -10,15 +10,17 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
-struct InvitationExport {
+#[derive(Serialize, ToSchema)]
+pub struct InvitationExport {
     id: String,
     survey: String,
     transaction_id: String,
     email: String,
     name: Option<String>,
     locale: String,
+    #[schema(value_type = std::collections::HashMap<String, String>)]
     properties: Map<String, Value>,
     status: String,
     reason: Option<String>,
@@ -27,8 +29,8 @@ struct InvitationExport {
     created_at: String,
 }
 
-#[derive(Serialize)]
-struct ResponseExport {
+#[derive(Serialize, ToSchema)]
+pub struct ResponseExport {
     id: String,
     survey: String,
     invitation_id: Option<String>,
@@ -40,21 +42,21 @@ struct ResponseExport {
     submitted_at: Option<String>,
 }
 
-#[derive(Serialize)]
-struct UnsubscribeExport {
+#[derive(Serialize, ToSchema)]
+pub struct UnsubscribeExport {
     survey: String,
     source: String,
     created_at: String,
 }
 
-#[derive(Serialize)]
-struct SuppressionExport {
+#[derive(Serialize, ToSchema)]
+pub struct SuppressionExport {
     reason: String,
     created_at: String,
 }
 
-#[derive(Serialize)]
-struct PersonExport {
+#[derive(Serialize, ToSchema)]
+pub struct PersonExport {
     email: String,
     invitations: Vec<InvitationExport>,
     responses: Vec<ResponseExport>,
@@ -62,6 +64,9 @@ struct PersonExport {
     suppression: Option<SuppressionExport>,
 }
 
+#[utoipa::path(get, path = "/api/v1/people/{email}", tag = "privacy",
+    params(("email" = String, Path, description = "The address")),
+    responses((status = 200, description = "Everything held about the address", body = PersonExport)), security(("bearer" = [])))]
 pub async fn export(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
@@ -129,11 +134,14 @@ pub async fn export(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Serialize)]
-struct ErasedView {
+#[derive(Serialize, ToSchema)]
+pub struct ErasedView {
     erased: Erased,
 }
 
+#[utoipa::path(delete, path = "/api/v1/people/{email}", tag = "privacy",
+    params(("email" = String, Path, description = "The address")),
+    responses((status = 200, description = "Erased", body = ErasedView)), security(("bearer" = [])))]
 pub async fn erase(
     _: Scoped<Admin>,
     state: web::Data<AppState>,

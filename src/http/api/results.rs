@@ -11,9 +11,10 @@ use crate::store::surveys::SurveyRow;
 use crate::store::{invitations, surveys};
 use actix_web::{web, HttpResponse};
 use chrono::{Days, NaiveDate, NaiveDateTime};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
 
 /// An inclusive range of UTC days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`.
 struct Period {
@@ -54,9 +55,8 @@ impl Period {
             .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
     }
 
-    fn echo(d: Option<NaiveDate>) -> Value {
-        d.map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
-            .unwrap_or(Value::Null)
+    fn echo(d: Option<NaiveDate>) -> Option<String> {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
     }
 }
 
@@ -69,12 +69,17 @@ async fn find_survey(state: &AppState, slug: String) -> Result<SurveyRow, ApiErr
         .ok_or_else(|| ApiError::NotFound(format!("no survey with slug '{slug}'")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NpsQuery {
+    /// First UTC day, YYYY-MM-DD.
     from: Option<String>,
     to: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), NpsQuery),
+    responses((status = 200, description = "The NPS of the period", body = NpsView)), security(("bearer" = [])))]
 pub async fn nps(
     _: Scoped<Read>,
     state: web::Data<AppState>,
@@ -95,23 +100,25 @@ pub async fn nps(
         .await?;
     let summary = NpsSummary::from_counts(&counts);
     let sent = sent as u64;
-    Ok(HttpResponse::Ok().json(json!({
-        "nps": summary.nps,
-        "responses": summary.responses,
-        "promoters": summary.promoters,
-        "passives": summary.passives,
-        "detractors": summary.detractors,
-        "invitations_sent": sent,
-        "response_rate": response_rate(summary.responses, sent),
-        "margin_of_error": summary.margin_of_error,
-        "distribution": counts.per_score(),
-        "from": Period::echo(period.from),
-        "to": Period::echo(period.to),
-    })))
+    Ok(HttpResponse::Ok().json(NpsView {
+        nps: summary.nps,
+        responses: summary.responses,
+        promoters: summary.promoters,
+        passives: summary.passives,
+        detractors: summary.detractors,
+        invitations_sent: sent,
+        response_rate: response_rate(summary.responses, sent),
+        margin_of_error: summary.margin_of_error,
+        distribution: *counts.per_score(),
+        from: Period::echo(period.from),
+        to: Period::echo(period.to),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CommentsQuery {
+    /// promoter, passive or detractor.
     category: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -119,6 +126,9 @@ pub struct CommentsQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/surveys/{slug}/comments", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), CommentsQuery),
+    responses((status = 200, description = "Comments, newest first", body = CommentsPage)), security(("bearer" = [])))]
 pub async fn comments(
     _: Scoped<Read>,
     state: web::Data<AppState>,
@@ -172,20 +182,60 @@ pub async fn comments(
             .or_default()
             .insert(name, Value::String(value));
     }
-    let comments: Vec<Value> = rows
+    let comments: Vec<CommentView> = rows
         .iter()
-        .map(|r| {
-            json!({
-                "response_id": r.response_id,
-                "score": r.score,
-                "comment": r.comment,
-                "email": r.email,
-                "name": r.name,
-                "transaction_id": r.transaction_id,
-                "properties": props.get(&r.invitation_id).cloned().unwrap_or_default(),
-                "responded_at": timestamp(r.responded_at),
-            })
+        .map(|r| CommentView {
+            response_id: r.response_id.clone(),
+            score: r.score,
+            comment: r.comment.clone(),
+            email: r.email.clone(),
+            name: r.name.clone(),
+            transaction_id: r.transaction_id.clone(),
+            properties: props.get(&r.invitation_id).cloned().unwrap_or_default(),
+            responded_at: timestamp(r.responded_at),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"comments": comments, "next_cursor": next_cursor})))
+    Ok(HttpResponse::Ok().json(CommentsPage {
+        comments,
+        next_cursor,
+    }))
+}
+
+/// The NPS of a period, with what it is made of.
+#[derive(Serialize, ToSchema)]
+pub struct NpsView {
+    /// -100 to 100, one decimal; null without responses.
+    pub nps: Option<f64>,
+    pub responses: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    pub invitations_sent: u64,
+    /// Responses per invitation sent, 0 to 1; null when nothing was sent.
+    pub response_rate: Option<f64>,
+    /// 95% margin of error, in NPS points.
+    pub margin_of_error: Option<f64>,
+    /// Counted responses per score 0..=10.
+    pub distribution: [u64; 11],
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommentView {
+    pub response_id: String,
+    pub score: i32,
+    pub comment: Option<String>,
+    pub email: String,
+    pub name: Option<String>,
+    pub transaction_id: String,
+    #[schema(value_type = std::collections::HashMap<String, String>)]
+    pub properties: serde_json::Map<String, Value>,
+    pub responded_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommentsPage {
+    pub comments: Vec<CommentView>,
+    pub next_cursor: Option<String>,
 }

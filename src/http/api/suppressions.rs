@@ -10,8 +10,9 @@ use crate::store::suppressions::{self, SuppressionRow};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SuppressionView {
     /// None once the person was erased: the address stays suppressed, kept only as a hash.
     pub email: Option<String>,
@@ -60,6 +61,12 @@ pub async fn suppress(
         .await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/suppressions", tag = "suppressions",
+    request_body = crate::http::api::openapi::SuppressionInput,
+    responses(
+        (status = 201, description = "Suppressed", body = SuppressionView),
+        (status = 200, description = "Suppressed already", body = SuppressionView),
+    ), security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
@@ -75,18 +82,24 @@ pub async fn create(
     Ok(res.json(SuppressionView::from(&row)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size (default 50, at most 500).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct SuppressionList {
-    suppressions: Vec<SuppressionView>,
-    next_cursor: Option<String>,
+#[derive(Serialize, ToSchema)]
+pub struct SuppressionList {
+    pub suppressions: Vec<SuppressionView>,
+    pub next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/suppressions", tag = "suppressions",
+    params(ListQuery),
+    responses((status = 200, description = "Suppressions, oldest first", body = SuppressionList)), security(("bearer" = [])))]
 pub async fn list(
     _: Scoped<Read>,
     state: web::Data<AppState>,
@@ -116,6 +129,9 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(delete, path = "/api/v1/suppressions/{email}", tag = "suppressions",
+    params(("email" = String, Path, description = "The address")),
+    responses((status = 204, description = "No longer suppressed")), security(("bearer" = [])))]
 pub async fn remove(
     _: Scoped<Admin>,
     state: web::Data<AppState>,

@@ -1,13 +1,20 @@
 //! Surveys: list, create, read, change.
 use super::auth::{Admin, Read, Scoped};
-use super::json;
+use super::json::SurveyView;
 use crate::domain::survey::{parse_slug, validate, SurveyPatch, SurveySettings};
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::store::surveys::{self, CreateSurveyError};
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct SurveyList {
+    pub surveys: Vec<SurveyView>,
+}
 
 /// Field names the API accepts, with the spellings people also use.
 const FIELDS: &[(&str, &[&str])] = &[
@@ -102,12 +109,18 @@ fn not_found(slug: &str) -> ApiError {
     ApiError::NotFound(format!("no survey with slug '{slug}'"))
 }
 
+#[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys",
+    responses((status = 200, description = "Every survey", body = SurveyList)), security(("bearer" = [])))]
 pub async fn list(_: Scoped<Read>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = state.store.read(surveys::list).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"surveys": rows.iter().map(json::survey).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(SurveyList {
+        surveys: rows.iter().map(SurveyView::from).collect(),
+    }))
 }
 
+#[utoipa::path(get, path = "/api/v1/surveys/{slug}", tag = "surveys",
+    params(("slug" = String, Path, description = "The survey's slug")),
+    responses((status = 200, description = "The survey", body = SurveyView)), security(("bearer" = [])))]
 pub async fn get(
     _: Scoped<Read>,
     state: web::Data<AppState>,
@@ -120,9 +133,12 @@ pub async fn get(
         .read(move |c| surveys::find_by_slug(c, &lookup))
         .await?
         .ok_or_else(|| not_found(&slug))?;
-    Ok(HttpResponse::Ok().json(json::survey(&row)))
+    Ok(HttpResponse::Ok().json(SurveyView::from(&row)))
 }
 
+#[utoipa::path(post, path = "/api/v1/surveys", tag = "surveys",
+    request_body = crate::http::api::openapi::SurveyInput,
+    responses((status = 201, description = "Created", body = SurveyView)), security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
@@ -140,7 +156,7 @@ pub async fn create(
     {
         Ok(row) => Ok(HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/surveys/{}", row.slug)))
-            .json(json::survey(&row))),
+            .json(SurveyView::from(&row))),
         Err(CreateSurveyError::SlugTaken) => Err(ApiError::Conflict(format!(
             "a survey with slug '{taken}' exists already"
         ))),
@@ -148,6 +164,10 @@ pub async fn create(
     }
 }
 
+#[utoipa::path(patch, path = "/api/v1/surveys/{slug}", tag = "surveys",
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = crate::http::api::openapi::SurveyInput,
+    responses((status = 200, description = "Changed", body = SurveyView)), security(("bearer" = [])))]
 pub async fn update(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
@@ -178,5 +198,5 @@ pub async fn update(
         })
         .await?
         .ok_or_else(|| not_found(&slug))??;
-    Ok(HttpResponse::Ok().json(json::survey(&updated)))
+    Ok(HttpResponse::Ok().json(SurveyView::from(&updated)))
 }

@@ -1,6 +1,6 @@
 //! POST /api/v1/transactions (one) and /api/v1/transactions/batch (up to 1,000).
 use super::auth::{Ingest, Scoped};
-use super::json;
+use super::json::InvitationView;
 use crate::domain::transaction::{NewTransaction, MAX_BATCH};
 use crate::domain::ValidationError;
 use crate::error::ApiError;
@@ -9,8 +9,10 @@ use crate::store::invitations::{self, Ingested, SCHEDULED};
 use crate::store::{surveys, DbConn, StoreResult};
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::HashMap;
+use utoipa::ToSchema;
 
 /// The outcome of one transaction.
 #[allow(clippy::large_enum_variant)] // short-lived, one per item
@@ -81,6 +83,13 @@ fn unknown_survey(slug: &str) -> ValidationError {
     ValidationError::new("survey", format!("no survey with slug '{slug}'"))
 }
 
+#[utoipa::path(post, path = "/api/v1/transactions", tag = "transactions",
+    request_body = crate::http::api::openapi::TransactionInput,
+    responses(
+        (status = 202, description = "Stored: the survey email is scheduled, or skipped with a reason", body = InvitationEnvelope),
+        (status = 200, description = "This transaction was stored before: its invitation as it is now", body = InvitationEnvelope),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Ingest>,
     state: web::Data<AppState>,
@@ -101,8 +110,9 @@ pub async fn create(
             } else {
                 HttpResponse::Ok()
             };
-            Ok(res
-                .json(json!({"invitation": json::invitation(&ingested.invitation, &survey_slug)})))
+            Ok(res.json(InvitationEnvelope {
+                invitation: InvitationView::new(&ingested.invitation, &survey_slug),
+            }))
         }
         ItemResult::UnknownSurvey(slug) => Err(unknown_survey(&slug).into()),
     }
@@ -110,6 +120,10 @@ pub async fn create(
 
 /// Accepts `[...]` or `{"transactions": [...]}`. Each item gets its own result, in order:
 /// `{"index", "status": 202|200|422, "invitation"}` or `{"index", "status", "error"}`.
+#[utoipa::path(post, path = "/api/v1/transactions/batch", tag = "transactions",
+    request_body = crate::http::api::openapi::BatchInput,
+    responses((status = 200, description = "One result per item, in order", body = BatchResult)),
+    security(("bearer" = [])))]
 pub async fn create_batch(
     _: Scoped<Ingest>,
     state: web::Data<AppState>,
@@ -150,33 +164,82 @@ pub async fn create_batch(
         .filter_map(|p| p.as_ref().ok().cloned())
         .collect();
     let mut stored = ingest(&state, valid).await?.into_iter();
-    let error = |e: &ValidationError| json!({"code": "validation_failed", "message": format!("{}: {}", e.field, e.message), "field": e.field});
-    let results: Vec<Value> = parsed
+    let results: Vec<BatchItemResult> = parsed
         .iter()
         .enumerate()
         .map(|(index, p)| match p {
-            Err(e) => json!({"index": index, "status": 422, "error": error(e)}),
+            Err(e) => BatchItemResult::error(index, e),
             Ok(_) => match stored.next().expect("one result per valid item") {
                 ItemResult::Stored {
                     ingested,
                     survey_slug,
-                } => json!({
-                    "index": index,
-                    "status": if ingested.created { 202 } else { 200 },
-                    "invitation": json::invitation(&ingested.invitation, &survey_slug),
-                }),
+                } => BatchItemResult {
+                    index,
+                    status: if ingested.created { 202 } else { 200 },
+                    invitation: Some(InvitationView::new(&ingested.invitation, &survey_slug)),
+                    error: None,
+                },
                 ItemResult::UnknownSurvey(slug) => {
-                    json!({"index": index, "status": 422, "error": error(&unknown_survey(&slug))})
+                    BatchItemResult::error(index, &unknown_survey(&slug))
                 }
             },
         })
         .collect();
-    let accepted = results.iter().filter(|r| r["status"] == 202).count();
-    let duplicates = results.iter().filter(|r| r["status"] == 200).count();
-    Ok(HttpResponse::Ok().json(json!({
-        "results": results,
-        "accepted": accepted,
-        "duplicates": duplicates,
-        "rejected": results.len() - accepted - duplicates,
-    })))
+    let accepted = results.iter().filter(|r| r.status == 202).count();
+    let duplicates = results.iter().filter(|r| r.status == 200).count();
+    Ok(HttpResponse::Ok().json(BatchResult {
+        rejected: results.len() - accepted - duplicates,
+        results,
+        accepted,
+        duplicates,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationEnvelope {
+    pub invitation: InvitationView,
+}
+
+/// An error as the API reports it.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    /// The field at fault, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// One item of a batch: its invitation (202 new, 200 known) or its error (422).
+#[derive(Serialize, ToSchema)]
+pub struct BatchItemResult {
+    pub index: usize,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<InvitationView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+impl BatchItemResult {
+    fn error(index: usize, e: &ValidationError) -> Self {
+        BatchItemResult {
+            index,
+            status: 422,
+            invitation: None,
+            error: Some(ErrorDetail {
+                code: "validation_failed".into(),
+                message: format!("{}: {}", e.field, e.message),
+                field: Some(e.field.clone()),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchResult {
+    pub results: Vec<BatchItemResult>,
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
 }
