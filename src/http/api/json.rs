@@ -119,3 +119,41 @@ pub fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ValidationErr
         .ok_or_else(invalid)?;
     Ok((at.naive_utc(), id.to_string()))
 }
+
+/// JSON nested deeper than this is refused: npsd's deepest body (a batch of transactions with
+/// properties) is four levels deep.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+fn depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A JSON request body within the size limit (`JsonConfig`) and the depth limit.
+pub struct Body(pub serde_json::Value);
+
+impl actix_web::FromRequest for Body {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Body, actix_web::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let json = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = json.await?.into_inner();
+            if depth(&value) > MAX_JSON_DEPTH {
+                return Err(crate::error::ApiError::BadRequest {
+                    code: "invalid_json",
+                    message: format!("the body is nested deeper than {MAX_JSON_DEPTH} levels"),
+                }
+                .into());
+            }
+            Ok(Body(value))
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! API keys: create (the key is shown only in that answer), list, revoke. Admin scope.
 use super::auth::{Admin, Scoped};
 use super::json::timestamp;
+use super::json::Body;
 use crate::domain::access::Scopes;
 use crate::domain::token::{hash_secret, key_prefix, new_api_key};
 use crate::domain::ValidationError;
@@ -58,7 +59,7 @@ pub fn parse_name(raw: &str) -> Result<String, ValidationError> {
     Ok(name.to_string())
 }
 
-fn parse_new_key(body: &Value) -> Result<(String, Scopes), ValidationError> {
+pub fn parse_new_key(body: &Value) -> Result<(String, Scopes), ValidationError> {
     crate::domain::reject_nul(body)?;
     let obj = body
         .as_object()
@@ -124,7 +125,7 @@ pub async fn create_key(
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let (name, scopes) = parse_new_key(&body)?;
     let created = create_key(&state.store, state.clock.now(), name, scopes).await?;

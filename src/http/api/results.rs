@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// An inclusive range of UTC days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`.
-struct Period {
+pub struct Period {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 }
 
 impl Period {
-    fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ValidationError> {
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ValidationError> {
         let day = |field: &str, raw: Option<&str>| {
             raw.filter(|s| !s.is_empty())
                 .map(|s| {
@@ -44,12 +44,12 @@ impl Period {
         Ok(period)
     }
 
-    fn start(&self) -> Option<NaiveDateTime> {
+    pub fn start(&self) -> Option<NaiveDateTime> {
         self.from.map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
     }
 
     /// The first instant after the period.
-    fn end(&self) -> Option<NaiveDateTime> {
+    pub fn end(&self) -> Option<NaiveDateTime> {
         self.to
             .and_then(|d| d.checked_add_days(Days::new(1)))
             .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))

@@ -1,5 +1,6 @@
 //! Suppressions: addresses that no survey emails again. POST and DELETE need admin, GET read.
 use super::auth::{Admin, Read, Scoped};
+use super::json::Body;
 use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
 use crate::domain::email::EmailAddress;
 use crate::domain::suppression::SuppressionReason;
@@ -30,7 +31,7 @@ impl From<&SuppressionRow> for SuppressionView {
     }
 }
 
-fn parse_new(body: &Value) -> Result<(EmailAddress, SuppressionReason), ValidationError> {
+pub fn parse_new(body: &Value) -> Result<(EmailAddress, SuppressionReason), ValidationError> {
     crate::domain::reject_nul(body)?;
     let obj = body
         .as_object()
@@ -70,7 +71,7 @@ pub async fn suppress(
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let (email, reason) = parse_new(&body)?;
     let (row, created) = suppress(&state, email, reason).await?;

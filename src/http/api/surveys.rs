@@ -1,5 +1,6 @@
 //! Surveys: list, create, read, change.
 use super::auth::{Admin, Read, Scoped};
+use super::json::Body;
 use super::json::SurveyView;
 use crate::domain::survey::{parse_slug, validate, SurveyPatch, SurveySettings};
 use crate::domain::ValidationError;
@@ -85,7 +86,7 @@ fn integer<T: TryFrom<i64>>(
     }
 }
 
-fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), ValidationError> {
+pub fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), ValidationError> {
     crate::domain::reject_nul(&body)?;
     let Value::Object(obj) = body else {
         return Err(ValidationError::new("body", "must be a JSON object"));
@@ -142,9 +143,9 @@ pub async fn get(
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, patch) = parse_patch(body.into_inner())?;
+    let (slug, patch) = parse_patch(body)?;
     let slug = slug.ok_or_else(|| ValidationError::new("slug", "is required"))?;
     let settings = patch.apply(&SurveySettings::new_default(&parse_slug("slug", &slug)?))?;
     let now = state.clock.now();
@@ -172,10 +173,10 @@ pub async fn update(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    body: web::Json<Value>,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
-    let (new_slug, patch) = parse_patch(body.into_inner())?;
+    let (new_slug, patch) = parse_patch(body)?;
     if new_slug.as_deref().is_some_and(|s| s != slug) {
         return Err(ValidationError::new(
             "slug",

@@ -1,5 +1,6 @@
 //! POST /api/v1/transactions (one) and /api/v1/transactions/batch (up to 1,000).
 use super::auth::{Ingest, Scoped};
+use super::json::Body;
 use super::json::InvitationView;
 use crate::domain::transaction::{NewTransaction, MAX_BATCH};
 use crate::domain::ValidationError;
@@ -93,7 +94,7 @@ fn unknown_survey(slug: &str) -> ValidationError {
 pub async fn create(
     _: Scoped<Ingest>,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let tx = NewTransaction::parse(&body)?;
     let result = ingest(&state, vec![tx])
@@ -127,9 +128,8 @@ pub async fn create(
 pub async fn create_batch(
     _: Scoped<Ingest>,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
     let items = match body {
         Value::Array(items) => items,
         Value::Object(mut obj) => match obj.remove("transactions") {

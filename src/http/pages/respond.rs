@@ -14,12 +14,16 @@ pub const MAX_COMMENT_CHARS: usize = 5000;
 /// The `score` of a link's query: `Ok(None)` without one, `Err` when it is given more than once
 /// (`?score=9&score=3`: no way to tell which the person meant). Parsed by hand rather than with
 /// `web::Query`, whose errors are logged with the request path, which holds the secret token.
-fn score_in_link(query: &str) -> Result<Option<String>, ()> {
+/// A link whose query names `score` more than once.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AmbiguousScore;
+
+pub fn score_in_link(query: &str) -> Result<Option<String>, AmbiguousScore> {
     let mut found = None;
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         if key == "score" {
             if found.is_some() {
-                return Err(());
+                return Err(AmbiguousScore);
             }
             found = Some(value.into_owned());
         }
@@ -29,8 +33,8 @@ fn score_in_link(query: &str) -> Result<Option<String>, ()> {
 
 #[derive(Deserialize)]
 pub struct ResponseForm {
-    score: Option<String>,
-    comment: Option<String>,
+    pub score: Option<String>,
+    pub comment: Option<String>,
 }
 
 fn form_page(
@@ -82,7 +86,7 @@ pub async fn show(
                 )
             }
         },
-        Err(()) => {
+        Err(AmbiguousScore) => {
             return form_page(
                 &link,
                 &token,

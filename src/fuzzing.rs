@@ -1,0 +1,263 @@
+//! Entry points for fuzzing every parser of untrusted input, each with the invariants its output
+//! must keep. `fuzz/` runs them under libFuzzer (`cargo fuzz run TARGET`); `cargo test` runs them
+//! on seeds and random mutations for a bounded time, so CI exercises them on every change.
+use crate::domain::email::EmailAddress;
+use crate::domain::score::{Category, Score};
+use crate::domain::token::Token;
+use crate::domain::transaction::{NewTransaction, MAX_PROPERTIES};
+use crate::http::api::json::{decode_cursor, parse_limit};
+use crate::http::api::results::Period;
+use crate::http::api::{keys, suppressions, surveys};
+use crate::http::pages::respond::{clean_comment, score_in_link, ResponseForm};
+
+fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// Link tokens from the path, and the score in a link's query.
+pub fn link_token(data: &[u8]) {
+    let raw = text(data);
+    let (path, query) = raw.split_once('?').unwrap_or((&raw, ""));
+    if let Some(token) = Token::from_url(path) {
+        assert!((20..=128).contains(&token.as_str().len()));
+        assert!(token
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(token.hash().len(), 64);
+    }
+    if let Ok(Some(score)) = score_in_link(query) {
+        if let Ok(s) = Score::parse("score", &score) {
+            assert!(s.value() <= 10);
+        }
+    }
+}
+
+/// The answer form a person posts.
+pub fn form_body(data: &[u8]) {
+    if let Ok(form) = serde_urlencoded::from_bytes::<ResponseForm>(data) {
+        if let Some(comment) = form.comment {
+            let clean = clean_comment(&comment);
+            assert!(clean
+                .chars()
+                .all(|c| !c.is_control() || c == '\n' || c == '\t'));
+        }
+        if let Some(Ok(score)) = form.score.map(|s| Score::parse("score", &s)) {
+            assert!(score.value() <= 10);
+        }
+    }
+}
+
+/// Query filters of the API: periods, page sizes, cursors, categories.
+pub fn query_filters(data: &[u8]) {
+    let mut from = None;
+    let mut to = None;
+    for (k, v) in url::form_urlencoded::parse(data) {
+        match &*k {
+            "from" => from = Some(v.into_owned()),
+            "to" => to = Some(v.into_owned()),
+            "limit" => {
+                if let Ok(limit) = parse_limit(Some(&v)) {
+                    assert!((1..=crate::http::api::json::MAX_LIMIT).contains(&limit));
+                }
+            }
+            "cursor" => {
+                if let Ok((_, id)) = decode_cursor(&v) {
+                    assert!(
+                        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    );
+                }
+            }
+            "category" => {
+                let _ = Category::parse("category", &v);
+            }
+            _ => {}
+        }
+    }
+    if let Ok(period) = Period::parse(from.as_deref(), to.as_deref()) {
+        if let (Some(start), Some(end)) = (period.start(), period.end()) {
+            assert!(start < end);
+        }
+    }
+}
+
+/// JSON bodies: transactions (single and in batches), survey settings, keys, suppressions.
+pub fn json_ingest(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let items: Vec<&serde_json::Value> = match &value {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for item in items {
+        if let Ok(tx) = NewTransaction::parse(item) {
+            assert!(!tx.transaction_id.is_empty() && tx.transaction_id.chars().count() <= 200);
+            assert!(!tx.transaction_id.chars().any(char::is_control));
+            assert!(tx.email.as_str().parse::<lettre::Address>().is_ok());
+            assert!(tx.properties.len() <= MAX_PROPERTIES);
+            assert!(tx
+                .properties
+                .iter()
+                .all(|(k, v)| !k.contains('\0') && !v.contains('\0')));
+            assert!(!tx
+                .name
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .any(char::is_control));
+        }
+    }
+    if let Ok((_, patch)) = surveys::parse_patch(value.clone()) {
+        if let Ok(settings) =
+            patch.apply(&crate::domain::survey::SurveySettings::new_default("fuzz"))
+        {
+            if let Ok(valid) = crate::domain::survey::validate(settings) {
+                for header in [
+                    Some(valid.brand.as_str()),
+                    valid.sender.as_deref(),
+                    valid.reply_to.as_deref(),
+                ] {
+                    assert!(!header.unwrap_or("").chars().any(char::is_control));
+                }
+            }
+        }
+    }
+    let _ = keys::parse_new_key(&value);
+    if let Ok((email, _)) = suppressions::parse_new(&value) {
+        assert!(email.as_str().parse::<lettre::Address>().is_ok());
+    }
+}
+
+/// Email addresses, as they arrive at ingest.
+pub fn email_address(data: &[u8]) {
+    if let Ok(email) = EmailAddress::parse("email", &text(data)) {
+        let s = email.as_str();
+        assert!(!s.chars().any(|c| c.is_whitespace() || c.is_control()));
+        let address: lettre::Address = s.parse().expect("a parsed address is a lettre address");
+        assert!(address.domain().contains('.'));
+        assert!(!address.domain().starts_with('['));
+    }
+}
+
+/// Every target by name, for the bounded run and the fuzz crate.
+pub type Target = fn(&[u8]);
+pub const TARGETS: &[(&str, Target)] = &[
+    ("link_token", link_token),
+    ("form_body", form_body),
+    ("query_filters", query_filters),
+    ("json_ingest", json_ingest),
+    ("email_address", email_address),
+];
+
+/// Seeds: realistic inputs the mutations start from.
+pub fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let s: &[&str] = match target {
+        "link_token" => &[
+            "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCd?score=9",
+            "short?score=10&score=3",
+            "x".repeat(130).leak(),
+            "tok_tok_tok_tok_tok_tok?score=%00",
+        ],
+        "form_body" => &[
+            "score=9&comment=Great+service",
+            "score=11&comment=%00%0d%0a",
+            "score=9&score=3",
+            "comment=",
+        ],
+        "query_filters" => &[
+            "from=2026-01-01&to=2026-01-31&limit=50",
+            "cursor=MTc2NDE2MDAwMDAwMDAwMHwwMTlh&category=promoter",
+            "from=2026-02-30&to=2025-01-01&limit=-1",
+        ],
+        "json_ingest" => &[
+            r#"{"transaction_id": "order-1", "email": "ann@example.com", "name": "Ann", "properties": {"plan": "pro", "seats": 3}}"#,
+            r#"[{"transaction_id": 18446744073709551616, "email": "a@b.co"}, {"transaction_id": 1e2, "email": "x@[127.0.0.1]"}]"#,
+            r##"{"slug": "s", "brand": "B\r\nBcc: x", "sender": "A <a@b.co>", "accent_color": "#fff"}"##,
+            r#"{"name": "k", "scopes": ["ingest", "root"], "email": "A@B.CO", "reason": "bounce"}"#,
+        ],
+        "email_address" => &[
+            "ann@example.com",
+            "ann@[127.0.0.1]",
+            "\"a b\"@example.com",
+            "jörg@müller.example",
+            "a@b",
+        ],
+        _ => &[],
+    };
+    s.iter().map(|x| x.as_bytes().to_vec()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn mutate(rng: &mut rand::rngs::StdRng, input: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = input.to_vec();
+        for _ in 0..rng.random_range(1..8) {
+            let choice = rng.random_range(0..6);
+            let at = if out.is_empty() {
+                0
+            } else {
+                rng.random_range(0..=out.len())
+            };
+            match choice {
+                0 if !out.is_empty() => {
+                    let i = rng.random_range(0..out.len());
+                    out[i] ^= 1 << rng.random_range(0..8);
+                }
+                1 => out.insert(at, rng.random()),
+                2 if at < out.len() => {
+                    out.remove(at);
+                }
+                3 => {
+                    let interesting: &[&[u8]] = &[
+                        b"\0",
+                        b"\r\n",
+                        b"%00",
+                        b"\xff",
+                        b"\"",
+                        b"{",
+                        b"[",
+                        b"@",
+                        b"=",
+                        b"&",
+                        b"9999999999999999999999",
+                    ];
+                    let piece = interesting[rng.random_range(0..interesting.len())];
+                    out.splice(at..at, piece.iter().copied());
+                }
+                4 => {
+                    let other = &pool[rng.random_range(0..pool.len())];
+                    let cut = rng.random_range(0..=other.len());
+                    out.splice(at..at, other[..cut].iter().copied());
+                }
+                _ => out.truncate(at),
+            }
+        }
+        out
+    }
+
+    /// Each target on its seeds and random mutations of them: bounded by count and time.
+    #[test]
+    fn every_parser_survives_mutated_input() {
+        let budget = std::time::Duration::from_secs(3);
+        for (name, target) in TARGETS {
+            let pool = seeds(name);
+            let mut rng = rand::rngs::StdRng::seed_from_u64(20261126);
+            let started = std::time::Instant::now();
+            let mut runs = 0;
+            for seed in &pool {
+                target(seed);
+            }
+            while runs < 50_000 && started.elapsed() < budget {
+                let base = &pool[rng.random_range(0..pool.len())];
+                let input = mutate(&mut rng, base, &pool);
+                target(&input);
+                runs += 1;
+            }
+            assert!(runs > 100, "{name} ran only {runs} inputs");
+        }
+    }
+}
