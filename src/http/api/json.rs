@@ -157,3 +157,20 @@ impl actix_web::FromRequest for Body {
         })
     }
 }
+
+/// The `{email}` of a path, parsed: 422 naming `email` when it is not an address.
+pub struct PathEmail(pub crate::domain::email::EmailAddress);
+
+impl actix_web::FromRequest for PathEmail {
+    type Error = crate::error::ApiError;
+    type Future = std::future::Ready<Result<PathEmail, crate::error::ApiError>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let raw = req.match_info().get("email").unwrap_or("");
+        std::future::ready(
+            crate::domain::email::EmailAddress::parse("email", raw)
+                .map(PathEmail)
+                .map_err(Into::into),
+        )
+    }
+}

@@ -2,7 +2,7 @@
 //! (Art. 17). Admin scope. A suppressed address stays unmailable, kept only as a hash.
 use super::auth::{Admin, Scoped};
 use super::json::timestamp;
-use crate::domain::email::EmailAddress;
+use super::json::PathEmail;
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::store::people::{self, Erased};
@@ -70,9 +70,8 @@ pub struct PersonExport {
 pub async fn export(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    email: web::Path<String>,
+    PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
-    let email = EmailAddress::parse("email", &email.into_inner())?;
     let key = email.key();
     let data = state.store.read(move |c| people::export(c, &key)).await?;
     let mut props: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
@@ -145,9 +144,8 @@ pub struct ErasedView {
 pub async fn erase(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    email: web::Path<String>,
+    PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
-    let email = EmailAddress::parse("email", &email.into_inner())?;
     let key = email.key();
     let erased = state.store.write(move |c| people::erase(c, &key)).await?;
     tracing::info!(

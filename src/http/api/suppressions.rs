@@ -1,6 +1,7 @@
 //! Suppressions: addresses that no survey emails again. POST and DELETE need admin, GET read.
 use super::auth::{Admin, Read, Scoped};
 use super::json::Body;
+use super::json::PathEmail;
 use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
 use crate::domain::email::EmailAddress;
 use crate::domain::suppression::SuppressionReason;
@@ -136,9 +137,8 @@ pub async fn list(
 pub async fn remove(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    email: web::Path<String>,
+    PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
-    let email = EmailAddress::parse("email", &email.into_inner())?;
     let key = email.key();
     let removed = state
         .store
