@@ -136,3 +136,27 @@ async fn a_backup_taken_while_serving_is_a_complete_database() {
     assert!(ok, "{err}");
     let _ = app;
 }
+
+#[test]
+fn a_read_only_database_names_the_variable_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("npsd.db");
+    let (ok, _, err) = npsd(&format!("sqlite://{}", path.display()), &["migrate"]);
+    assert!(ok, "{err}");
+    // Opened read-only (root may write to any file, so chmod would not stop it).
+    let url = format!("sqlite://file:{}?mode=ro", path.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_npsd"))
+        .arg("serve")
+        .env("NPSD_DATABASE_URL", &url)
+        .env("NPSD_BIND", "127.0.0.1:0")
+        .env_remove("NPSD_API_KEY")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NPSD_DATABASE_URL"), "{err}");
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("read"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
