@@ -6,6 +6,7 @@ pub mod clock;
 pub mod email;
 pub mod nps;
 pub mod score;
+pub mod state;
 pub mod suppression;
 pub mod survey;
 pub mod token;

@@ -12,12 +12,11 @@
 use crate::config::DispatcherSettings;
 use crate::domain::clock::SharedClock;
 use crate::domain::email::{mask, redact_addresses};
+use crate::domain::state::InvitationStatus;
 use crate::domain::token::Token;
 use crate::mail::survey::{self, SurveyMessage};
 use crate::mail::{Mailer, SendError};
-use crate::store::invitations::{
-    self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED, SKIPPED,
-};
+use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
 use crate::store::{outbox, suppressions, surveys, unsubscribes, DbConn, Store, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use futures_util::StreamExt;
@@ -356,7 +355,14 @@ fn claim_and_prepare(
         };
         if let Some(reason) = skip {
             outbox::mark_cancelled(conn, &row.id, &lease_id, reason, now)?;
-            invitations::set_status(conn, &invitation.id, SKIPPED, Some(reason), None, now)?;
+            invitations::set_status(
+                conn,
+                &invitation.id,
+                InvitationStatus::Skipped,
+                Some(reason),
+                None,
+                now,
+            )?;
             continue;
         }
         let token = Token::generate();
@@ -389,7 +395,7 @@ fn claim_and_prepare(
                 invitations::set_status(
                     conn,
                     &invitation.id,
-                    invitations::FAILED,
+                    InvitationStatus::Failed,
                     Some(&reason),
                     None,
                     now,
@@ -438,7 +444,7 @@ fn record_outcome(
             invitations::set_status(
                 conn,
                 &job.invitation_id,
-                invitations::SENT,
+                InvitationStatus::Sent,
                 None,
                 Some(now),
                 now,
@@ -460,7 +466,7 @@ fn record_outcome(
             invitations::set_status(
                 conn,
                 &job.invitation_id,
-                invitations::FAILED,
+                InvitationStatus::Failed,
                 Some(&reason),
                 None,
                 now,

@@ -1,20 +1,14 @@
 use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
 use super::surveys::SurveyRow;
 use super::{is_unique_violation, new_id, suppressions, unsubscribes, DbConn, StoreResult};
+use crate::domain::state::{InvitationStatus, JobKind, OutboxStatus};
 use crate::domain::transaction::NewTransaction;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-pub const SCHEDULED: &str = "scheduled";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
-pub const SKIPPED: &str = "skipped";
-
 pub const REASON_THROTTLED: &str = "throttled";
 pub const REASON_UNSUBSCRIBED: &str = "unsubscribed";
 pub const REASON_SUPPRESSED: &str = "suppressed";
-
-pub const OUTBOX_KIND_SURVEY: &str = "survey_email";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
@@ -26,7 +20,7 @@ pub struct InvitationRow {
     pub email_key: String,
     pub name: Option<String>,
     pub locale: String,
-    pub status: String,
+    pub status: InvitationStatus,
     pub reason: Option<String>,
     pub send_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
@@ -75,11 +69,13 @@ pub fn recently_surveyed(
         .into_boxed();
     query = if sent_only {
         query
-            .filter(invitations::status.eq(SENT))
+            .filter(invitations::status.eq(InvitationStatus::Sent))
             .filter(invitations::sent_at.gt(since))
     } else {
         query
-            .filter(invitations::status.eq_any([SCHEDULED, SENT]))
+            .filter(
+                invitations::status.eq_any([InvitationStatus::Scheduled, InvitationStatus::Sent]),
+            )
             .filter(invitations::send_at.gt(since))
     };
     let n: i64 = query.count().get_result(conn)?;
@@ -124,11 +120,10 @@ pub fn ingest(
         name: tx.name.clone(),
         locale: tx.locale.clone().unwrap_or_else(|| survey.locale.clone()),
         status: if skip_reason.is_some() {
-            SKIPPED
+            InvitationStatus::Skipped
         } else {
-            SCHEDULED
-        }
-        .to_string(),
+            InvitationStatus::Scheduled
+        },
         reason: skip_reason.map(str::to_string),
         send_at: now + Duration::seconds(delay),
         sent_at: None,
@@ -168,9 +163,9 @@ pub fn ingest(
         diesel::insert_into(outbox::table)
             .values((
                 outbox::id.eq(new_id()),
-                outbox::kind.eq(OUTBOX_KIND_SURVEY),
+                outbox::kind.eq(JobKind::SurveyEmail),
                 outbox::invitation_id.eq(&id),
-                outbox::status.eq(super::outbox::PENDING),
+                outbox::status.eq(OutboxStatus::Pending),
                 outbox::due_at.eq(row.send_at),
                 outbox::attempts.eq(0),
                 outbox::created_at.eq(now),
@@ -232,7 +227,7 @@ pub fn find_by_token(
 pub fn set_status(
     conn: &mut DbConn,
     id: &str,
-    status: &str,
+    status: InvitationStatus,
     reason: Option<&str>,
     sent_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
@@ -271,7 +266,7 @@ pub fn count_sent(
 ) -> StoreResult<i64> {
     let mut q = invitations::table
         .filter(invitations::survey_id.eq(survey_id))
-        .filter(invitations::status.eq(SENT))
+        .filter(invitations::status.eq(InvitationStatus::Sent))
         .into_boxed();
     if let Some(from) = from {
         q = q.filter(invitations::sent_at.ge(from));

@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod people;
 pub mod responses;
 pub mod schema;
+mod state_sql;
 pub mod suppressions;
 pub mod surveys;
 pub mod unsubscribes;

@@ -2,21 +2,17 @@
 //! between claim and mark leaves a lease that expires, and the row is claimed again: never lost.
 use super::schema::outbox;
 use super::{DbConn, StoreResult};
+use crate::domain::state::{JobKind, OutboxStatus};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
-pub const CANCELLED: &str = "cancelled";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub invitation_id: Option<String>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub due_at: NaiveDateTime,
     pub attempts: i32,
     pub lease_id: Option<String>,
@@ -37,7 +33,7 @@ pub fn claim_due(
         () => {
             outbox::table
                 .select(outbox::id)
-                .filter(outbox::status.eq(PENDING))
+                .filter(outbox::status.eq(OutboxStatus::Pending))
                 .filter(outbox::due_at.le(now))
                 .filter(
                     outbox::lease_expires_at
@@ -62,7 +58,7 @@ pub fn claim_due(
     diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(&ids))
-            .filter(outbox::status.eq(PENDING))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
             .filter(
                 outbox::lease_expires_at
                     .is_null()
@@ -94,7 +90,7 @@ pub fn renew(
     Ok(diesel::update(
         outbox::table
             .filter(outbox::lease_id.eq(lease_id))
-            .filter(outbox::status.eq(PENDING)),
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
     )
     .set((
         outbox::lease_expires_at.eq(until),
@@ -109,7 +105,7 @@ fn finish(
     conn: &mut DbConn,
     id: &str,
     lease_id: &str,
-    status: &str,
+    status: OutboxStatus,
     error: Option<&str>,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
@@ -117,7 +113,7 @@ fn finish(
         outbox::table
             .find(id)
             .filter(outbox::lease_id.eq(lease_id))
-            .filter(outbox::status.eq(PENDING)),
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
     )
     .set((
         outbox::status.eq(status),
@@ -136,7 +132,7 @@ pub fn mark_sent(
     lease_id: &str,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
-    finish(conn, id, lease_id, SENT, None, now)
+    finish(conn, id, lease_id, OutboxStatus::Sent, None, now)
 }
 
 pub fn mark_failed(
@@ -146,7 +142,7 @@ pub fn mark_failed(
     error: &str,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
-    finish(conn, id, lease_id, FAILED, Some(error), now)
+    finish(conn, id, lease_id, OutboxStatus::Failed, Some(error), now)
 }
 
 pub fn mark_cancelled(
@@ -156,7 +152,14 @@ pub fn mark_cancelled(
     reason: &str,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
-    finish(conn, id, lease_id, CANCELLED, Some(reason), now)
+    finish(
+        conn,
+        id,
+        lease_id,
+        OutboxStatus::Cancelled,
+        Some(reason),
+        now,
+    )
 }
 
 /// Gives the row back, due again at `due_at`, if `lease_id` still owns it.
@@ -172,7 +175,7 @@ pub fn retry_at(
         outbox::table
             .find(id)
             .filter(outbox::lease_id.eq(lease_id))
-            .filter(outbox::status.eq(PENDING)),
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
     )
     .set((
         outbox::due_at.eq(due_at),
@@ -195,7 +198,7 @@ pub fn release(
 ) -> StoreResult<usize> {
     let mut q = diesel::update(outbox::table)
         .filter(outbox::lease_id.eq(lease_id))
-        .filter(outbox::status.eq(PENDING))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .into_boxed();
     if let Some(ids) = ids {
         q = q.filter(outbox::id.eq_any(ids));
@@ -212,7 +215,7 @@ pub fn release(
 /// Rows that are claimed right now (a lease that has not run out), for checks and shutdown.
 pub fn count_claimed(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<i64> {
     Ok(outbox::table
-        .filter(outbox::status.eq(PENDING))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .filter(outbox::lease_expires_at.ge(now))
         .count()
         .get_result(conn)?)
@@ -221,7 +224,7 @@ pub fn count_claimed(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<i64> 
 /// When the next pending row falls due (or its lease runs out), so the dispatcher can sleep until then.
 pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
     let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = outbox::table
-        .filter(outbox::status.eq(PENDING))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .order(outbox::due_at.asc())
         .select((outbox::due_at, outbox::lease_expires_at))
         .limit(1)

@@ -4,11 +4,10 @@ use super::{is_unique_violation, new_id, DbConn, StoreResult};
 use crate::domain::bot::{assess, LinkEvent, LinkEventKind, Verdict};
 use crate::domain::nps::ScoreCounts;
 use crate::domain::score::{Category, Score};
+use crate::domain::state::ResponseStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-pub const COUNTED: &str = "counted";
-pub const BOT: &str = "bot";
 pub const CHANNEL_EMAIL: &str = "email";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -20,7 +19,7 @@ pub struct ResponseRow {
     pub channel: String,
     pub score: i32,
     pub comment: Option<String>,
-    pub status: String,
+    pub status: ResponseStatus,
     pub status_reason: Option<String>,
     pub responded_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
@@ -113,8 +112,8 @@ fn judge(
         .filter_map(|(k, s, at)| event_from_parts(&k, s, at))
         .collect();
     let (status, score, reason) = match assess(&events) {
-        Verdict::Counted(s) => (COUNTED, s, None),
-        Verdict::Bot { score, reason } => (BOT, score, Some(reason.as_str())),
+        Verdict::Counted(s) => (ResponseStatus::Counted, s, None),
+        Verdict::Bot { score, reason } => (ResponseStatus::Bot, score, Some(reason.as_str())),
         Verdict::Nothing => return find_for_invitation(conn, &invitation.id),
     };
     let score = score.value() as i32;
@@ -124,7 +123,7 @@ fn judge(
             let changed = row.score != score || row.status != status || comment.is_some();
             if changed {
                 row.score = score;
-                row.status = status.to_string();
+                row.status = status;
                 row.status_reason = reason.map(str::to_string);
                 row.responded_at = now;
                 if let Some(c) = comment {
@@ -135,7 +134,7 @@ fn judge(
                 diesel::update(responses::table.find(&row.id))
                     .set((
                         responses::score.eq(row.score),
-                        responses::status.eq(&row.status),
+                        responses::status.eq(row.status),
                         responses::status_reason.eq(&row.status_reason),
                         responses::comment.eq(&row.comment),
                         responses::responded_at.eq(row.responded_at),
@@ -154,7 +153,7 @@ fn judge(
                 channel: CHANNEL_EMAIL.to_string(),
                 score,
                 comment: comment.flatten().map(str::to_string),
-                status: status.to_string(),
+                status,
                 status_reason: reason.map(str::to_string),
                 responded_at: now,
                 submitted_at: comment.map(|_| now),
@@ -188,7 +187,7 @@ pub fn score_counts(
     let (from, until) = super::open_range(from, until);
     let rows: Vec<(i32, i64)> = responses::table
         .filter(responses::survey_id.eq(survey_id))
-        .filter(responses::status.eq(COUNTED))
+        .filter(responses::status.eq(ResponseStatus::Counted))
         .filter(responses::responded_at.ge(from))
         .filter(responses::responded_at.lt(until))
         .group_by(responses::score)
@@ -227,7 +226,7 @@ pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentR
     let mut query = responses::table
         .inner_join(invitations::table)
         .filter(responses::survey_id.eq(&q.survey_id))
-        .filter(responses::status.eq(COUNTED))
+        .filter(responses::status.eq(ResponseStatus::Counted))
         .filter(responses::comment.is_not_null())
         .filter(responses::comment.ne(""))
         .into_boxed();

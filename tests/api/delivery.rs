@@ -146,7 +146,10 @@ async fn a_crash_between_claim_and_send_is_sent_after_the_lease(backend: Backend
         .await
         .unwrap();
     assert!(!recorded, "a lost lease records nothing");
-    assert_eq!(outbox_row(&app).await.status, "sent");
+    assert_eq!(
+        outbox_row(&app).await.status,
+        npsd::domain::state::OutboxStatus::Sent
+    );
 }
 
 async fn several_instances_on_one_database_never_double_send(backend: Backend) {

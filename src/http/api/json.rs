@@ -69,7 +69,7 @@ impl InvitationView {
     pub fn new(i: &InvitationRow, survey_slug: &str) -> Self {
         InvitationView {
             id: i.id.clone(),
-            status: i.status.clone(),
+            status: i.status.to_string(),
             reason: i.reason.clone(),
             send_at: timestamp(i.send_at),
             sent_at: i.sent_at.map(timestamp),

@@ -94,7 +94,7 @@ pub async fn export(
                 email: i.email,
                 name: i.name,
                 locale: i.locale,
-                status: i.status,
+                status: i.status.to_string(),
                 reason: i.reason,
                 send_at: timestamp(i.send_at),
                 sent_at: i.sent_at.map(timestamp),
@@ -111,7 +111,7 @@ pub async fn export(
                 channel: r.channel,
                 score: r.score,
                 comment: r.comment,
-                status: r.status,
+                status: r.status.to_string(),
                 responded_at: timestamp(r.responded_at),
                 submitted_at: r.submitted_at.map(timestamp),
             })

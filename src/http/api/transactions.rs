@@ -2,11 +2,12 @@
 use super::auth::{Ingest, Scoped};
 use super::json::Body;
 use super::json::InvitationView;
+use crate::domain::state::InvitationStatus;
 use crate::domain::transaction::{NewTransaction, MAX_BATCH};
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::store::invitations::{self, Ingested, SCHEDULED};
+use crate::store::invitations::{self, Ingested};
 use crate::store::{surveys, DbConn, StoreResult};
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
@@ -72,7 +73,7 @@ async fn ingest(state: &AppState, items: Vec<NewTransaction>) -> Result<Vec<Item
     }
     let due_now = results.iter().any(|r| {
         matches!(r, ItemResult::Stored { ingested, .. }
-            if ingested.created && ingested.invitation.status == SCHEDULED && ingested.invitation.send_at <= now)
+            if ingested.created && ingested.invitation.status == InvitationStatus::Scheduled && ingested.invitation.send_at <= now)
     });
     if due_now {
         state.dispatcher_wake.notify_one();
