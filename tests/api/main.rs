@@ -11,6 +11,7 @@ mod delivery;
 mod email_path;
 mod hostile;
 mod ingest;
+mod migrations;
 mod openapi;
 mod privacy;
 mod process;
