@@ -150,10 +150,14 @@ impl Application {
             .then(|| AbortOnDrop(tokio::spawn(self.dispatcher.run(stopped))));
         // SIGTERM or Ctrl-C stops the dispatcher and the HTTP server at the same moment.
         let handle = self.server.handle();
+        // One grace period from the signal, shared by the HTTP drain and the dispatcher.
+        let signalled: Arc<std::sync::OnceLock<std::time::Instant>> = Arc::default();
         let on_signal = {
             let stop = stop.clone();
+            let signalled = signalled.clone();
             AbortOnDrop(tokio::spawn(async move {
                 shutdown_signal().await;
+                let _ = signalled.set(std::time::Instant::now());
                 tracing::info!(
                     "stopping: no new work is claimed, work in flight gets the grace period"
                 );
@@ -166,7 +170,10 @@ impl Application {
         drop(on_signal);
         if let Some(task) = task.as_mut() {
             let grace = self.shutdown_grace;
-            if tokio::time::timeout(grace, &mut task.0).await.is_err() {
+            let left = signalled
+                .get()
+                .map_or(grace, |at| grace.saturating_sub(at.elapsed()));
+            if tokio::time::timeout(left, &mut task.0).await.is_err() {
                 task.0.abort();
                 match dispatcher.release_held().await {
                     Ok(n) => tracing::warn!(released = n, "messages still in flight after the {grace:?} grace period were stopped and released; they will be sent again"),

@@ -49,6 +49,8 @@ pub async fn boundary(
         let (req, _) = req.into_parts();
         return Ok(finish(ServiceResponse::new(req, res), api));
     }
+    // (The request cannot be kept to answer an `Err` here: routing needs it unshared. The layers
+    // below answer their errors as responses, which `finish` then shapes.)
     let res = next.call(req).await?.map_into_boxed_body();
     Ok(finish(res, api))
 }

@@ -36,7 +36,7 @@ impl FailureLimiter {
 
     /// Seconds until the address may try again, when it has failed too often this minute.
     pub fn blocked_for(&self, ip: Option<IpAddr>) -> Option<u64> {
-        let ip = ip?;
+        let ip = group(ip?);
         if self.limit == 0 {
             return None;
         }
@@ -48,13 +48,18 @@ impl FailureLimiter {
 
     /// Counts one failure; answers seconds to wait when this one went over the limit.
     pub fn record_failure(&self, ip: Option<IpAddr>, what: &str) -> Option<u64> {
-        let ip = ip?;
+        let ip = group(ip?);
         if self.limit == 0 {
             return None;
         }
         let mut map = self.by_address.lock().expect("limiter lock");
         if map.len() >= MAX_TRACKED {
             map.retain(|_, w| w.started.elapsed() < WINDOW);
+            // Still full of live windows (many addresses failing at once): start over rather than
+            // grow without bound or scan the whole map on every failure.
+            if map.len() >= MAX_TRACKED / 2 {
+                map.clear();
+            }
         }
         let w = map.entry(ip).or_insert_with(|| Window {
             started: Instant::now(),
@@ -84,6 +89,23 @@ impl FailureLimiter {
     }
 }
 
+/// IPv6 clients get a whole /64 from their provider: count per /64, not per address.
+fn group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let mut seg = v6.segments();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            for s in &mut seg[4..] {
+                *s = 0;
+            }
+            IpAddr::V6(std::net::Ipv6Addr::from(seg))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +124,16 @@ mod tests {
         assert!(FailureLimiter::new(0)
             .record_failure(Some(a), "x")
             .is_none());
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_prefix_count_together() {
+        let l = FailureLimiter::new(2);
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let two: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        l.record_failure(Some(one), "x");
+        assert!(l.record_failure(Some(two), "x").is_some());
+        assert!(l.blocked_for(Some(other)).is_none());
     }
 }

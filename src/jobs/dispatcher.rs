@@ -56,7 +56,6 @@ struct Job {
 
 /// What one claim transaction produced.
 struct Claim {
-    lease_id: String,
     jobs: Vec<Job>,
     /// Rows claimed, including those cancelled or failed without a message.
     handled: usize,
@@ -67,10 +66,25 @@ enum Outcome {
     Failed(SendError),
 }
 
+/// One claim's lease as the round sees it.
+struct Round {
+    lease_id: String,
+    deadline: LeaseDeadline,
+    /// The claimed rows this round still owns.
+    owned: Mutex<HashSet<String>>,
+}
+
 /// The local view of a lease's end, moved forward by each renewal.
 struct LeaseDeadline(Mutex<Instant>);
 
 impl LeaseDeadline {
+    /// Resolves when less than a second of the lease is left.
+    async fn running_out(&self) {
+        while self.remaining() > Duration::from_secs(1) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn remaining(&self) -> Duration {
         self.0
             .lock()
@@ -112,10 +126,15 @@ impl Dispatcher {
     /// now), otherwise when the next row falls due or the poll interval has passed. Once stopping,
     /// no new message starts: unstarted rows are released and the messages in flight finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut failures: u32 = 0;
         while !*stop.borrow() {
             let sent_full_batch = match self.round(&stop).await {
-                Ok(n) => n as i64 >= self.settings.batch_size,
+                Ok(n) => {
+                    failures = 0;
+                    n as i64 >= self.settings.batch_size
+                }
                 Err(e) => {
+                    failures = failures.saturating_add(1);
                     tracing::error!(error = ?e, "dispatching the outbox failed; retrying");
                     false
                 }
@@ -123,7 +142,14 @@ impl Dispatcher {
             if sent_full_batch {
                 continue;
             }
-            let sleep = self.until_next_due().await;
+            // After a failure (database down, say) wait longer each time, up to 30 s, instead of
+            // spinning on a row that is due.
+            let sleep = if failures > 0 {
+                (self.settings.poll_interval * 2u32.saturating_pow(failures.min(10)))
+                    .min(Duration::from_secs(30))
+            } else {
+                self.until_next_due().await
+            };
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
@@ -191,59 +217,74 @@ impl Dispatcher {
     async fn round(&self, stop: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let now = self.clock.now();
         let claim_started = Instant::now();
+        // Known before the claim commits, so a stop in the middle of it can still release it.
+        let lease_id = crate::store::new_id();
+        self.held.lock().expect("held").insert(lease_id.clone());
         let claim = {
             let settings = self.settings.clone();
             let public_url = self.public_url.clone();
             let default_from = self.default_from.clone();
             let lease = self.lease();
+            let id = lease_id.clone();
             self.store
                 .write(move |c| {
-                    claim_and_prepare(c, now, lease, &settings, &public_url, &default_from)
+                    claim_and_prepare(c, &id, now, lease, &settings, &public_url, &default_from)
                 })
-                .await?
+                .await
         };
-        if claim.jobs.is_empty() {
-            return Ok(claim.handled);
-        }
-        let lease_id = claim.lease_id;
-        self.held.lock().expect("held").insert(lease_id.clone());
-        let deadline = LeaseDeadline(Mutex::new(claim_started + self.settings.lease));
+        let claim = match claim {
+            Ok(claim) if !claim.jobs.is_empty() => claim,
+            other => {
+                self.held.lock().expect("held").remove(&lease_id);
+                return Ok(other?.handled);
+            }
+        };
+        let round = Round {
+            deadline: LeaseDeadline(Mutex::new(claim_started + self.settings.lease)),
+            owned: Mutex::new(claim.jobs.iter().map(|j| j.ids.outbox_id.clone()).collect()),
+            lease_id,
+        };
         // Each outcome is recorded as soon as its message is done, so a crash mid-round
         // re-sends only what was really in flight.
         let sends = futures_util::stream::iter(claim.jobs)
-            .map(|job| self.deliver(job, &lease_id, &deadline, stop))
+            .map(|job| self.deliver(job, &round, stop))
             .buffer_unordered(self.settings.concurrency)
             .collect::<Vec<anyhow::Result<()>>>();
         let results = tokio::select! {
             results = sends => results,
-            never = self.keep_lease(&lease_id, &deadline) => match never {},
+            never = self.keep_lease(&round) => match never {},
         };
-        self.held.lock().expect("held").remove(&lease_id);
+        self.held.lock().expect("held").remove(&round.lease_id);
         for result in results {
             result?;
         }
         Ok(claim.handled)
     }
 
-    /// Renews the lease every third of its length while the round's messages are in flight.
-    async fn keep_lease(
-        &self,
-        lease_id: &str,
-        deadline: &LeaseDeadline,
-    ) -> std::convert::Infallible {
+    /// Renews the lease every third of its length while the round's messages are in flight. A
+    /// renewal that comes too late may find some rows taken over: those are no longer ours.
+    async fn keep_lease(&self, round: &Round) -> std::convert::Infallible {
         let every = self.settings.lease / 3;
         loop {
             tokio::time::sleep(every).await;
             let asked = Instant::now();
             let now = self.clock.now();
             let until = now + self.lease();
-            let id = lease_id.to_string();
+            let id = round.lease_id.clone();
             match self
                 .store
                 .write(move |c| outbox::renew(c, &id, until, now))
                 .await
             {
-                Ok(_) => deadline.extend_to(asked + self.settings.lease),
+                Ok(still_held) => {
+                    let still: HashSet<String> = still_held.into_iter().collect();
+                    round
+                        .owned
+                        .lock()
+                        .expect("owned rows")
+                        .retain(|id| still.contains(id));
+                    round.deadline.extend_to(asked + self.settings.lease);
+                }
                 Err(e) => {
                     tracing::warn!(error = ?e, "could not renew the outbox lease; no new message starts once it runs short")
                 }
@@ -254,13 +295,22 @@ impl Dispatcher {
     async fn deliver(
         &self,
         job: Job,
-        lease_id: &str,
-        deadline: &LeaseDeadline,
+        round: &Round,
         stop: &watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
+        let lease_id = round.lease_id.as_str();
+        let owned = round
+            .owned
+            .lock()
+            .expect("owned rows")
+            .contains(&job.ids.outbox_id);
+        if !owned {
+            // Another dispatcher took the row over after a late renewal: it sends it.
+            return Ok(());
+        }
         // Never start a message that could outlive its lease, nor one once the service stops.
         let margin = self.settings.lease / 3;
-        if *stop.borrow() || deadline.remaining() <= margin {
+        if *stop.borrow() || round.deadline.remaining() <= margin {
             let now = self.clock.now();
             let (lease, id) = (lease_id.to_string(), job.ids.outbox_id.clone());
             self.store
@@ -268,7 +318,15 @@ impl Dispatcher {
                 .await?;
             return Ok(());
         }
-        let (outcome, file) = match self.mailer.send(&job.message).await {
+        // A send in flight outlives its lease only if the renewals stop: then it is cut off
+        // before the lease ends, so no other dispatcher can send the same email meanwhile.
+        let send = tokio::select! {
+            sent = self.mailer.send(&job.message) => sent,
+            _ = round.deadline.running_out() => Err(SendError::Temporary(
+                "stopped: the outbox lease was about to run out (its renewals failed)".into(),
+            )),
+        };
+        let (outcome, file) = match send {
             Ok(file) => (Outcome::Sent, file),
             Err(e) => (Outcome::Failed(e), None),
         };
@@ -314,13 +372,14 @@ impl Dispatcher {
 
 fn claim_and_prepare(
     conn: &mut DbConn,
+    lease_id: &str,
     now: NaiveDateTime,
     lease: ChronoDuration,
     settings: &DispatcherSettings,
     public_url: &str,
     default_from: &Mailbox,
 ) -> StoreResult<Claim> {
-    let (lease_id, rows) = outbox::claim_due(conn, now, settings.batch_size, lease)?;
+    let rows = outbox::claim_due(conn, lease_id, now, settings.batch_size, lease)?;
     let handled = rows.len();
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
@@ -328,8 +387,8 @@ fn claim_and_prepare(
             outbox::mark_failed(
                 conn,
                 &row.id,
-                &lease_id,
-                &format!("unknown outbox kind {}", row.kind),
+                lease_id,
+                &format!("a {} job without an invitation", row.kind),
                 now,
             )?;
             continue;
@@ -354,7 +413,7 @@ fn claim_and_prepare(
             None
         };
         if let Some(reason) = skip {
-            outbox::mark_cancelled(conn, &row.id, &lease_id, reason, now)?;
+            outbox::mark_cancelled(conn, &row.id, lease_id, reason, now)?;
             invitations::set_status(
                 conn,
                 &invitation.id,
@@ -391,7 +450,7 @@ fn claim_and_prepare(
             Err(e) => {
                 let reason = format!("message could not be built: {e}");
                 tracing::error!(invitation = %invitation.id, error = %reason);
-                outbox::mark_failed(conn, &row.id, &lease_id, &reason, now)?;
+                outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
                 invitations::set_status(
                     conn,
                     &invitation.id,
@@ -403,11 +462,7 @@ fn claim_and_prepare(
             }
         }
     }
-    Ok(Claim {
-        lease_id,
-        jobs,
-        handled,
-    })
+    Ok(Claim { jobs, handled })
 }
 
 /// Exponential backoff: base, 2x base, 4x base... up to the maximum.

@@ -25,15 +25,19 @@ pub struct OutboxRow {
 /// another claim has locked, and the update re-checks that each row is still free before taking it.
 pub fn claim_due(
     conn: &mut DbConn,
+    lease_id: &str,
     now: NaiveDateTime,
     limit: i64,
     lease: Duration,
-) -> StoreResult<(String, Vec<OutboxRow>)> {
+) -> StoreResult<Vec<OutboxRow>> {
     macro_rules! due_ids {
         () => {
             outbox::table
                 .select(outbox::id)
                 .filter(outbox::status.eq(OutboxStatus::Pending))
+                // Only kinds this build can do: during a rolling upgrade, an older instance
+                // leaves a newer kind of job to the instances that know it.
+                .filter(outbox::kind.eq_any(JobKind::ALL.to_vec()))
                 .filter(outbox::due_at.le(now))
                 .filter(
                     outbox::lease_expires_at
@@ -44,7 +48,6 @@ pub fn claim_due(
                 .limit(limit)
         };
     }
-    let lease_id = super::new_id();
     let ids: Vec<String> = match conn {
         #[cfg(feature = "postgres")]
         DbConn::Postgresql(c) => due_ids!().for_update().skip_locked().load(c)?,
@@ -53,7 +56,7 @@ pub fn claim_due(
         DbConn::Sqlite(c) => due_ids!().load(c)?,
     };
     if ids.is_empty() {
-        return Ok((lease_id, Vec::new()));
+        return Ok(Vec::new());
     }
     diesel::update(
         outbox::table
@@ -66,28 +69,28 @@ pub fn claim_due(
             ),
     )
     .set((
-        outbox::lease_id.eq(&lease_id),
+        outbox::lease_id.eq(lease_id),
         outbox::lease_expires_at.eq(now + lease),
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::updated_at.eq(now),
     ))
     .execute(conn)?;
-    let rows = outbox::table
-        .filter(outbox::lease_id.eq(&lease_id))
+    Ok(outbox::table
+        .filter(outbox::lease_id.eq(lease_id))
         .order(outbox::due_at.asc())
         .select(OutboxRow::as_select())
-        .load(conn)?;
-    Ok((lease_id, rows))
+        .load(conn)?)
 }
 
-/// Extends a lease whose messages are still being sent; answers how many rows it still holds.
+/// Extends a lease whose messages are still being sent; answers the rows it still holds (a late
+/// renewal may find that another dispatcher took some over).
 pub fn renew(
     conn: &mut DbConn,
     lease_id: &str,
     until: NaiveDateTime,
     now: NaiveDateTime,
-) -> StoreResult<usize> {
-    Ok(diesel::update(
+) -> StoreResult<Vec<String>> {
+    diesel::update(
         outbox::table
             .filter(outbox::lease_id.eq(lease_id))
             .filter(outbox::status.eq(OutboxStatus::Pending)),
@@ -96,7 +99,12 @@ pub fn renew(
         outbox::lease_expires_at.eq(until),
         outbox::updated_at.eq(now),
     ))
-    .execute(conn)?)
+    .execute(conn)?;
+    Ok(outbox::table
+        .filter(outbox::lease_id.eq(lease_id))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
+        .select(outbox::id)
+        .load(conn)?)
 }
 
 /// The outcome of a row, written only while `lease_id` still owns it. Answers false when the

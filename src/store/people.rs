@@ -80,11 +80,40 @@ pub struct Erased {
     pub suppressed: bool,
 }
 
+/// On PostgreSQL, takes the row locks a dispatcher's claim and a link click take, in the same
+/// order (outbox rows, then invitations, by id), so erasing never deadlocks with them.
+fn lock_in_claim_order(conn: &mut DbConn, ids: &[String]) -> StoreResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            for chunk in ids.chunks(500) {
+                outbox::table
+                    .filter(outbox::invitation_id.eq_any(chunk))
+                    .order(outbox::id.asc())
+                    .select(outbox::id)
+                    .for_update()
+                    .load::<String>(c)?;
+                invitations::table
+                    .filter(invitations::id.eq_any(chunk))
+                    .order(invitations::id.asc())
+                    .select(invitations::id)
+                    .for_update()
+                    .load::<String>(c)?;
+            }
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(_) => {}
+    }
+    let _ = ids;
+    Ok(())
+}
+
 /// Deletes the address's invitations with their properties, tokens, outbox rows, link events and
 /// responses (comments included), and its unsubscribes. A suppression stays in force, by hash.
 /// Call inside a write transaction.
 pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
     let ids = invitation_ids(conn, email_key)?;
+    lock_in_claim_order(conn, &ids)?;
     let mut erased = Erased::default();
     for chunk in ids.chunks(500) {
         diesel::delete(link_events::table.filter(link_events::invitation_id.eq_any(chunk)))

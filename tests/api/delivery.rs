@@ -121,9 +121,11 @@ async fn a_crash_between_claim_and_send_is_sent_after_the_lease(backend: Backend
     assert_eq!(r.status, StatusCode::ACCEPTED);
     // Another dispatcher claims the row and dies before sending.
     let now = app.clock.now();
-    let (lease, claimed) = app
+    let lease = npsd::store::new_id();
+    let claim_lease = lease.clone();
+    let claimed = app
         .store
-        .write(move |c| outbox::claim_due(c, now, 10, chrono::Duration::seconds(15)))
+        .write(move |c| outbox::claim_due(c, &claim_lease, now, 10, chrono::Duration::seconds(15)))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

@@ -109,6 +109,16 @@ async fn suppressions_are_listed_page_by_page(backend: Backend) {
             .map(|i| format!("p{i}@example.com"))
             .collect::<Vec<_>>()
     );
+    // An address in a path as encodeURIComponent writes it (+ is %2B, @ is %40).
+    suppress(&app, "ann+shop@example.com", "bounce").await;
+    let res = app
+        .client
+        .delete(app.url("/api/v1/suppressions/ann%2Bshop%40example.com"))
+        .bearer_auth(crate::helpers::API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let r = app.get_api("/api/v1/suppressions?cursor=garbage").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

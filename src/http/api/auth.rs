@@ -13,6 +13,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,8 @@ pub struct Principal {
 pub struct KeyRing {
     env_key_hash: Option<String>,
     cache: Mutex<HashMap<String, (Instant, Principal)>>,
+    /// Moves on every revoke: a lookup that began before a revoke does not cache its answer.
+    generation: AtomicU64,
 }
 
 impl KeyRing {
@@ -40,6 +43,7 @@ impl KeyRing {
         KeyRing {
             env_key_hash,
             cache: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -56,6 +60,7 @@ impl KeyRing {
                 return Ok(Some(p.clone()));
             }
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let lookup = hash.clone();
         let found = store
             .read(move |c| api_keys::find_active(c, &lookup))
@@ -66,13 +71,13 @@ impl KeyRing {
             });
         let mut cache = self.cache.lock().expect("key cache");
         match &found {
-            Some(p) => {
+            Some(p) if self.generation.load(Ordering::SeqCst) == generation => {
                 if cache.len() >= KEY_CACHE_MAX {
                     cache.clear();
                 }
                 cache.insert(hash, (Instant::now(), p.clone()));
             }
-            None => {
+            _ => {
                 cache.remove(&hash);
             }
         }
@@ -81,7 +86,9 @@ impl KeyRing {
 
     /// Forgets a revoked key at once.
     pub fn forget(&self, key_hash: &str) {
-        self.cache.lock().expect("key cache").remove(key_hash);
+        let mut cache = self.cache.lock().expect("key cache");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        cache.remove(key_hash);
     }
 }
 
@@ -104,7 +111,7 @@ pub async fn authenticate(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Err(ApiError::Internal(anyhow::anyhow!("app state missing")).into());
+        return Ok(req.error_response(ApiError::Internal(anyhow::anyhow!("app state missing"))));
     };
     let Some(key) = bearer(&req) else {
         return Ok(req.error_response(ApiError::Unauthorized));

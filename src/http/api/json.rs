@@ -166,11 +166,19 @@ impl actix_web::FromRequest for PathEmail {
     type Future = std::future::Ready<Result<PathEmail, crate::error::ApiError>>;
 
     fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        // The router leaves %2B, %25 and %2F encoded; an address is decoded in full (what
+        // encodeURIComponent produced), or refused when that is not UTF-8.
         let raw = req.match_info().get("email").unwrap_or("");
-        std::future::ready(
-            crate::domain::email::EmailAddress::parse("email", raw)
+        let decoded = percent_encoding::percent_decode_str(raw).decode_utf8();
+        std::future::ready(match decoded {
+            Ok(email) => crate::domain::email::EmailAddress::parse("email", &email)
                 .map(PathEmail)
                 .map_err(Into::into),
-        )
+            Err(_) => Err(crate::domain::ValidationError::new(
+                "email",
+                "must be a valid email address",
+            )
+            .into()),
+        })
     }
 }
