@@ -1,10 +1,10 @@
-//! Slowing down guessing: repeated failures from one address (wrong API keys, unknown link
-//! tokens) are answered 429 for the rest of the minute, and logged once per minute, not once per
-//! request.
+//! Slowing down guessing: once one address has failed too often this minute (wrong API keys,
+//! unknown link tokens), its further failures are answered 429 for the rest of the minute, and
+//! logged once per minute, not once per request. Valid keys and links are never limited: an
+//! address may be shared by a whole office, and one scanner in it must not lock people out.
 //!
-//! Written here rather than taken from `governor`/`actix-governor`: those count every request,
-//! while this counts only failures and must look at the count before the key is checked, so a
-//! blocked address learns nothing more. Successful requests are never limited.
+//! Written here rather than taken from `governor`/`actix-governor`: those count and limit every
+//! request, while this counts only failures and limits only failures.
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;

@@ -107,6 +107,17 @@ pub fn renew(
         .load(conn)?)
 }
 
+/// The row `id` while the lease `lease_id` owns it (still pending): the only row an outcome may
+/// change.
+macro_rules! owned_by {
+    ($id:expr, $lease_id:expr) => {
+        outbox::table
+            .find($id)
+            .filter(outbox::lease_id.eq($lease_id))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
+    };
+}
+
 /// The outcome of a row, written only while `lease_id` still owns it. Answers false when the
 /// lease was lost (it expired and another dispatcher claimed the row): that one records instead.
 fn finish(
@@ -117,20 +128,15 @@ fn finish(
     error: Option<&str>,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
-    let n = diesel::update(
-        outbox::table
-            .find(id)
-            .filter(outbox::lease_id.eq(lease_id))
-            .filter(outbox::status.eq(OutboxStatus::Pending)),
-    )
-    .set((
-        outbox::status.eq(status),
-        outbox::last_error.eq(error),
-        outbox::lease_id.eq(None::<String>),
-        outbox::lease_expires_at.eq(None::<NaiveDateTime>),
-        outbox::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(owned_by!(id, lease_id))
+        .set((
+            outbox::status.eq(status),
+            outbox::last_error.eq(error),
+            outbox::lease_id.eq(None::<String>),
+            outbox::lease_expires_at.eq(None::<NaiveDateTime>),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -179,20 +185,15 @@ pub fn retry_at(
     error: &str,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
-    let n = diesel::update(
-        outbox::table
-            .find(id)
-            .filter(outbox::lease_id.eq(lease_id))
-            .filter(outbox::status.eq(OutboxStatus::Pending)),
-    )
-    .set((
-        outbox::due_at.eq(due_at),
-        outbox::last_error.eq(Some(error)),
-        outbox::lease_id.eq(None::<String>),
-        outbox::lease_expires_at.eq(None::<NaiveDateTime>),
-        outbox::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(owned_by!(id, lease_id))
+        .set((
+            outbox::due_at.eq(due_at),
+            outbox::last_error.eq(Some(error)),
+            outbox::lease_id.eq(None::<String>),
+            outbox::lease_expires_at.eq(None::<NaiveDateTime>),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 

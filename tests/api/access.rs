@@ -313,10 +313,16 @@ async fn repeated_wrong_keys_are_slowed_down(backend: Backend) {
     assert!(res.headers().contains_key("retry-after"));
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_requests");
+    // A valid key from the same address still gets in: only guesses are slowed down.
+    let (status, _) = call(&app, Some(API_KEY), Method::GET, "/api/v1/surveys", None).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 async fn unknown_link_tokens_are_slowed_down(backend: Backend) {
     let app = spawn_app_with(backend, &[("NPSD_AUTH_FAILURE_LIMIT", "5")]).await;
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
     let mut statuses = Vec::new();
     for i in 0..7 {
         let (status, _) = app
@@ -330,4 +336,8 @@ async fn unknown_link_tokens_are_slowed_down(backend: Backend) {
         .get_page(&app.url("/r/guessedtoken-again-0000000?score=9"))
         .await;
     assert!(page.contains("Too many attempts"), "{page}");
+    // A person's real link from the same address (one office, one scanner) still works.
+    let (status, _) = app.get_page(&mail.score_link(9)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.nps("").await["promoters"], 1);
 }

@@ -47,8 +47,13 @@ async fn the_document_lists_every_route_with_its_errors() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
-fn schemathesis() -> Option<&'static str> {
-    let found = ["st", "schemathesis"].into_iter().find(|bin| {
+/// The schemathesis command: NPSD_SCHEMATHESIS names it (as `.ci/run` does), else `st` on PATH.
+fn schemathesis() -> Option<String> {
+    let named = std::env::var("NPSD_SCHEMATHESIS").ok();
+    let candidates = named
+        .into_iter()
+        .chain(["st".to_string(), "schemathesis".to_string()]);
+    let found = candidates.into_iter().find(|bin| {
         Command::new(bin)
             .arg("--version")
             .output()
@@ -79,7 +84,7 @@ async fn schemathesis_finds_nothing(backend: Backend) {
     let examples = if crate::process::long() { "300" } else { "40" };
     let url = npsd.url("/api/openapi.json");
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(st)
+        Command::new(&st)
             .args(["run", &url, "-H", &format!("Authorization: Bearer {API_KEY}")])
             .args([
                 "--checks",
