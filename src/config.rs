@@ -22,6 +22,10 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Wrong API keys or unknown link tokens per client address and minute before 429; 0: off.
     pub auth_failure_limit: u32,
+    /// Answers through the embedded form per client address and survey and minute; 0: off.
+    pub embed_ip_limit: u32,
+    /// Answers through the embedded form per survey and minute, from all addresses; 0: off.
+    pub embed_survey_limit: u32,
     pub dispatcher: DispatcherSettings,
 }
 
@@ -323,6 +327,8 @@ impl Config {
             api_key,
             db_pool_size: src.parse_num("NPSD_DB_POOL_SIZE", 8u32, 1, 100)?,
             auth_failure_limit: src.parse_num("NPSD_AUTH_FAILURE_LIMIT", 30u32, 0, 1_000_000)?,
+            embed_ip_limit: src.parse_num("NPSD_EMBED_RATE_LIMIT", 20u32, 0, 1_000_000)?,
+            embed_survey_limit: src.parse_num("NPSD_EMBED_SURVEY_RATE_LIMIT", 600u32, 0, 10_000_000)?,
             dispatcher,
         })
     }

@@ -1,7 +1,7 @@
 //! Errors as clients see them, mapped to HTTP in one place each: JSON on the API, a page in the browser.
 //! Clients never see internals; the log always gets the cause chain.
 use crate::domain::ValidationError;
-use crate::http::pages::views::{error_page, ErrorPage};
+use crate::http::pages::views::{error_page, Branding, ErrorPage};
 use crate::store::StoreError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -22,6 +22,13 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("too many failed attempts")]
     TooManyRequests { retry_after_seconds: u64 },
+    /// Over a rate limit of answers (the public embed endpoint).
+    #[error("too many answers")]
+    RateLimited { retry_after_seconds: u64 },
+    /// Refused for a reason other than the key: an origin a survey does not allow, a wrong
+    /// edit token.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String, field: Option<&'static str> },
     #[error("{0}")]
     MethodNotAllowed(String),
     /// The database is busy or unreachable: worth retrying.
@@ -57,7 +64,10 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::Refused { .. } => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -92,6 +102,20 @@ impl ResponseError for ApiError {
                 "code": "too_many_requests",
                 "message": format!("too many failed attempts from this address; try again in {retry_after_seconds} s"),
             }}),
+            ApiError::RateLimited {
+                retry_after_seconds,
+            } => json!({"error": {
+                "code": "rate_limited",
+                "message": format!("too many answers from this address or to this survey; try again in {retry_after_seconds} s"),
+            }}),
+            ApiError::Refused {
+                code,
+                message,
+                field: Some(field),
+            } => json!({"error": {"code": code, "message": message, "field": field}}),
+            ApiError::Refused { code, message, .. } => {
+                json!({"error": {"code": code, "message": message}})
+            }
             ApiError::MethodNotAllowed(m) => {
                 json!({"error": {"code": "method_not_allowed", "message": m}})
             }
@@ -115,6 +139,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyRequests {
                 retry_after_seconds,
+            }
+            | ApiError::RateLimited {
+                retry_after_seconds,
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
@@ -135,8 +162,12 @@ impl ResponseError for ApiError {
 pub enum PageError {
     #[error("not found")]
     NotFound,
+    /// A known link that no longer works: in the survey's brand.
     #[error("expired")]
-    Expired,
+    Expired(Box<Branding>),
+    /// The survey does not let this page embed it (off, or no site allowed yet).
+    #[error("embedding refused")]
+    EmbedRefused(Box<Branding>),
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("method not allowed")]
@@ -172,7 +203,8 @@ impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             PageError::NotFound => StatusCode::NOT_FOUND,
-            PageError::Expired => StatusCode::GONE,
+            PageError::Expired(_) => StatusCode::GONE,
+            PageError::EmbedRefused(_) => StatusCode::FORBIDDEN,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PageError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -185,7 +217,8 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         let (title, message) = match self {
             PageError::NotFound => ("Link not found", "This link is not valid. Please check that you opened the whole link from the email.".to_string()),
-            PageError::Expired => ("This survey has closed", "This link has expired, so answers are no longer collected. Thank you for your time.".to_string()),
+            PageError::Expired(_) => ("This survey has closed", "This link has expired, so answers are no longer collected. Thank you for your time.".to_string()),
+            PageError::EmbedRefused(_) => ("This survey is not available here", "This survey cannot be shown on this page. Please try again later.".to_string()),
             PageError::BadRequest(m) => ("Something is not right", m.clone()),
             PageError::MethodNotAllowed => ("This page cannot do that", "This address does not accept that kind of request. Please open the link from your email.".to_string()),
             PageError::TooManyRequests => ("Too many attempts", "There were too many attempts from your network. Please wait a minute and try again.".to_string()),
@@ -199,7 +232,12 @@ impl ResponseError for PageError {
                 ("Something went wrong", "Sorry, something went wrong on our side. Please try again in a moment.".to_string())
             }
         };
+        let branding = match self {
+            PageError::Expired(b) | PageError::EmbedRefused(b) => Some(b.as_ref()),
+            _ => None,
+        };
         let body = error_page(&ErrorPage {
+            branding,
             title,
             message: &message,
         })

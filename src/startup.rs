@@ -86,6 +86,10 @@ impl Application {
             failures: crate::http::limits::FailureLimiter::new(config.auth_failure_limit),
             message_id_domain,
             dispatcher_wake: wake,
+            embed_limits: crate::http::embed::limits::AnswerLimiter::new(
+                config.embed_ip_limit,
+                config.embed_survey_limit,
+            ),
         });
         let server =
             HttpServer::new(move || {

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod bot;
 pub mod clock;
+pub mod embed;
 pub mod email;
 pub mod nps;
 pub mod score;

@@ -80,6 +80,14 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// How an answer came in: an email's score link, or the embedded form (widget or iframe page).
+    Channel {
+        Email => "email",
+        Web => "web",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +102,9 @@ mod tests {
         }
         for s in ResponseStatus::ALL {
             assert_eq!(s.as_str().parse::<ResponseStatus>().unwrap(), *s);
+        }
+        for s in Channel::ALL {
+            assert_eq!(s.as_str().parse::<Channel>().unwrap(), *s);
         }
         assert!("sending".parse::<OutboxStatus>().is_err());
     }

@@ -23,6 +23,12 @@ pub struct SurveySettings {
     pub throttle_days: i32,
     pub response_window_days: i32,
     pub accent_color: String,
+    /// An optional line under the greeting of the survey email; `{name}` placeholders take the
+    /// transaction's properties (`{first_name}` the recipient's).
+    pub intro: Option<String>,
+    /// Sites that may embed the survey (`scheme://host[:port]`); none by default.
+    pub allowed_origins: Vec<String>,
+    pub embed_enabled: bool,
 }
 
 impl SurveySettings {
@@ -38,6 +44,9 @@ impl SurveySettings {
             throttle_days: DEFAULT_THROTTLE_DAYS,
             response_window_days: DEFAULT_RESPONSE_WINDOW_DAYS,
             accent_color: DEFAULT_ACCENT.to_string(),
+            intro: None,
+            allowed_origins: Vec::new(),
+            embed_enabled: true,
         }
     }
 
@@ -53,6 +62,43 @@ impl SurveySettings {
     }
 }
 
+/// The survey's intro line for one recipient: `{key}` placeholders filled from the transaction's
+/// properties (and `{first_name}`, `{name}`); `None` when the survey has none or a placeholder has
+/// no value, so nobody reads "your order {order_id}".
+pub fn render_intro(
+    template: Option<&str>,
+    name: Option<&str>,
+    properties: &[(String, String)],
+) -> Option<String> {
+    let template = template?;
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let key = after[..close].trim();
+        let value = match key {
+            "first_name" => name.and_then(first_name),
+            "name" => name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
+            _ => properties
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+        }?;
+        out.push_str(&value);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// "Ann Lee" -> "Ann": what a greeting uses.
+pub fn first_name(name: &str) -> Option<String> {
+    name.split_whitespace().next().map(str::to_string)
+}
+
 /// A change to a survey: every field optional; `Some(None)` clears an optional one.
 #[derive(Debug, Clone, Default)]
 pub struct SurveyPatch {
@@ -65,6 +111,9 @@ pub struct SurveyPatch {
     pub throttle_days: Option<i32>,
     pub response_window_days: Option<i32>,
     pub accent_color: Option<String>,
+    pub intro: Option<Option<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub embed_enabled: Option<bool>,
 }
 
 impl SurveyPatch {
@@ -97,6 +146,15 @@ impl SurveyPatch {
         }
         if let Some(v) = self.accent_color {
             s.accent_color = v;
+        }
+        if let Some(v) = self.intro {
+            s.intro = v;
+        }
+        if let Some(v) = self.allowed_origins {
+            s.allowed_origins = v;
+        }
+        if let Some(v) = self.embed_enabled {
+            s.embed_enabled = v;
         }
         validate(s)
     }
@@ -169,6 +227,16 @@ pub fn validate(mut s: SurveySettings) -> Result<SurveySettings, ValidationError
         ));
     }
     s.accent_color = parse_color("accent_color", &s.accent_color)?;
+    s.intro = trimmed_opt(s.intro);
+    if let Some(v) = &s.intro {
+        if v.chars().count() > 300 || v.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "intro",
+                "must be at most 300 characters on one line",
+            ));
+        }
+    }
+    s.allowed_origins = super::embed::parse_origins("allowed_origins", &s.allowed_origins)?;
     Ok(s)
 }
 
@@ -289,6 +357,29 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(bad.apply(&base).unwrap_err().field, "sender");
+    }
+
+    #[test]
+    fn intro_lines_fill_placeholders_or_drop_out() {
+        let props = vec![("order_id".to_string(), "A-17".to_string())];
+        assert_eq!(
+            render_intro(Some("Thanks for order {order_id}, {first_name}."), Some("Ann Lee"), &props)
+                .as_deref(),
+            Some("Thanks for order A-17, Ann.")
+        );
+        assert_eq!(render_intro(Some("Order {missing}"), None, &props), None);
+        assert_eq!(render_intro(Some("Hi {first_name}"), None, &props), None);
+        assert_eq!(render_intro(Some("Broken {order_id"), None, &props), None);
+        assert_eq!(render_intro(None, None, &props), None);
+        assert_eq!(first_name("  Ann  Lee ").as_deref(), Some("Ann"));
+        let bad = SurveyPatch {
+            allowed_origins: Some(vec!["https://a.example/path".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.apply(&SurveySettings::new_default("s")).unwrap_err().field,
+            "allowed_origins"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct NewTransaction {
     pub delay_seconds: Option<i64>,
 }
 
-fn opt_string(
+pub(crate) fn opt_string(
     obj: &serde_json::Map<String, Value>,
     field: &str,
 ) -> Result<Option<String>, ValidationError> {
@@ -125,7 +125,7 @@ impl NewTransaction {
     }
 }
 
-fn parse_properties(
+pub(crate) fn parse_properties(
     map: &serde_json::Map<String, Value>,
 ) -> Result<Vec<(String, String)>, ValidationError> {
     if map.len() > MAX_PROPERTIES {

@@ -87,14 +87,16 @@ fn finish(res: ServiceResponse<BoxBody>, api: bool) -> ServiceResponse<BoxBody> 
         // API answers carry customers' addresses and comments.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     } else {
+        // A page with its own policy (the iframe form names the sites that may frame it) keeps
+        // it, and gets no X-Frame-Options, which knows no list of sites.
         if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(PAGE_CSP),
             );
-        }
-        if !headers.contains_key(header::X_FRAME_OPTIONS) {
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            if !headers.contains_key(header::X_FRAME_OPTIONS) {
+                headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            }
         }
         if !headers.contains_key(header::REFERRER_POLICY) {
             headers.insert(

@@ -90,7 +90,7 @@ impl FailureLimiter {
 }
 
 /// IPv6 clients get a whole /64 from their provider: count per /64, not per address.
-fn group(ip: IpAddr) -> IpAddr {
+pub(crate) fn group(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => {

@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that parse at the boundary, call one function and map its result.
 pub mod api;
 pub mod boundary;
+pub mod embed;
 pub mod limits;
 pub mod pages;
 pub mod request_span;
@@ -25,10 +26,14 @@ pub struct AppState {
     pub message_id_domain: String,
     /// Wakes the dispatcher when an invitation is due now.
     pub dispatcher_wake: Arc<Notify>,
+    /// Answers through the embedded form per address and per survey.
+    pub embed_limits: embed::limits::AnswerLimiter,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/openapi.json", web::get().to(api::openapi::document))
+        // Before the /api/v1 scope: the embed endpoint is public, without an API key.
+        .configure(embed::routes)
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(api::auth::authenticate))

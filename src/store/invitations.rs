@@ -297,18 +297,7 @@ pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
 }
 
 /// Serialises ingests for one address on one survey, so that two transactions arriving at the
-/// same moment cannot both pass the throttle. PostgreSQL: a transaction-scoped advisory lock;
-/// SQLite: the write transaction already excludes every other writer.
+/// same moment cannot both pass the throttle.
 fn lock_person(conn: &mut DbConn, survey_id: &str, email_key: &str) -> StoreResult<()> {
-    match conn {
-        #[cfg(feature = "postgres")]
-        DbConn::Postgresql(c) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind::<diesel::sql_types::Text, _>(format!("{survey_id}/{email_key}"))
-                .execute(c)?;
-        }
-        #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(_) => {}
-    }
-    Ok(())
+    super::lock_name(conn, &format!("{survey_id}/{email_key}"))
 }

@@ -8,6 +8,7 @@ pub mod invitations;
 pub mod outbox;
 pub mod people;
 pub mod responses;
+pub mod web_responses;
 pub mod schema;
 mod state_sql;
 pub mod suppressions;
@@ -319,6 +320,24 @@ where
         };
     }
     conn.transaction(f)
+}
+
+/// Holds a lock on `name` until the write transaction ends, so that two writers deciding from the
+/// same rows (a throttle, a repeat answer) take turns. PostgreSQL: a transaction-scoped advisory
+/// lock; SQLite: the write transaction already excludes every other writer.
+pub(crate) fn lock_name(conn: &mut DbConn, name: &str) -> StoreResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .execute(c)?;
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
 }
 
 /// Applies the embedded migrations of the backend. On PostgreSQL an advisory lock keeps two

@@ -2,8 +2,8 @@
 use super::invitations::InvitationRow;
 use super::responses::ResponseRow;
 use super::schema::{
-    invitation_properties, invitation_tokens, invitations, link_events, outbox, responses, surveys,
-    unsubscribes,
+    invitation_properties, invitation_tokens, invitations, link_events, outbox, response_properties,
+    responses, surveys, unsubscribes,
 };
 use super::suppressions::{self, SuppressionRow};
 use super::{DbConn, StoreResult};
@@ -47,9 +47,14 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         .load(conn)?;
     let ids: Vec<String> = invitations.iter().map(|(i, _)| i.id.clone()).collect();
     let properties = super::invitations::properties_of(conn, &ids)?;
+    // Email answers through the invitations, web answers by the address the page gave.
     let responses: Vec<(ResponseRow, String)> = responses::table
         .inner_join(surveys::table)
-        .filter(responses::invitation_id.eq_any(&ids))
+        .filter(
+            responses::invitation_id
+                .eq_any(&ids)
+                .or(responses::email_key.eq(email_key)),
+        )
         .order(responses::responded_at.asc())
         .select((ResponseRow::as_select(), surveys::slug))
         .load(conn)?;
@@ -133,6 +138,20 @@ pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
         erased.invitations +=
             diesel::delete(invitations::table.filter(invitations::id.eq_any(chunk)))
                 .execute(conn)?;
+    }
+    // Web answers that gave the address (their properties go with them, ON DELETE CASCADE
+    // aside, explicitly, for SQLite files opened without foreign keys).
+    let web: Vec<String> = responses::table
+        .filter(responses::email_key.eq(email_key))
+        .select(responses::id)
+        .load(conn)?;
+    for chunk in web.chunks(500) {
+        diesel::delete(
+            response_properties::table.filter(response_properties::response_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+        erased.responses +=
+            diesel::delete(responses::table.filter(responses::id.eq_any(chunk))).execute(conn)?;
     }
     erased.unsubscribes =
         diesel::delete(unsubscribes::table.filter(unsubscribes::email_key.eq(email_key)))

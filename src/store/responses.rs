@@ -4,11 +4,10 @@ use super::{is_unique_violation, new_id, DbConn, StoreResult};
 use crate::domain::bot::{assess, LinkEvent, LinkEventKind, Verdict};
 use crate::domain::nps::ScoreCounts;
 use crate::domain::score::{Category, Score};
-use crate::domain::state::ResponseStatus;
+use crate::domain::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-pub const CHANNEL_EMAIL: &str = "email";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = responses)]
@@ -16,7 +15,7 @@ pub struct ResponseRow {
     pub id: String,
     pub survey_id: String,
     pub invitation_id: Option<String>,
-    pub channel: String,
+    pub channel: Channel,
     pub score: i32,
     pub comment: Option<String>,
     pub status: ResponseStatus,
@@ -25,6 +24,16 @@ pub struct ResponseRow {
     pub submitted_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Web answers only: who answered, on which page, and whether the site signed it.
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub name: Option<String>,
+    pub customer_id: Option<String>,
+    pub page_url: Option<String>,
+    pub verified: bool,
+    pub respondent_key: Option<String>,
+    pub edit_token_hash: Option<String>,
+    pub edit_token_expires_at: Option<NaiveDateTime>,
 }
 
 fn event_kind_parts(kind: LinkEventKind) -> (&'static str, Option<i32>) {
@@ -150,7 +159,7 @@ fn judge(
                 id: new_id(),
                 survey_id: invitation.survey_id.clone(),
                 invitation_id: Some(invitation.id.clone()),
-                channel: CHANNEL_EMAIL.to_string(),
+                channel: Channel::Email,
                 score,
                 comment: comment.flatten().map(str::to_string),
                 status,
@@ -159,6 +168,15 @@ fn judge(
                 submitted_at: comment.map(|_| now),
                 created_at: now,
                 updated_at: now,
+                email: None,
+                email_key: None,
+                name: None,
+                customer_id: None,
+                page_url: None,
+                verified: false,
+                respondent_key: None,
+                edit_token_hash: None,
+                edit_token_expires_at: None,
             };
             let inserted = conn.transaction(|c| {
                 diesel::insert_into(responses::table)
@@ -177,45 +195,79 @@ fn judge(
     Ok(Some(row))
 }
 
-/// The counted responses per score of a survey, answered within [from, until).
+/// Which responses a figure counts: a period, a channel, only verified ones.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseFilter {
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub channel: Option<Channel>,
+    /// Some(true): only answers whose identity the site signed; Some(false): only the others.
+    pub verified: Option<bool>,
+}
+
+/// The counted responses of a survey per score, and how many of them answered an email.
 pub fn score_counts(
     conn: &mut DbConn,
     survey_id: &str,
-    from: Option<NaiveDateTime>,
-    until: Option<NaiveDateTime>,
-) -> StoreResult<ScoreCounts> {
-    let (from, until) = super::open_range(from, until);
-    let rows: Vec<(i32, i64)> = responses::table
+    f: &ResponseFilter,
+) -> StoreResult<(ScoreCounts, u64)> {
+    let (from, until) = super::open_range(f.from, f.until);
+    let mut query = responses::table
+        .group_by((responses::channel, responses::score))
+        .select((
+            responses::channel,
+            responses::score,
+            diesel::dsl::count_star(),
+        ))
         .filter(responses::survey_id.eq(survey_id))
         .filter(responses::status.eq(ResponseStatus::Counted))
         .filter(responses::responded_at.ge(from))
         .filter(responses::responded_at.lt(until))
-        .group_by(responses::score)
-        .select((responses::score, diesel::dsl::count_star()))
-        .load(conn)?;
-    Ok(ScoreCounts::from_pairs(rows.into_iter().filter_map(
-        |(s, n)| Score::new(s as i64).map(|s| (s, n as u64)),
-    )))
+        .into_boxed();
+    if let Some(channel) = f.channel {
+        query = query.filter(responses::channel.eq(channel));
+    }
+    if let Some(verified) = f.verified {
+        query = query.filter(responses::verified.eq(verified));
+    }
+    let rows: Vec<(Channel, i32, i64)> = query.load(conn)?;
+    let mut counts = ScoreCounts::default();
+    let mut by_email = 0;
+    for (channel, score, n) in rows {
+        if let Some(s) = Score::new(i64::from(score)) {
+            counts.add(s, n as u64);
+            if channel == Channel::Email {
+                by_email += n as u64;
+            }
+        }
+    }
+    Ok((counts, by_email))
 }
 
-/// One comment with the transaction it answers.
+/// One comment with who wrote it: from the invitation for email answers, from the answer
+/// itself for web ones.
 #[derive(Debug, Clone, Queryable)]
 pub struct CommentRow {
     pub response_id: String,
     pub score: i32,
     pub comment: Option<String>,
     pub responded_at: NaiveDateTime,
-    pub invitation_id: String,
-    pub email: String,
-    pub name: Option<String>,
-    pub transaction_id: String,
+    pub channel: Channel,
+    pub page_url: Option<String>,
+    pub verified: bool,
+    pub web_email: Option<String>,
+    pub web_name: Option<String>,
+    pub customer_id: Option<String>,
+    pub invitation_id: Option<String>,
+    pub invitation_email: Option<String>,
+    pub invitation_name: Option<String>,
+    pub transaction_id: Option<String>,
 }
 
 pub struct CommentQuery {
     pub survey_id: String,
     pub category: Option<Category>,
-    pub from: Option<NaiveDateTime>,
-    pub until: Option<NaiveDateTime>,
+    pub filter: ResponseFilter,
     /// Only comments older than this (responded_at, response id) position.
     pub before: Option<(NaiveDateTime, String)>,
     pub limit: i64,
@@ -224,7 +276,7 @@ pub struct CommentQuery {
 /// Counted responses with a comment, newest first.
 pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentRow>> {
     let mut query = responses::table
-        .inner_join(invitations::table)
+        .left_join(invitations::table)
         .filter(responses::survey_id.eq(&q.survey_id))
         .filter(responses::status.eq(ResponseStatus::Counted))
         .filter(responses::comment.is_not_null())
@@ -234,11 +286,17 @@ pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentR
         let (lo, hi) = cat.range();
         query = query.filter(responses::score.between(lo as i32, hi as i32));
     }
-    if let Some(from) = q.from {
+    if let Some(from) = q.filter.from {
         query = query.filter(responses::responded_at.ge(from));
     }
-    if let Some(until) = q.until {
+    if let Some(until) = q.filter.until {
         query = query.filter(responses::responded_at.lt(until));
+    }
+    if let Some(channel) = q.filter.channel {
+        query = query.filter(responses::channel.eq(channel));
+    }
+    if let Some(verified) = q.filter.verified {
+        query = query.filter(responses::verified.eq(verified));
     }
     if let Some((at, id)) = &q.before {
         query = query.filter(
@@ -255,10 +313,32 @@ pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentR
             responses::score,
             responses::comment,
             responses::responded_at,
-            invitations::id,
-            invitations::email,
-            invitations::name,
-            invitations::transaction_id,
+            responses::channel,
+            responses::page_url,
+            responses::verified,
+            responses::email,
+            responses::name,
+            responses::customer_id,
+            invitations::id.nullable(),
+            invitations::email.nullable(),
+            invitations::name.nullable(),
+            invitations::transaction_id.nullable(),
+        ))
+        .load(conn)?)
+}
+
+/// The properties of web answers: (response id, name, value).
+pub fn properties_of(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> StoreResult<Vec<(String, String, String)>> {
+    use super::schema::response_properties;
+    Ok(response_properties::table
+        .filter(response_properties::response_id.eq_any(ids))
+        .select((
+            response_properties::response_id,
+            response_properties::name,
+            response_properties::value,
         ))
         .load(conn)?)
 }

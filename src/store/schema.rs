@@ -15,6 +15,10 @@ diesel::table! {
         accent_color -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        allowed_origins -> Text,
+        embed_enabled -> Bool,
+        embed_secret -> Nullable<Text>,
+        intro -> Nullable<Text>,
     }
 }
 
@@ -105,6 +109,23 @@ diesel::table! {
         submitted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        name -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
+        page_url -> Nullable<Text>,
+        verified -> Bool,
+        respondent_key -> Nullable<Text>,
+        edit_token_hash -> Nullable<Text>,
+        edit_token_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    response_properties (response_id, name) {
+        response_id -> Text,
+        name -> Text,
+        value -> Text,
     }
 }
 
@@ -134,6 +155,7 @@ diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(responses -> invitations (invitation_id));
 diesel::joinable!(link_events -> invitations (invitation_id));
 diesel::joinable!(responses -> surveys (survey_id));
+diesel::joinable!(response_properties -> responses (response_id));
 diesel::joinable!(unsubscribes -> surveys (survey_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -145,6 +167,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     unsubscribes,
     responses,
+    response_properties,
     link_events,
     suppressions,
 );

@@ -1,7 +1,7 @@
 //! The domain's state enums as TEXT columns on every backend: written as their names, read back
 //! through `FromStr` (an unknown name is a deserialisation error, not a silent default).
 use super::DbConn;
-use crate::domain::state::{InvitationStatus, JobKind, OutboxStatus, ResponseStatus};
+use crate::domain::state::{Channel, InvitationStatus, JobKind, OutboxStatus, ResponseStatus};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, Queryable};
 use diesel::expression::AsExpression;
@@ -75,4 +75,4 @@ macro_rules! text_column {
     };
 }
 
-text_column!(OutboxStatus, JobKind, InvitationStatus, ResponseStatus);
+text_column!(OutboxStatus, JobKind, InvitationStatus, ResponseStatus, Channel);

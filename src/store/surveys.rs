@@ -21,6 +21,13 @@ pub struct SurveyRow {
     pub accent_color: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// One origin per line.
+    pub allowed_origins: String,
+    pub embed_enabled: bool,
+    /// Never shown by the API after it was created; changed only by `set_embed_secret`.
+    #[diesel(skip_update)]
+    pub embed_secret: Option<String>,
+    pub intro: Option<String>,
 }
 
 impl SurveyRow {
@@ -36,7 +43,14 @@ impl SurveyRow {
             throttle_days: self.throttle_days,
             response_window_days: self.response_window_days,
             accent_color: self.accent_color.clone(),
+            intro: self.intro.clone(),
+            allowed_origins: self.origins(),
+            embed_enabled: self.embed_enabled,
         }
+    }
+
+    pub fn origins(&self) -> Vec<String> {
+        crate::domain::embed::origins_from_stored(&self.allowed_origins)
     }
 
     fn apply(&mut self, s: SurveySettings, now: NaiveDateTime) {
@@ -50,6 +64,9 @@ impl SurveyRow {
         self.throttle_days = s.throttle_days;
         self.response_window_days = s.response_window_days;
         self.accent_color = s.accent_color;
+        self.intro = s.intro;
+        self.allowed_origins = crate::domain::embed::origins_to_stored(&s.allowed_origins);
+        self.embed_enabled = s.embed_enabled;
         self.updated_at = now;
     }
 }
@@ -104,6 +121,10 @@ pub fn create(
         accent_color: String::new(),
         created_at: now,
         updated_at: now,
+        allowed_origins: String::new(),
+        embed_enabled: true,
+        embed_secret: None,
+        intro: None,
     };
     row.apply(settings, now);
     // A savepoint, so that a taken slug does not abort an enclosing PostgreSQL transaction.
@@ -138,5 +159,21 @@ pub fn ensure_default(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<()> 
             Err(CreateSurveyError::Store(e)) => return Err(e),
         }
     }
+    Ok(())
+}
+
+/// Stores a new embed secret for the survey (replacing any earlier one at once).
+pub fn set_embed_secret(
+    conn: &mut DbConn,
+    survey_id: &str,
+    secret: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(surveys::table.find(survey_id))
+        .set((
+            surveys::embed_secret.eq(secret),
+            surveys::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }

@@ -27,6 +27,13 @@ pub struct SurveyView {
     pub throttle_days: i32,
     pub response_window_days: i32,
     pub accent_color: String,
+    /// A line under the greeting of the email; `{property}` placeholders, `{first_name}`.
+    pub intro: Option<String>,
+    /// Sites that may embed the survey: `scheme://host[:port]`.
+    pub allowed_origins: Vec<String>,
+    pub embed_enabled: bool,
+    /// Whether an embed secret exists (it is shown only when created).
+    pub embed_secret_set: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -45,6 +52,10 @@ impl From<&SurveyRow> for SurveyView {
             throttle_days: s.throttle_days,
             response_window_days: s.response_window_days,
             accent_color: s.accent_color.clone(),
+            intro: s.intro.clone(),
+            allowed_origins: s.origins(),
+            embed_enabled: s.embed_enabled,
+            embed_secret_set: s.embed_secret.is_some(),
             created_at: timestamp(s.created_at),
             updated_at: timestamp(s.updated_at),
         }

@@ -1,4 +1,5 @@
-//! The JSON API under /api/v1. Every route needs `Authorization: Bearer <key>`.
+//! The JSON API under /api/v1. Every route needs `Authorization: Bearer <key>`, except the
+//! embedded form's public endpoint under /api/v1/embed (`crate::http::embed`).
 pub mod auth;
 pub mod json;
 pub mod keys;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(surveys::get)
             .patch(surveys::update),
     )
+    .service(web::resource("/surveys/{slug}/embed-secret").post(surveys::rotate_embed_secret))
     .service(web::resource("/surveys/{slug}/nps").get(results::nps))
     .service(web::resource("/surveys/{slug}/comments").get(results::comments))
     .service(

@@ -71,6 +71,11 @@ pub struct SurveyInput {
     pub response_window_days: Option<i32>,
     /// `#rrggbb`
     pub accent_color: Option<String>,
+    /// A line under the email's greeting, e.g. "Thanks for your order {order_id}."
+    pub intro: Option<String>,
+    /// Origins (`scheme://host[:port]`) whose pages may embed the survey.
+    pub allowed_origins: Option<Vec<String>>,
+    pub embed_enabled: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -131,7 +136,7 @@ pub struct ErrorDetails {
 #[openapi(
     info(
         title = "npsd",
-        description = "Self-hosted Net Promoter Score service. Every route needs `Authorization: Bearer KEY`; a key's scopes (ingest, read, admin) decide what it may do."
+        description = "Self-hosted Net Promoter Score service. Every route needs `Authorization: Bearer KEY`; a key's scopes (ingest, read, admin) decide what it may do. The embedded form's routes under /api/v1/embed are public and answer only the survey's allowed origins."
     ),
     paths(
         transactions::create,
@@ -140,6 +145,10 @@ pub struct ErrorDetails {
         surveys::get,
         surveys::create,
         surveys::update,
+        surveys::rotate_embed_secret,
+        crate::http::embed::api::config,
+        crate::http::embed::api::create,
+        crate::http::embed::api::update,
         results::nps,
         results::comments,
         keys::create,

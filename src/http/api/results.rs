@@ -6,7 +6,8 @@ use crate::domain::score::Category;
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::store::responses::{self, CommentQuery};
+use crate::domain::state::Channel;
+use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::surveys::SurveyRow;
 use crate::store::{invitations, surveys};
 use actix_web::{web, HttpResponse};
@@ -75,6 +76,29 @@ pub struct NpsQuery {
     /// First UTC day, YYYY-MM-DD.
     from: Option<String>,
     to: Option<String>,
+    /// email or web: only answers that came that way.
+    channel: Option<String>,
+    /// true: only web answers whose identity the site signed; false: only the others.
+    verified: Option<String>,
+}
+
+/// `channel=email|web`; absent or empty: every channel.
+pub fn parse_channel(raw: Option<&str>) -> Result<Option<Channel>, ValidationError> {
+    raw.filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<Channel>()
+                .map_err(|_| ValidationError::new("channel", "must be email or web"))
+        })
+        .transpose()
+}
+
+pub fn parse_verified(raw: Option<&str>) -> Result<Option<bool>, ValidationError> {
+    match raw.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some("true" | "1") => Ok(Some(true)),
+        Some("false" | "0") => Ok(Some(false)),
+        Some(_) => Err(ValidationError::new("verified", "must be true or false")),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps", tag = "results",
@@ -87,14 +111,19 @@ pub async fn nps(
     query: web::Query<NpsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let filter = ResponseFilter {
+        from: period.start(),
+        until: period.end(),
+        channel: parse_channel(query.channel.as_deref())?,
+        verified: parse_verified(query.verified.as_deref())?,
+    };
     let survey = find_survey(&state, slug.into_inner()).await?;
-    let (start, end) = (period.start(), period.end());
-    let (counts, sent) = state
+    let ((counts, by_email), sent) = state
         .store
         .read(move |c| {
             Ok((
-                responses::score_counts(c, &survey.id, start, end)?,
-                invitations::count_sent(c, &survey.id, start, end)?,
+                responses::score_counts(c, &survey.id, &filter)?,
+                invitations::count_sent(c, &survey.id, filter.from, filter.until)?,
             ))
         })
         .await?;
@@ -107,7 +136,8 @@ pub async fn nps(
         passives: summary.passives,
         detractors: summary.detractors,
         invitations_sent: sent,
-        response_rate: response_rate(summary.responses, sent),
+        // Answers to emails per email sent: web answers had no invitation.
+        response_rate: response_rate(by_email, sent),
         margin_of_error: summary.margin_of_error,
         distribution: *counts.per_score(),
         from: Period::echo(period.from),
@@ -124,6 +154,10 @@ pub struct CommentsQuery {
     to: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
+    /// email or web.
+    channel: Option<String>,
+    /// true: only web answers whose identity the site signed.
+    verified: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/comments", tag = "results",
@@ -155,8 +189,12 @@ pub async fn comments(
     let query = CommentQuery {
         survey_id: survey.id.clone(),
         category,
-        from: period.start(),
-        until: period.end(),
+        filter: ResponseFilter {
+            from: period.start(),
+            until: period.end(),
+            channel: parse_channel(q.channel.as_deref())?,
+            verified: parse_verified(q.verified.as_deref())?,
+        },
         before,
         limit: limit + 1,
     };
@@ -164,8 +202,16 @@ pub async fn comments(
         .store
         .read(move |c| {
             let rows = responses::comments(c, &query)?;
-            let ids: Vec<String> = rows.iter().map(|r| r.invitation_id.clone()).collect();
-            Ok((rows, invitations::properties_of(c, &ids)?))
+            let invitation_ids: Vec<String> =
+                rows.iter().filter_map(|r| r.invitation_id.clone()).collect();
+            let response_ids: Vec<String> = rows
+                .iter()
+                .filter(|r| r.invitation_id.is_none())
+                .map(|r| r.response_id.clone())
+                .collect();
+            let mut properties = invitations::properties_of(c, &invitation_ids)?;
+            properties.extend(responses::properties_of(c, &response_ids)?);
+            Ok((rows, properties))
         })
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
@@ -175,10 +221,11 @@ pub async fn comments(
     } else {
         None
     };
+    // Keyed by invitation id (email answers) or response id (web answers).
     let mut props: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
-    for (invitation_id, name, value) in properties {
+    for (owner, name, value) in properties {
         props
-            .entry(invitation_id)
+            .entry(owner)
             .or_default()
             .insert(name, Value::String(value));
     }
@@ -188,10 +235,17 @@ pub async fn comments(
             response_id: r.response_id.clone(),
             score: r.score,
             comment: r.comment.clone(),
-            email: r.email.clone(),
-            name: r.name.clone(),
+            channel: r.channel.to_string(),
+            email: r.invitation_email.clone().or_else(|| r.web_email.clone()),
+            name: r.invitation_name.clone().or_else(|| r.web_name.clone()),
+            customer_id: r.customer_id.clone(),
             transaction_id: r.transaction_id.clone(),
-            properties: props.get(&r.invitation_id).cloned().unwrap_or_default(),
+            page_url: r.page_url.clone(),
+            verified: r.verified,
+            properties: props
+                .get(r.invitation_id.as_ref().unwrap_or(&r.response_id))
+                .cloned()
+                .unwrap_or_default(),
             responded_at: timestamp(r.responded_at),
         })
         .collect();
@@ -226,9 +280,19 @@ pub struct CommentView {
     pub response_id: String,
     pub score: i32,
     pub comment: Option<String>,
-    pub email: String,
+    /// email or web.
+    pub channel: String,
+    /// The email's recipient, or the address a web page gave.
+    pub email: Option<String>,
     pub name: Option<String>,
-    pub transaction_id: String,
+    /// Web answers: the customer id the page gave.
+    pub customer_id: Option<String>,
+    /// Email answers: the transaction surveyed.
+    pub transaction_id: Option<String>,
+    /// Web answers: the page the answer was given on.
+    pub page_url: Option<String>,
+    /// Web answers: the site signed the email or customer id.
+    pub verified: bool,
     #[schema(value_type = std::collections::HashMap<String, String>)]
     pub properties: serde_json::Map<String, Value>,
     pub responded_at: String,

@@ -29,10 +29,19 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("throttle_days", &[]),
     ("response_window_days", &["response_window"]),
     ("accent_color", &["accent_colour"]),
+    ("intro", &[]),
+    ("allowed_origins", &[]),
+    ("embed_enabled", &[]),
 ];
 
 /// Fields the API shows but nobody sets: ignored on input, so a client can send back what it read.
-const READ_ONLY: &[&str] = &["id", "question_text", "created_at", "updated_at"];
+const READ_ONLY: &[&str] = &[
+    "id",
+    "question_text",
+    "embed_secret_set",
+    "created_at",
+    "updated_at",
+];
 
 fn canonical(obj: Map<String, Value>) -> Result<Map<String, Value>, ValidationError> {
     let mut out = Map::new();
@@ -86,6 +95,31 @@ fn integer<T: TryFrom<i64>>(
     }
 }
 
+fn boolean(obj: &Map<String, Value>, field: &str) -> Result<Option<bool>, ValidationError> {
+    match obj.get(field) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ValidationError::new(field, "must be true or false")),
+    }
+}
+
+/// A list of strings; null is the empty list.
+fn strings(obj: &Map<String, Value>, field: &str) -> Result<Option<Vec<String>>, ValidationError> {
+    match obj.get(field) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(Vec::new())),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(ValidationError::new(field, "must be a list of strings")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(ValidationError::new(field, "must be a list of strings")),
+    }
+}
+
 pub fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), ValidationError> {
     crate::domain::reject_nul(&body)?;
     let Value::Object(obj) = body else {
@@ -102,6 +136,9 @@ pub fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), Validat
         throttle_days: integer(&obj, "throttle_days")?,
         response_window_days: integer(&obj, "response_window_days")?,
         accent_color: string(&obj, "accent_color")?,
+        intro: clearable(&obj, "intro")?,
+        allowed_origins: strings(&obj, "allowed_origins")?,
+        embed_enabled: boolean(&obj, "embed_enabled")?,
     };
     Ok((string(&obj, "slug")?, patch))
 }
@@ -200,4 +237,39 @@ pub async fn update(
         .await?
         .ok_or_else(|| not_found(&slug))??;
     Ok(HttpResponse::Ok().json(SurveyView::from(&updated)))
+}
+
+/// A new embed secret, shown only now.
+#[derive(Serialize, ToSchema)]
+pub struct EmbedSecretView {
+    /// Sites sign the visitor's email (or customer id) with it: hex HMAC-SHA256.
+    pub secret: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/surveys/{slug}/embed-secret", tag = "surveys",
+    params(("slug" = String, Path, description = "The survey's slug")),
+    responses((status = 201, description = "Created or rotated; `secret` is shown only here and the previous one stops working", body = EmbedSecretView)), security(("bearer" = [])))]
+pub async fn rotate_embed_secret(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let secret = crate::domain::embed::new_embed_secret();
+    let now = state.clock.now();
+    let (lookup, stored) = (slug.clone(), secret.clone());
+    let found = state
+        .store
+        .write(move |c| {
+            let Some(row) = surveys::find_by_slug(c, &lookup)? else {
+                return Ok(false);
+            };
+            surveys::set_embed_secret(c, &row.id, &stored, now)?;
+            Ok(true)
+        })
+        .await?;
+    if !found {
+        return Err(not_found(&slug));
+    }
+    Ok(HttpResponse::Created().json(EmbedSecretView { secret }))
 }

@@ -106,5 +106,6 @@ pub fn branding(survey: &SurveyRow) -> views::Branding {
     views::Branding {
         brand: survey.brand.clone(),
         accent_color: survey.accent_color.clone(),
+        locale: survey.locale.clone(),
     }
 }

@@ -4,12 +4,13 @@ use super::{branding, find_link, ClientIp, Link};
 use crate::domain::score::Score;
 use crate::error::{html, PageError};
 use crate::http::AppState;
+use crate::domain::state::ResponseStatus;
 use crate::store::responses::{self, LinkAction};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-pub const MAX_COMMENT_CHARS: usize = 5000;
+pub use crate::domain::embed::{clean_text as clean_comment, MAX_COMMENT_CHARS};
 
 /// The `score` of a link's query: `Ok(None)` without one, `Err` when it is given more than once
 /// (`?score=9&score=3`: no way to tell which the person meant). Parsed by hand rather than with
@@ -37,6 +38,14 @@ pub struct ResponseForm {
     pub comment: Option<String>,
 }
 
+/// What the page says about the score already stored.
+#[derive(Clone, Copy, Default)]
+struct Saved {
+    score: Option<u8>,
+    /// Stored by an earlier visit, not by this click.
+    before: bool,
+}
+
 fn form_page(
     link: &Link,
     token: &str,
@@ -44,6 +53,18 @@ fn form_page(
     comment: &str,
     error: Option<&str>,
     status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    form_page_saved(link, token, selected, comment, error, status, Saved::default())
+}
+
+fn form_page_saved(
+    link: &Link,
+    token: &str,
+    selected: Option<u8>,
+    comment: &str,
+    error: Option<&str>,
+    status: StatusCode,
+    saved: Saved,
 ) -> Result<HttpResponse, PageError> {
     let brand = branding(&link.survey);
     let question = link.survey.settings().question_text();
@@ -56,6 +77,8 @@ fn form_page(
         comment,
         error,
         max_comment_chars: MAX_COMMENT_CHARS,
+        saved: saved.score,
+        answered_before: saved.before,
     })?;
     Ok(html(status, body))
 }
@@ -69,7 +92,7 @@ pub async fn show(
     let token = path.into_inner();
     let link = find_link(&state, &ip, &token).await?;
     if link.expired {
-        return Err(PageError::Expired);
+        return Err(PageError::Expired(Box::new(branding(&link.survey))));
     }
     let score = match score_in_link(req.query_string()) {
         Ok(None) => None,
@@ -116,20 +139,21 @@ pub async fn show(
                 .await?
         }
     };
+    // A click whose answer counts (not one judged a scanner's) is saved: say so, so nobody
+    // wonders whether to press Send. A visit without a score finds the earlier answer.
+    let counted = response
+        .as_ref()
+        .filter(|r| r.status == ResponseStatus::Counted)
+        .and_then(|r| u8::try_from(r.score).ok());
+    let saved = Saved {
+        score: counted,
+        before: score.is_none() && counted.is_some(),
+    };
     let selected = score
         .map(Score::value)
         .or_else(|| response.as_ref().and_then(|r| u8::try_from(r.score).ok()));
     let comment = response.and_then(|r| r.comment).unwrap_or_default();
-    form_page(&link, &token, selected, &comment, None, StatusCode::OK)
-}
-
-/// Free text as a person meant it: line breaks kept, NUL and other control characters (which
-/// PostgreSQL cannot store, or nobody typed) dropped, the same on every backend.
-pub fn clean_comment(raw: &str) -> String {
-    raw.replace("\r\n", "\n")
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect()
+    form_page_saved(&link, &token, selected, &comment, None, StatusCode::OK, saved)
 }
 
 pub async fn submit(
@@ -141,7 +165,7 @@ pub async fn submit(
     let token = path.into_inner();
     let link = find_link(&state, &ip, &token).await?;
     if link.expired {
-        return Err(PageError::Expired);
+        return Err(PageError::Expired(Box::new(branding(&link.survey))));
     }
     let form = form.into_inner();
     let comment = clean_comment(&form.comment.unwrap_or_default());
@@ -192,10 +216,17 @@ pub async fn submit(
         })
         .await?;
     let brand = branding(&link.survey);
+    let reply_to = link
+        .survey
+        .reply_to
+        .as_deref()
+        .map(crate::http::embed::api::reply_address);
     let body = views::thanks(&ThanksPage {
         branding: &brand,
         score: score.value(),
         has_comment,
+        reply_to: reply_to.as_deref(),
+        embedded: false,
     })?;
     Ok(html(StatusCode::OK, body))
 }

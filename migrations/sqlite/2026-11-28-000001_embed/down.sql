@@ -1,0 +1,16 @@
+DROP TABLE response_properties;
+DROP INDEX responses_by_email_key;
+DROP INDEX responses_by_respondent;
+ALTER TABLE responses DROP COLUMN edit_token_expires_at;
+ALTER TABLE responses DROP COLUMN edit_token_hash;
+ALTER TABLE responses DROP COLUMN respondent_key;
+ALTER TABLE responses DROP COLUMN verified;
+ALTER TABLE responses DROP COLUMN page_url;
+ALTER TABLE responses DROP COLUMN customer_id;
+ALTER TABLE responses DROP COLUMN name;
+ALTER TABLE responses DROP COLUMN email_key;
+ALTER TABLE responses DROP COLUMN email;
+ALTER TABLE surveys DROP COLUMN intro;
+ALTER TABLE surveys DROP COLUMN embed_secret;
+ALTER TABLE surveys DROP COLUMN embed_enabled;
+ALTER TABLE surveys DROP COLUMN allowed_origins;

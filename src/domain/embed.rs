@@ -1,0 +1,418 @@
+//! The embedded web form's rules: which sites may embed a survey, what a web answer is made of,
+//! whose answer it is (and whether the site vouched for that with its HMAC), parsed once at the
+//! boundary. Shared by the JSON endpoint and the no-script iframe form.
+use super::email::EmailAddress;
+use super::score::Score;
+use super::transaction::{opt_string, parse_properties};
+use super::ValidationError;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde_json::Value;
+use sha2::Sha256;
+
+pub const MAX_ORIGINS: usize = 50;
+pub const MAX_COMMENT_CHARS: usize = 5000;
+pub const MAX_PAGE_URL_CHARS: usize = 2048;
+/// How long the edit token of a web answer lets its browser change it.
+pub const EDIT_TOKEN_MINUTES: i64 = 60;
+/// The honeypot: a text field people never see, so only bots fill it in.
+pub const HONEYPOT_FIELD: &str = "website";
+
+/// A site allowed to embed a survey, as browsers send it in `Origin`: `scheme://host[:port]`,
+/// lower-case, without the scheme's default port.
+pub fn parse_origin(field: &str, raw: &str) -> Result<String, ValidationError> {
+    let invalid = || {
+        ValidationError::new(
+            field,
+            format!("'{raw}' is not an origin like \"https://shop.example\" or \"http://localhost:8080\" (scheme, host and port only, no path)"),
+        )
+    };
+    let trimmed = raw.trim();
+    let url = url::Url::parse(trimmed).map_err(|_| invalid())?;
+    let bare = url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    // Only a slash may follow the host: "https://a.example/" is the origin, "/shop" is not.
+    let after_host = trimmed.splitn(4, '/').nth(3).unwrap_or("");
+    if !matches!(url.scheme(), "http" | "https") || !bare || !after_host.is_empty() {
+        return Err(invalid());
+    }
+    match url.origin() {
+        origin @ url::Origin::Tuple(..) => Ok(origin.ascii_serialization()),
+        url::Origin::Opaque(_) => Err(invalid()),
+    }
+}
+
+/// The origins a survey allows, in the order they were given, without repeats.
+pub fn parse_origins(field: &str, raw: &[String]) -> Result<Vec<String>, ValidationError> {
+    if raw.len() > MAX_ORIGINS {
+        return Err(ValidationError::new(
+            field,
+            format!("must list at most {MAX_ORIGINS} origins"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for r in raw {
+        let origin = parse_origin(field, r)?;
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
+}
+
+/// Stored as one origin per line.
+pub fn origins_to_stored(origins: &[String]) -> String {
+    origins.join("\n")
+}
+
+pub fn origins_from_stored(stored: &str) -> Vec<String> {
+    stored
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a request's `Origin` header names one of the allowed origins.
+pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    // Browsers send the serialised origin; compare it in the same normal form.
+    parse_origin("origin", origin).is_ok_and(|o| allowed.iter().any(|a| *a == o))
+}
+
+/// A new embed secret: 256 random bits as hex, what sites feed to HMAC-SHA256.
+pub fn new_embed_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("npsd_es_{}", hex::encode(bytes))
+}
+
+/// Whether `signature` is the hex HMAC-SHA256 of `identity` under `secret`, compared in
+/// constant time.
+pub fn signature_matches(secret: &str, identity: &str, signature: &str) -> bool {
+    let Ok(expected) = hex::decode(signature.trim()) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(identity.as_bytes());
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// Who answered, as far as the page could tell: what repeat answers within the survey's
+/// throttle days are matched by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Respondent {
+    Customer(String),
+    Email(String),
+    Visitor(String),
+    Unknown,
+}
+
+impl Respondent {
+    /// The key a repeat answer is matched by. A verified identity only ever matches verified
+    /// answers, so nobody can overwrite a signed-in customer's answer by typing their address.
+    pub fn key(&self, verified: bool) -> Option<String> {
+        let tier = if verified { "verified" } else { "claimed" };
+        match self {
+            Respondent::Customer(id) => Some(format!("customer:{tier}:{id}")),
+            Respondent::Email(key) => Some(format!("email:{tier}:{key}")),
+            Respondent::Visitor(id) => Some(format!("visitor:{id}")),
+            Respondent::Unknown => None,
+        }
+    }
+}
+
+/// A web answer, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebAnswer {
+    pub score: Score,
+    pub comment: Option<String>,
+    pub email: Option<EmailAddress>,
+    pub customer_id: Option<String>,
+    pub name: Option<String>,
+    pub properties: Vec<(String, String)>,
+    pub page_url: Option<String>,
+    pub signature: Option<String>,
+    pub visitor_id: Option<String>,
+    /// The honeypot was filled in: a bot's answer, acknowledged but never stored.
+    pub honeypot: bool,
+}
+
+impl WebAnswer {
+    /// Whose answer it is: the customer id or the email when the page gave one, else the
+    /// browser's visitor id.
+    pub fn respondent(&self) -> Respondent {
+        if let Some(id) = &self.customer_id {
+            Respondent::Customer(id.clone())
+        } else if let Some(email) = &self.email {
+            Respondent::Email(email.key())
+        } else if let Some(v) = &self.visitor_id {
+            Respondent::Visitor(v.clone())
+        } else {
+            Respondent::Unknown
+        }
+    }
+
+    /// True when the site signed the email (or, without one, the customer id) with the survey's
+    /// embed secret. Either signed identity is accepted, so a site that signs its customer ids
+    /// can also pass the address.
+    pub fn verified(&self, secret: Option<&str>) -> bool {
+        let (Some(secret), Some(signature)) = (secret, self.signature.as_deref()) else {
+            return false;
+        };
+        self.email
+            .iter()
+            .map(|e| e.as_str())
+            .chain(self.customer_id.as_deref())
+            .any(|identity| signature_matches(secret, identity, signature))
+    }
+
+    /// Parses the JSON body of `POST /api/v1/embed/{slug}/responses`.
+    pub fn parse_json(value: &Value) -> Result<WebAnswer, ValidationError> {
+        super::reject_nul(value)?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
+        let score = match obj.get("score") {
+            None | Some(Value::Null) => return Err(ValidationError::new("score", "is required")),
+            Some(v) => parse_score_value(v)?,
+        };
+        let properties = match obj.get("properties") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(map)) => parse_properties(map)?,
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "properties",
+                    "must be an object of names to values",
+                ))
+            }
+        };
+        let text = |field: &str| match obj.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ValidationError::new(field, "must be a string")),
+        };
+        let comment = text("comment")?;
+        Ok(WebAnswer {
+            score,
+            comment: parse_comment(comment.as_deref())?,
+            email: opt_string(obj, "email")?
+                .map(|e| EmailAddress::parse("email", &e))
+                .transpose()?,
+            customer_id: parse_customer_id(opt_string(obj, "customer_id")?)?,
+            name: parse_name(opt_string(obj, "name")?)?,
+            properties,
+            page_url: parse_page_url(opt_string(obj, "page_url")?)?,
+            signature: parse_signature(opt_string(obj, "signature")?)?,
+            visitor_id: parse_visitor_id(opt_string(obj, "visitor_id")?)?,
+            honeypot: text(HONEYPOT_FIELD)?.is_some_and(|v| !v.trim().is_empty()),
+        })
+    }
+}
+
+/// A score as JSON: a whole number 0-10 (or the same as a string, as forms send it).
+pub fn parse_score_value(v: &Value) -> Result<Score, ValidationError> {
+    let invalid = || ValidationError::new("score", "must be a whole number from 0 to 10");
+    match v {
+        Value::Number(n) => n.as_i64().and_then(Score::new).ok_or_else(invalid),
+        Value::String(s) => Score::parse("score", s),
+        _ => Err(invalid()),
+    }
+}
+
+/// Free text as a person meant it: line breaks kept, control characters dropped, trimmed, at
+/// most 5,000 characters; empty is no comment.
+pub fn parse_comment(raw: Option<&str>) -> Result<Option<String>, ValidationError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let cleaned = clean_text(raw);
+    let trimmed = cleaned.trim();
+    let length = trimmed.chars().count();
+    if length > MAX_COMMENT_CHARS {
+        return Err(ValidationError::new(
+            "comment",
+            format!("is {length} characters long; the limit is {MAX_COMMENT_CHARS}"),
+        ));
+    }
+    Ok((!trimmed.is_empty()).then(|| trimmed.to_string()))
+}
+
+/// Line breaks kept, NUL and other control characters (which PostgreSQL cannot store, or nobody
+/// typed) dropped, the same on every backend.
+pub fn clean_text(raw: &str) -> String {
+    raw.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
+fn one_line(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, ValidationError> {
+    match v {
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => Err(
+            ValidationError::new(field, format!("must be at most {max} characters on one line")),
+        ),
+        other => Ok(other),
+    }
+}
+
+pub fn parse_customer_id(v: Option<String>) -> Result<Option<String>, ValidationError> {
+    one_line("customer_id", v, 200)
+}
+
+pub fn parse_name(v: Option<String>) -> Result<Option<String>, ValidationError> {
+    one_line("name", v, 200)
+}
+
+/// The page the answer was given on: an http(s) URL, its fragment dropped.
+pub fn parse_page_url(v: Option<String>) -> Result<Option<String>, ValidationError> {
+    let Some(raw) = v else { return Ok(None) };
+    let invalid = || {
+        ValidationError::new(
+            "page_url",
+            format!("must be an http or https URL of at most {MAX_PAGE_URL_CHARS} characters"),
+        )
+    };
+    if raw.chars().count() > MAX_PAGE_URL_CHARS {
+        return Err(invalid());
+    }
+    let mut url = url::Url::parse(&raw).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid());
+    }
+    url.set_fragment(None);
+    Ok(Some(url.to_string()))
+}
+
+pub fn parse_signature(v: Option<String>) -> Result<Option<String>, ValidationError> {
+    match v {
+        Some(s) if s.len() > 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) => Err(
+            ValidationError::new("signature", "must be the hex HMAC-SHA256 of the email or customer id"),
+        ),
+        other => Ok(other.map(|s| s.to_ascii_lowercase())),
+    }
+}
+
+pub fn parse_visitor_id(v: Option<String>) -> Result<Option<String>, ValidationError> {
+    match v {
+        Some(s)
+            if s.len() > 64
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Err(ValidationError::new(
+                "visitor_id",
+                "must be at most 64 letters, digits, '-' or '_'",
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert_eq!(
+            parse_origin("o", "https://Shop.Example").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            parse_origin("o", "https://shop.example:443/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            parse_origin("o", "http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in [
+            "shop.example",
+            "https://shop.example/path",
+            "https://shop.example?x",
+            "ftp://shop.example",
+            "https://user@shop.example",
+            "*",
+            "null",
+            "",
+        ] {
+            assert!(parse_origin("o", bad).is_err(), "{bad}");
+        }
+        let allowed = parse_origins("o", &["https://a.example".into(), "https://a.example/".into()])
+            .unwrap();
+        assert_eq!(allowed, vec!["https://a.example"]);
+        assert!(origin_allowed(&allowed, "https://a.example"));
+        assert!(!origin_allowed(&allowed, "https://b.example"));
+        assert!(!origin_allowed(&allowed, "https://a.example.evil"));
+        assert!(!origin_allowed(&[], "https://a.example"));
+        assert_eq!(origins_from_stored(&origins_to_stored(&allowed)), allowed);
+        assert!(origins_from_stored("").is_empty());
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_hex() {
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(b"ann@example.com");
+        let good = hex::encode(mac.finalize().into_bytes());
+        assert!(signature_matches("secret", "ann@example.com", &good));
+        assert!(signature_matches(
+            "secret",
+            "ann@example.com",
+            &good.to_uppercase()
+        ));
+        assert!(!signature_matches("other", "ann@example.com", &good));
+        assert!(!signature_matches("secret", "bob@example.com", &good));
+        assert!(!signature_matches("secret", "ann@example.com", "zz"));
+    }
+
+    #[test]
+    fn answers_parse_and_name_the_bad_field() {
+        let a = WebAnswer::parse_json(&json!({
+            "score": 9, "comment": "  Great\r\nshop \u{7}", "email": "Ann@Example.com",
+            "properties": {"plan": "pro", "seats": 3}, "page_url": "https://shop.example/a#x",
+            "visitor_id": "abc123", "website": ""
+        }))
+        .unwrap();
+        assert_eq!(a.score.value(), 9);
+        assert_eq!(a.comment.as_deref(), Some("Great\nshop"));
+        assert_eq!(a.page_url.as_deref(), Some("https://shop.example/a"));
+        assert!(!a.honeypot);
+        assert!(matches!(a.respondent(), Respondent::Email(_)));
+        let field = |v: Value| WebAnswer::parse_json(&v).unwrap_err().field;
+        assert_eq!(field(json!({})), "score");
+        assert_eq!(field(json!({"score": 11})), "score");
+        assert_eq!(field(json!({"score": 2.5})), "score");
+        assert_eq!(field(json!({"score": "x"})), "score");
+        assert_eq!(field(json!({"score": 1, "comment": "x".repeat(5001)})), "comment");
+        assert_eq!(field(json!({"score": 1, "email": "nope"})), "email");
+        assert_eq!(field(json!({"score": 1, "page_url": "javascript:alert(1)"})), "page_url");
+        assert_eq!(field(json!({"score": 1, "visitor_id": "a b"})), "visitor_id");
+        assert_eq!(field(json!({"score": 1, "signature": "xyz"})), "signature");
+        assert_eq!(field(json!({"score": 1, "properties": [1]})), "properties");
+        assert_eq!(field(json!([1])), "body");
+        assert!(WebAnswer::parse_json(&json!({"score": "7", "website": "http://spam"}))
+            .unwrap()
+            .honeypot);
+        assert!(WebAnswer::parse_json(&json!({"score": 1, "comment": "x".repeat(5000)})).is_ok());
+    }
+
+    #[test]
+    fn repeat_answers_are_matched_by_the_strongest_identity() {
+        let mut a = WebAnswer::parse_json(&json!({"score": 5, "visitor_id": "v1"})).unwrap();
+        assert_eq!(a.respondent().key(false).unwrap(), "visitor:v1");
+        a.email = Some(EmailAddress::parse("email", "ann@example.com").unwrap());
+        assert_eq!(
+            a.respondent().key(false).unwrap(),
+            "email:claimed:ann@example.com"
+        );
+        a.customer_id = Some("42".into());
+        assert_eq!(a.respondent().key(true).unwrap(), "customer:verified:42");
+        a.visitor_id = None;
+        a.email = None;
+        a.customer_id = None;
+        assert_eq!(a.respondent().key(false), None);
+    }
+}
