@@ -428,10 +428,19 @@ fn claim_and_prepare(
         let expires = now + ChronoDuration::days(survey_row.response_window_days as i64);
         invitations::add_token(conn, &invitation.id, &token.hash(), now, expires)?;
         let settings_of_survey = survey_row.settings();
+        let properties: Vec<(String, String)> = if settings_of_survey.intro.is_some() {
+            invitations::properties_of(conn, std::slice::from_ref(&invitation.id))?
+                .into_iter()
+                .map(|(_, name, value)| (name, value))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let built = survey::build(&SurveyMessage {
             survey: &settings_of_survey,
             to_email: &invitation.email,
             to_name: invitation.name.as_deref(),
+            properties: &properties,
             message_id: &invitation.message_id,
             token: &token,
             public_url,

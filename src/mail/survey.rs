@@ -11,6 +11,8 @@ pub struct SurveyMessage<'a> {
     pub survey: &'a SurveySettings,
     pub to_email: &'a str,
     pub to_name: Option<&'a str>,
+    /// The transaction's properties, for the survey's intro line.
+    pub properties: &'a [(String, String)],
     /// Fixed when the invitation was queued, the same on every retry (without angle brackets).
     pub message_id: &'a str,
     pub token: &'a Token,
@@ -32,12 +34,24 @@ pub fn trap_url(public_url: &str, token: &Token) -> String {
     format!("{public_url}/r/{}/verify", token.as_str())
 }
 
+/// The Message-ID in the sender's domain (what receivers expect of mail from that domain), its
+/// unique part fixed when the invitation was queued, so every retry carries the same one.
+pub fn message_id(stored: &str, from: &Mailbox) -> String {
+    let unique = stored.split('@').next().unwrap_or(stored);
+    format!("<{unique}@{}>", from.email.domain())
+}
+
 pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
     let unsubscribe = unsubscribe_url(m.public_url, m.token);
     let content = SurveyEmail {
         brand: m.survey.brand.clone(),
         question: m.survey.question_text(),
         recipient_name: m.to_name.map(str::to_string),
+        intro: crate::domain::survey::render_intro(
+            m.survey.intro.as_deref(),
+            m.to_name,
+            m.properties,
+        ),
         score_urls: (0..=10)
             .map(|s| score_url(m.public_url, m.token, s))
             .collect(),
@@ -53,11 +67,11 @@ pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
     };
     let to = Mailbox::new(m.to_name.map(str::to_string), m.to_email.parse()?);
     let mut builder = Message::builder()
-        .from(from)
+        .from(from.clone())
         .to(to)
         .subject(rendered.subject)
         .date_now()
-        .message_id(Some(format!("<{}>", m.message_id)))
+        .message_id(Some(message_id(m.message_id, &from)))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             format!("<{unsubscribe}>"),
@@ -81,4 +95,19 @@ pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
                 .body(rendered.html),
         );
     Ok(builder.multipart(body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_id_is_in_the_senders_domain() {
+        let from: Mailbox = "ACME <nps@acme.example>".parse().unwrap();
+        assert_eq!(
+            message_id("abc123@npsd.localhost", &from),
+            "<abc123@acme.example>"
+        );
+        assert_eq!(message_id("abc123", &from), "<abc123@acme.example>");
+    }
 }

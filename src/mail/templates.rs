@@ -7,8 +7,10 @@ pub struct SurveyEmail {
     pub brand: String,
     /// Full question text, e.g. "How likely are you to recommend ACME to a friend or colleague?"
     pub question: String,
-    /// "Ann" gives "Hi Ann,"; `None` (or blank) gives "Hello,".
+    /// "Ann Lee" gives "Hi Ann,"; `None` (or blank) gives "Hello,".
     pub recipient_name: Option<String>,
+    /// The survey's intro line with the transaction's properties filled in.
+    pub intro: Option<String>,
     /// Exactly 11 absolute URLs; index = score 0..=10.
     pub score_urls: Vec<String>,
     pub unsubscribe_url: String,
@@ -48,11 +50,11 @@ pub fn render_survey_email(email: &SurveyEmail) -> Result<RenderedEmail, askama:
             email.score_urls.len()
         )));
     }
-    let name = email
+    let first_name = email
         .recipient_name
         .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
+        .and_then(crate::domain::survey::first_name);
+    let name = first_name.as_deref();
     // A header value: no line breaks or other control characters from the brand.
     let subject: String = format!("How likely are you to recommend {}?", email.brand)
         .chars()
@@ -83,7 +85,8 @@ mod tests {
         SurveyEmail {
             brand: "ACME".into(),
             question: "How likely are you to recommend ACME to a friend or colleague?".into(),
-            recipient_name: Some("Ann".into()),
+            recipient_name: Some("Ann Lee".into()),
+            intro: Some("Thanks for your order A-17.".into()),
             score_urls: (0..=10)
                 .map(|s| format!("https://nps.example/r/tok?s={s}"))
                 .collect(),
@@ -148,8 +151,9 @@ mod tests {
         assert!(r.html.starts_with("<!DOCTYPE html>"));
         assert!(r.html.contains("Hi Ann,"));
         assert!(r.html.contains(&email.question));
-        assert!(r.html.contains("0 = Not at all likely"));
-        assert!(r.html.contains("10 = Extremely likely"));
+        assert!(r.html.contains(">Not likely</td>"));
+        assert!(r.html.contains(">Very likely</td>"));
+        assert!(r.html.contains("<p style=\"margin:0 0 12px 0;font-size:16px;line-height:24px;\">Thanks for your order A-17.</p>"));
         assert!(r
             .html
             .contains("One click is enough; you can add a comment on the next page."));
@@ -178,15 +182,15 @@ mod tests {
         let lines: Vec<String> = (0..=10)
             .map(|s| {
                 let label = match s {
-                    0 => " - Not at all likely",
-                    10 => " - Extremely likely",
+                    0 => " - Not likely",
+                    10 => " - Very likely",
                     _ => "",
                 };
                 format!("\n{s}{label}: {}\n", email.score_urls[s])
             })
             .collect();
         assert_links_in_order(&r.text, &lines);
-        assert!(r.text.starts_with("Hi Ann,\n"));
+        assert!(r.text.starts_with("Hi Ann,\n\nThanks for your order A-17.\n"));
         assert!(r.text.contains(&email.question));
         assert!(r
             .text

@@ -292,6 +292,7 @@ mod tests {
         Branding {
             brand: "ACME".into(),
             accent_color: "#2563eb".into(),
+            locale: "en".into(),
         }
     }
 
@@ -304,6 +305,18 @@ mod tests {
             comment: "",
             error: None,
             max_comment_chars: 5000,
+            saved: None,
+            answered_before: false,
+        }
+    }
+
+    fn thanks_page(b: &Branding, score: u8) -> ThanksPage<'_> {
+        ThanksPage {
+            branding: b,
+            score,
+            has_comment: false,
+            reply_to: Some("help@acme.example"),
+            embedded: false,
         }
     }
 
@@ -313,10 +326,11 @@ mod tests {
         assert!(html.contains("name=\"viewport\""));
         assert_eq!(html.matches("<main>").count(), 1);
         assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("http"));
+        assert!(!html.contains("npsd"), "never the tool's name");
     }
 
     #[test]
-    fn the_form_is_an_accessible_fieldset_of_eleven_radios() {
+    fn the_form_is_an_accessible_fieldset_of_eleven_radios_in_one_row() {
         let b = acme();
         let html = survey_form(&form(&b)).unwrap();
         assert_page(&html);
@@ -333,19 +347,39 @@ mod tests {
                 .find(&input)
                 .unwrap_or_else(|| panic!("radio {n} missing or out of order"));
             from += at;
-            assert!(html[from..].contains(&format!("<label for=\"score-{n}\">{n}")));
+            assert!(html[from..].contains(&format!("<label class=\"scale-choice\" for=\"score-{n}\">{n}")));
         }
         assert_eq!(html.matches("type=\"radio\"").count(), 11);
         assert_eq!(html.matches(" checked").count(), 1);
         assert!(html.contains("value=\"7\" required checked>"));
+        assert!(html.contains("grid-template-columns: repeat(11, minmax(0, 1fr))"));
+        assert!(html.contains("<div class=\"scale-ends\" aria-hidden=\"true\"><span>Not likely</span><span>Very likely</span></div>"));
+        assert!(html.contains("<span class=\"visually-hidden\">, Not likely</span>"));
         assert!(html.contains("<label class=\"field-label\" for=\"comment\">"));
-        assert!(html.contains(
-            "<textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"5000\">\n</textarea>"
-        ));
+        assert!(html.contains("<textarea id=\"comment\" name=\"comment\" rows=\"4\" maxlength=\"5000\">\n</textarea>"));
         assert!(html.contains("<button class=\"button\" type=\"submit\">Send</button>"));
         assert!(html.contains(":focus-visible"));
         assert!(html.contains("--accent: #2563eb;"));
-        assert!(!html.contains("role=\"alert\""));
+        assert!(!html.contains("role=\"alert\"") && !html.contains("is saved"));
+    }
+
+    #[test]
+    fn the_form_says_the_click_was_saved() {
+        let b = acme();
+        let html = survey_form(&SurveyFormPage {
+            saved: Some(3),
+            selected: Some(3),
+            ..form(&b)
+        })
+        .unwrap();
+        assert!(html.contains("Thanks, your score of 3 is saved. Anything you'd like to add?"));
+        let html = survey_form(&SurveyFormPage {
+            saved: Some(3),
+            answered_before: true,
+            ..form(&b)
+        })
+        .unwrap();
+        assert!(html.contains("You answered already: your score of 3 is saved."));
     }
 
     #[test]
@@ -371,6 +405,7 @@ mod tests {
         let b = Branding {
             brand: "A&B <x>".into(),
             accent_color: "red;}</style><x>".into(),
+            locale: "en".into(),
         };
         let page = SurveyFormPage {
             question: "Would you recommend \"A&B\"?",
@@ -388,13 +423,9 @@ mod tests {
             "an invalid accent never reaches the CSS"
         );
         assert!(!html.contains("<x>"));
+        let hidden = [("email", "<x>".to_string())];
         for html in [
-            thanks(&ThanksPage {
-                branding: &b,
-                score: 9,
-                has_comment: false,
-            })
-            .unwrap(),
+            thanks(&thanks_page(&b, 2)).unwrap(),
             unsubscribe(&UnsubscribePage {
                 branding: &b,
                 form_action: "/u/t",
@@ -407,8 +438,27 @@ mod tests {
             })
             .unwrap(),
             error_page(&ErrorPage {
+                branding: Some(&b),
                 title: "<x>",
                 message: "<x>",
+            })
+            .unwrap(),
+            embed_form(&EmbedFormPage {
+                branding: &b,
+                question: "<x>",
+                form_action: "/embed/s",
+                hidden: &hidden,
+                error: Some("<x>"),
+            })
+            .unwrap(),
+            embed_comment(&EmbedCommentPage {
+                branding: &b,
+                form_action: "/embed/s/comment",
+                score: 3,
+                response_id: "<x>",
+                edit_token: "<x>",
+                comment: "<x>",
+                error: None,
             })
             .unwrap(),
         ] {
@@ -419,32 +469,32 @@ mod tests {
     #[test]
     fn accent_colour_themes_the_page() {
         let b = Branding {
-            brand: "ACME".into(),
             accent_color: "#facc15".into(),
+            ..acme()
         };
         let html = survey_form(&form(&b)).unwrap();
         assert!(html.contains("--accent: #facc15; --on-accent: #111111;"));
     }
 
     #[test]
-    fn thanks_mentions_the_score() {
+    fn thanks_depends_on_the_answer() {
         let b = acme();
-        let html = thanks(&ThanksPage {
-            branding: &b,
-            score: 9,
-            has_comment: true,
-        })
-        .unwrap();
+        let html = thanks(&thanks_page(&b, 9)).unwrap();
         assert_page(&html);
         assert!(html.contains("<h1>Thank you!</h1>"));
-        assert!(html.contains("a score of 9 out of 10 and left a comment."));
+        assert!(html.contains("glad you&#39;d recommend ACME"));
+        assert!(!html.contains("help@acme.example"), "promoters get no apology");
+        assert!(html.contains("a score of 9 out of 10."));
         let html = thanks(&ThanksPage {
-            branding: &b,
-            score: 0,
-            has_comment: false,
+            has_comment: true,
+            ..thanks_page(&b, 3)
         })
         .unwrap();
-        assert!(html.contains("a score of 0 out of 10."));
+        assert!(html.contains("sorry ACME fell short"));
+        assert!(html.contains("<a href=\"mailto:help@acme.example\">help@acme.example</a>"));
+        assert!(html.contains("a score of 3 out of 10 and left a comment."));
+        let html = thanks(&thanks_page(&b, 7)).unwrap();
+        assert!(html.contains("It helps ACME get better."));
     }
 
     #[test]
@@ -474,16 +524,50 @@ mod tests {
     }
 
     #[test]
-    fn error_page_is_neutral() {
+    fn error_pages_carry_the_brand_when_known_and_are_neutral_otherwise() {
         let html = error_page(&ErrorPage {
-            title: "Link expired",
-            message: "This survey link is no longer valid.",
+            branding: None,
+            title: "Link not found",
+            message: "This link is not valid.",
         })
         .unwrap();
         assert_page(&html);
-        assert!(html.contains("<title>Link expired | npsd</title>"));
-        assert!(html.contains("<header class=\"brand\">npsd</header>"));
-        assert!(html.contains("<h1>Link expired</h1>"));
-        assert!(html.contains("<p>This survey link is no longer valid.</p>"));
+        assert!(html.contains("<title>Link not found</title>"));
+        assert!(!html.contains("<header"));
+        assert!(html.contains("<h1>Link not found</h1>"));
+        let b = acme();
+        let html = error_page(&ErrorPage {
+            branding: Some(&b),
+            title: "This survey has closed",
+            message: "This link has expired.",
+        })
+        .unwrap();
+        assert_page(&html);
+        assert!(html.contains("<title>This survey has closed | ACME</title>"));
+        assert!(html.contains("<header class=\"brand\">ACME</header>"));
+    }
+
+    #[test]
+    fn the_embedded_form_works_without_script() {
+        let b = acme();
+        let hidden = [("email", "ann@example.com".to_string())];
+        let html = embed_form(&EmbedFormPage {
+            branding: &b,
+            question: "How likely?",
+            form_action: "/embed/default",
+            hidden: &hidden,
+            error: None,
+        })
+        .unwrap();
+        assert_page(&html);
+        assert!(html.contains("<body class=\"embedded\">"));
+        assert!(html.contains("<input type=\"hidden\" name=\"email\" value=\"ann@example.com\">"));
+        for n in 0..=10 {
+            assert!(html.contains(&format!(
+                "type=\"submit\" name=\"score\" value=\"{n}\""
+            )));
+        }
+        assert!(html.contains("aria-label=\"0, Not likely\""));
+        assert!(html.contains("name=\"website\" tabindex=\"-1\""));
     }
 }
