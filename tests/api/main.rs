@@ -9,6 +9,8 @@ mod browser;
 mod cli;
 mod delivery;
 mod email_path;
+mod embed;
+mod embed_browser;
 mod hostile;
 mod ingest;
 mod migrations;
