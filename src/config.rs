@@ -328,7 +328,12 @@ impl Config {
             db_pool_size: src.parse_num("NPSD_DB_POOL_SIZE", 8u32, 1, 100)?,
             auth_failure_limit: src.parse_num("NPSD_AUTH_FAILURE_LIMIT", 30u32, 0, 1_000_000)?,
             embed_ip_limit: src.parse_num("NPSD_EMBED_RATE_LIMIT", 20u32, 0, 1_000_000)?,
-            embed_survey_limit: src.parse_num("NPSD_EMBED_SURVEY_RATE_LIMIT", 600u32, 0, 10_000_000)?,
+            embed_survey_limit: src.parse_num(
+                "NPSD_EMBED_SURVEY_RATE_LIMIT",
+                600u32,
+                0,
+                10_000_000,
+            )?,
             dispatcher,
         })
     }

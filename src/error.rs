@@ -28,7 +28,11 @@ pub enum ApiError {
     /// Refused for a reason other than the key: an origin a survey does not allow, a wrong
     /// edit token.
     #[error("{message}")]
-    Refused { code: &'static str, message: String, field: Option<&'static str> },
+    Refused {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
     #[error("{0}")]
     MethodNotAllowed(String),
     /// The database is busy or unreachable: worth retrying.

@@ -249,9 +249,12 @@ pub fn clean_text(raw: &str) -> String {
 
 fn one_line(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, ValidationError> {
     match v {
-        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => Err(
-            ValidationError::new(field, format!("must be at most {max} characters on one line")),
-        ),
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
+            Err(ValidationError::new(
+                field,
+                format!("must be at most {max} characters on one line"),
+            ))
+        }
         other => Ok(other),
     }
 }
@@ -286,9 +289,12 @@ pub fn parse_page_url(v: Option<String>) -> Result<Option<String>, ValidationErr
 
 pub fn parse_signature(v: Option<String>) -> Result<Option<String>, ValidationError> {
     match v {
-        Some(s) if s.len() > 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) => Err(
-            ValidationError::new("signature", "must be the hex HMAC-SHA256 of the email or customer id"),
-        ),
+        Some(s) if s.len() > 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Err(ValidationError::new(
+                "signature",
+                "must be the hex HMAC-SHA256 of the email or customer id",
+            ))
+        }
         other => Ok(other.map(|s| s.to_ascii_lowercase())),
     }
 }
@@ -341,8 +347,11 @@ mod tests {
         ] {
             assert!(parse_origin("o", bad).is_err(), "{bad}");
         }
-        let allowed = parse_origins("o", &["https://a.example".into(), "https://a.example/".into()])
-            .unwrap();
+        let allowed = parse_origins(
+            "o",
+            &["https://a.example".into(), "https://a.example/".into()],
+        )
+        .unwrap();
         assert_eq!(allowed, vec!["https://a.example"]);
         assert!(origin_allowed(&allowed, "https://a.example"));
         assert!(!origin_allowed(&allowed, "https://b.example"));
@@ -386,16 +395,27 @@ mod tests {
         assert_eq!(field(json!({"score": 11})), "score");
         assert_eq!(field(json!({"score": 2.5})), "score");
         assert_eq!(field(json!({"score": "x"})), "score");
-        assert_eq!(field(json!({"score": 1, "comment": "x".repeat(5001)})), "comment");
+        assert_eq!(
+            field(json!({"score": 1, "comment": "x".repeat(5001)})),
+            "comment"
+        );
         assert_eq!(field(json!({"score": 1, "email": "nope"})), "email");
-        assert_eq!(field(json!({"score": 1, "page_url": "javascript:alert(1)"})), "page_url");
-        assert_eq!(field(json!({"score": 1, "visitor_id": "a b"})), "visitor_id");
+        assert_eq!(
+            field(json!({"score": 1, "page_url": "javascript:alert(1)"})),
+            "page_url"
+        );
+        assert_eq!(
+            field(json!({"score": 1, "visitor_id": "a b"})),
+            "visitor_id"
+        );
         assert_eq!(field(json!({"score": 1, "signature": "xyz"})), "signature");
         assert_eq!(field(json!({"score": 1, "properties": [1]})), "properties");
         assert_eq!(field(json!([1])), "body");
-        assert!(WebAnswer::parse_json(&json!({"score": "7", "website": "http://spam"}))
-            .unwrap()
-            .honeypot);
+        assert!(
+            WebAnswer::parse_json(&json!({"score": "7", "website": "http://spam"}))
+                .unwrap()
+                .honeypot
+        );
         assert!(WebAnswer::parse_json(&json!({"score": 1, "comment": "x".repeat(5000)})).is_ok());
     }
 

@@ -3,8 +3,8 @@
 pub mod access;
 pub mod bot;
 pub mod clock;
-pub mod embed;
 pub mod email;
+pub mod embed;
 pub mod nps;
 pub mod score;
 pub mod state;

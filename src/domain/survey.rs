@@ -80,7 +80,10 @@ pub fn render_intro(
         let key = after[..close].trim();
         let value = match key {
             "first_name" => name.and_then(first_name),
-            "name" => name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
+            "name" => name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
             _ => properties
                 .iter()
                 .find(|(k, _)| k == key)
@@ -363,8 +366,12 @@ mod tests {
     fn intro_lines_fill_placeholders_or_drop_out() {
         let props = vec![("order_id".to_string(), "A-17".to_string())];
         assert_eq!(
-            render_intro(Some("Thanks for order {order_id}, {first_name}."), Some("Ann Lee"), &props)
-                .as_deref(),
+            render_intro(
+                Some("Thanks for order {order_id}, {first_name}."),
+                Some("Ann Lee"),
+                &props
+            )
+            .as_deref(),
             Some("Thanks for order A-17, Ann.")
         );
         assert_eq!(render_intro(Some("Order {missing}"), None, &props), None);
@@ -377,7 +384,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            bad.apply(&SurveySettings::new_default("s")).unwrap_err().field,
+            bad.apply(&SurveySettings::new_default("s"))
+                .unwrap_err()
+                .field,
             "allowed_origins"
         );
     }

@@ -190,7 +190,9 @@ mod tests {
             })
             .collect();
         assert_links_in_order(&r.text, &lines);
-        assert!(r.text.starts_with("Hi Ann,\n\nThanks for your order A-17.\n"));
+        assert!(r
+            .text
+            .starts_with("Hi Ann,\n\nThanks for your order A-17.\n"));
         assert!(r.text.contains(&email.question));
         assert!(r
             .text

@@ -8,12 +8,12 @@ pub mod invitations;
 pub mod outbox;
 pub mod people;
 pub mod responses;
-pub mod web_responses;
 pub mod schema;
 mod state_sql;
 pub mod suppressions;
 pub mod surveys;
 pub mod unsubscribes;
+pub mod web_responses;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection};

@@ -2,8 +2,8 @@
 use super::invitations::InvitationRow;
 use super::responses::ResponseRow;
 use super::schema::{
-    invitation_properties, invitation_tokens, invitations, link_events, outbox, response_properties,
-    responses, surveys, unsubscribes,
+    invitation_properties, invitation_tokens, invitations, link_events, outbox,
+    response_properties, responses, surveys, unsubscribes,
 };
 use super::suppressions::{self, SuppressionRow};
 use super::{DbConn, StoreResult};

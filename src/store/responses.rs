@@ -8,7 +8,6 @@ use crate::domain::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = responses)]
 pub struct ResponseRow {

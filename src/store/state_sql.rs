@@ -75,4 +75,10 @@ macro_rules! text_column {
     };
 }
 
-text_column!(OutboxStatus, JobKind, InvitationStatus, ResponseStatus, Channel);
+text_column!(
+    OutboxStatus,
+    JobKind,
+    InvitationStatus,
+    ResponseStatus,
+    Channel
+);

@@ -51,7 +51,11 @@ pub fn record(
                 row.comment = a.comment.clone();
                 row.submitted_at = Some(now);
             }
-            row.email = a.email.as_ref().map(|e| e.as_str().to_string()).or(row.email);
+            row.email = a
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_string())
+                .or(row.email);
             row.email_key = a.email.as_ref().map(|e| e.key()).or(row.email_key);
             row.name = a.name.clone().or(row.name);
             row.customer_id = a.customer_id.clone().or(row.customer_id);
@@ -78,8 +82,7 @@ pub fn record(
                 .execute(conn)?;
             if !a.properties.is_empty() {
                 diesel::delete(
-                    response_properties::table
-                        .filter(response_properties::response_id.eq(&row.id)),
+                    response_properties::table.filter(response_properties::response_id.eq(&row.id)),
                 )
                 .execute(conn)?;
                 insert_properties(conn, &row.id, &a.properties)?;

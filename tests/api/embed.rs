@@ -1,1 +1,673 @@
-//! HTTP tests of the embedded form.
+//! The embedded form over HTTP, as a site's visitors' browsers and a hostile client would use it:
+//! the public endpoint with its CORS, rate limits, honeypot, body limit and signatures; the
+//! iframe page; web answers counted beside email answers.
+use crate::backend_tests;
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
+use hmac::{Hmac, Mac};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const SHOP: &str = "https://shop.example";
+const OTHER: &str = "https://evil.example";
+
+/// An answer from a page on `origin`.
+async fn embed(app: &TestApp, method: Method, path: &str, origin: &str, body: &str) -> Reply {
+    let res = app
+        .client
+        .request(method, app.url(path))
+        .header("Origin", origin)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request");
+    Reply::read(res).await
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    async fn read(res: reqwest::Response) -> Reply {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn allow_origin(&self) -> Option<&str> {
+        self.headers
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+async fn answer(app: &TestApp, body: Value) -> Reply {
+    embed(
+        app,
+        Method::POST,
+        "/api/v1/embed/default/responses",
+        SHOP,
+        &body.to_string(),
+    )
+    .await
+}
+
+async fn allow_shop(app: &TestApp) {
+    app.patch_survey(
+        "default",
+        json!({"allowed_origins": [SHOP], "reply_to": "Help <help@acme.example>"}),
+    )
+    .await;
+}
+
+fn sign(secret: &str, identity: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(identity.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn web_nps(app: &TestApp, extra: &str) -> Value {
+    app.nps(&format!("?channel=web{extra}")).await
+}
+
+async fn web_answers_count_in_the_same_nps_as_email_answers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    allow_shop(&app).await;
+    let r = app.get_api("/api/v1/surveys/default").await;
+    assert_eq!(r.body["allowed_origins"], json!([SHOP]));
+    assert_eq!(r.body["embed_enabled"], true);
+    assert_eq!(r.body["embed_secret_set"], false);
+
+    // The widget's configuration: the survey as it is shown.
+    let r = embed(&app, Method::GET, "/api/v1/embed/default", SHOP, "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.allow_origin(), Some(SHOP));
+    assert_eq!(r.body["brand"], "ACME");
+    assert_eq!(r.body["reply_to"], "help@acme.example");
+    assert_eq!(r.body["text"]["not_likely"], "Not likely");
+    assert_eq!(r.body["throttle_days"], 90);
+
+    // An email answer...
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    let (status, _) = app.get_page(&mail.score_link(10)).await;
+    assert_eq!(status, StatusCode::OK);
+    // ...and a web answer, score first, then the comment through the edit token.
+    let r = answer(
+        &app,
+        json!({"score": 3, "visitor_id": "v-1", "page_url": "https://shop.example/thanks?order=9#top", "properties": {"plan": "pro"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.allow_origin(), Some(SHOP));
+    let response = &r.body["response"];
+    assert_eq!(response["score"], 3);
+    assert_eq!(response["verified"], false);
+    let id = response["id"].as_str().unwrap().to_string();
+    let token = response["edit_token"].as_str().unwrap().to_string();
+    assert!(token.len() >= 32);
+    let r = embed(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/embed/default/responses/{id}"),
+        SHOP,
+        &json!({"edit_token": token, "comment": "Delivery was late"}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["response"]["comment"], "Delivery was late");
+
+    // One NPS over both channels, and each channel on its own.
+    let all = app.nps("").await;
+    assert_eq!(all["responses"], 2);
+    assert_eq!(all["promoters"], 1);
+    assert_eq!(all["detractors"], 1);
+    assert_eq!(
+        all["response_rate"], 1.0,
+        "web answers are not email answers"
+    );
+    let web = web_nps(&app, "").await;
+    assert_eq!(web["responses"], 1);
+    assert_eq!(web["distribution"][3], 1);
+    assert_eq!(app.nps("?channel=email").await["responses"], 1);
+    let comments = app.comments("?channel=web").await;
+    let c = &comments["comments"][0];
+    assert_eq!(c["channel"], "web");
+    assert_eq!(c["comment"], "Delivery was late");
+    assert_eq!(c["page_url"], "https://shop.example/thanks?order=9");
+    assert_eq!(c["properties"], json!({"plan": "pro"}));
+    assert_eq!(c["verified"], false);
+    assert_eq!(comments["comments"].as_array().unwrap().len(), 1);
+    let r = app.get_api("/api/v1/surveys/default/nps?channel=fax").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "channel");
+
+    // The same visitor answering again within the throttle days changes their answer.
+    let r = answer(&app, json!({"score": 8, "visitor_id": "v-1"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.body["response"]["id"], id.as_str());
+    let web = web_nps(&app, "").await;
+    assert_eq!(web["responses"], 1);
+    assert_eq!(web["distribution"][8], 1);
+    // By customer id or email when the page gives one.
+    for body in [
+        json!({"score": 9, "customer_id": "c-1", "visitor_id": "v-2"}),
+        json!({"score": 6, "customer_id": "c-1", "visitor_id": "v-3"}),
+        json!({"score": 9, "email": "Bob@Example.com"}),
+        json!({"score": 10, "email": "bob@example.com"}),
+    ] {
+        assert_eq!(answer(&app, body).await.status, StatusCode::CREATED);
+    }
+    let web = web_nps(&app, "").await;
+    assert_eq!(web["responses"], 3, "{web}");
+    assert_eq!(web["distribution"][6], 1);
+    assert_eq!(web["distribution"][10], 1);
+    // A new visitor counts on their own.
+    answer(&app, json!({"score": 9, "visitor_id": "v-9"})).await;
+    assert_eq!(web_nps(&app, "").await["responses"], 4);
+
+    // Erasing a person erases the web answers that gave their address too.
+    let r = app
+        .api(Method::DELETE, "/api/v1/people/bob@example.com", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(web_nps(&app, "").await["responses"], 3);
+}
+
+async fn only_the_surveys_allowed_origins_may_use_the_endpoint(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = json!({"score": 9}).to_string();
+    // No origin allowed yet: refused, with a JSON error and no CORS header.
+    let r = embed(
+        &app,
+        Method::POST,
+        "/api/v1/embed/default/responses",
+        SHOP,
+        &body,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "origin_not_allowed");
+    assert_eq!(r.allow_origin(), None);
+    allow_shop(&app).await;
+
+    // Preflight from the allowed origin.
+    let res = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/embed/default/responses"))
+        .header("Origin", SHOP)
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], SHOP);
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("PATCH"));
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("content-type"));
+    assert_eq!(h["vary"], "Origin");
+    // Preflight from any other origin: refused.
+    let res = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/embed/default/responses"))
+        .header("Origin", OTHER)
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    let r = Reply::read(res).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.allow_origin(), None);
+    assert_eq!(r.error_code(), "origin_not_allowed");
+
+    // Answers from another origin, or with no Origin at all, are refused and not stored.
+    for origin in [OTHER, "https://shop.example.evil.example", "null"] {
+        let r = embed(
+            &app,
+            Method::POST,
+            "/api/v1/embed/default/responses",
+            origin,
+            &body,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{origin}");
+        assert_eq!(r.allow_origin(), None);
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/embed/default/responses"))
+        .json(&json!({"score": 9}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(web_nps(&app, "").await["responses"], 0);
+
+    // Errors to the allowed origin carry CORS, so the widget can read them.
+    let r = embed(
+        &app,
+        Method::POST,
+        "/api/v1/embed/default/responses",
+        SHOP,
+        "{",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.allow_origin(), Some(SHOP));
+    // Unknown survey: 404 JSON. Embedding turned off: 403.
+    let r = embed(
+        &app,
+        Method::POST,
+        "/api/v1/embed/nope/responses",
+        SHOP,
+        &body,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.error_code(), "not_found");
+    app.patch_survey("default", json!({"embed_enabled": false}))
+        .await;
+    let r = embed(
+        &app,
+        Method::POST,
+        "/api/v1/embed/default/responses",
+        SHOP,
+        &body,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "embed_disabled");
+
+    // Origins are checked when set.
+    let r = app
+        .api(
+            Method::PATCH,
+            "/api/v1/surveys/default",
+            Some(json!({"allowed_origins": ["https://shop.example/checkout"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "allowed_origins");
+    let r = app
+        .api(
+            Method::PATCH,
+            "/api/v1/surveys/default",
+            Some(json!({"allowed_origins": "https://shop.example"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn abuse_is_answered_with_clear_errors_and_never_stored(backend: Backend) {
+    let app = spawn_app_with(backend, &[("NPSD_EMBED_RATE_LIMIT", "5")]).await;
+    allow_shop(&app).await;
+    let post = |body: String| {
+        let app = &app;
+        async move {
+            embed(
+                app,
+                Method::POST,
+                "/api/v1/embed/default/responses",
+                SHOP,
+                &body,
+            )
+            .await
+        }
+    };
+    // Bad input: a JSON error naming the field, never a 500, never counted.
+    let r = post("{\"score\": ".into()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.error_code(), "invalid_json");
+    assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
+    for (body, field) in [
+        (json!({"score": 11}), "score"),
+        (json!({"score": -1}), "score"),
+        (json!({"score": "ten"}), "score"),
+        (json!({}), "score"),
+        (json!({"score": 5, "comment": "x".repeat(5001)}), "comment"),
+        (json!({"score": 5, "email": "not-an-address"}), "email"),
+        (
+            json!({"score": 5, "page_url": "javascript:alert(1)"}),
+            "page_url",
+        ),
+        (json!({"score": 5, "properties": "plan=pro"}), "properties"),
+        (json!({"score": 5, "comment": "a\u{0}b"}), "comment"),
+    ] {
+        let r = post(body.to_string()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["field"], field, "{body}");
+    }
+    // More than 16 KB: 413 JSON.
+    let big = json!({"score": 5, "comment": "x".repeat(17 * 1024)}).to_string();
+    let r = post(big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.error_code(), "too_large");
+    // The honeypot: acknowledged as if stored, nothing counted.
+    let r = post(json!({"score": 10, "website": "http://spam.example"}).to_string()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(web_nps(&app, "").await["responses"], 0);
+
+    // Edit token misuse.
+    let r = post(json!({"score": 4, "visitor_id": "v"}).to_string()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let id = r.body["response"]["id"].as_str().unwrap().to_string();
+    let token = r.body["response"]["edit_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let patch = |id: String, body: Value| {
+        let app = &app;
+        async move {
+            embed(
+                app,
+                Method::PATCH,
+                &format!("/api/v1/embed/default/responses/{id}"),
+                SHOP,
+                &body.to_string(),
+            )
+            .await
+        }
+    };
+    let r = patch(
+        id.clone(),
+        json!({"edit_token": "not-the-token", "comment": "x"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "invalid_edit_token");
+    let r = patch(id.clone(), json!({"comment": "x"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "edit_token");
+    let r = patch(
+        "no-such-id".into(),
+        json!({"edit_token": token, "comment": "x"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = patch(id.clone(), json!({"edit_token": token, "score": 12})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = patch(
+        id.clone(),
+        json!({"edit_token": token, "score": 7, "comment": "ok"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["response"]["score"], 7);
+    // Valid for one hour.
+    app.clock.advance(chrono::Duration::minutes(61));
+    let r = patch(id.clone(), json!({"edit_token": token, "comment": "later"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "edit_token_expired");
+    assert_eq!(
+        app.comments("?channel=web").await["comments"][0]["comment"],
+        "ok"
+    );
+
+    // Five answers a minute from one address (the limit set above), then 429 with Retry-After.
+    for n in 0..4 {
+        let r = post(json!({"score": 9, "visitor_id": format!("r{n}")}).to_string()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "answer {n}: {}", r.body);
+    }
+    let r = post(json!({"score": 9, "visitor_id": "r9"}).to_string()).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.error_code(), "rate_limited");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(r.allow_origin(), Some(SHOP));
+    assert_eq!(web_nps(&app, "").await["responses"], 5);
+}
+
+async fn signed_identities_are_verified_and_forged_ones_are_not(backend: Backend) {
+    let app = spawn_app(backend).await;
+    allow_shop(&app).await;
+    let r = app
+        .api(Method::POST, "/api/v1/surveys/default/embed-secret", None)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let secret = r.body["secret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 32);
+    // Never shown again.
+    let survey = app.get_api("/api/v1/surveys/default").await.body;
+    assert_eq!(survey["embed_secret_set"], true);
+    assert!(!survey.to_string().contains(&secret));
+
+    let r = answer(&app, json!({"score": 9, "email": "ann@example.com", "signature": sign(&secret, "ann@example.com")})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.body["response"]["verified"], true);
+    let r = answer(
+        &app,
+        json!({"score": 2, "customer_id": "c-7", "signature": sign(&secret, "c-7")}),
+    )
+    .await;
+    assert_eq!(r.body["response"]["verified"], true);
+    // Forged: a signature of another address, a made-up one, one made with another secret.
+    for (email, signature) in [
+        ("eve@example.com", sign(&secret, "ann@example.com")),
+        ("eve@example.com", "ab".repeat(32)),
+        ("eve@example.com", sign("guess", "eve@example.com")),
+    ] {
+        let r = answer(
+            &app,
+            json!({"score": 0, "email": email, "signature": signature}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.body["response"]["verified"], false);
+    }
+    // A forged answer in someone's name never replaces their verified one.
+    let forged = answer(&app, json!({"score": 0, "email": "ann@example.com"})).await;
+    assert_eq!(forged.body["response"]["verified"], false);
+    let verified = web_nps(&app, "&verified=true").await;
+    assert_eq!(verified["responses"], 2);
+    assert_eq!(verified["distribution"][9], 1);
+    assert_eq!(web_nps(&app, "&verified=false").await["responses"], 2);
+
+    // Rotating the secret: the old signatures stop checking at once.
+    let r = app
+        .api(Method::POST, "/api/v1/surveys/default/embed-secret", None)
+        .await;
+    let rotated = r.body["secret"].as_str().unwrap().to_string();
+    assert_ne!(rotated, secret);
+    let r = answer(&app, json!({"score": 9, "email": "zoe@example.com", "signature": sign(&secret, "zoe@example.com")})).await;
+    assert_eq!(r.body["response"]["verified"], false);
+    let r = answer(&app, json!({"score": 9, "email": "max@example.com", "signature": sign(&rotated, "max@example.com")})).await;
+    assert_eq!(r.body["response"]["verified"], true);
+    // Unknown survey: 404.
+    let r = app
+        .api(Method::POST, "/api/v1/surveys/nope/embed-secret", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+async fn the_iframe_page_works_without_script(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // No origin allowed: a friendly 403 page that no site may frame.
+    let res = app
+        .client
+        .get(app.url("/embed/default"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<header class=\"brand\">ACME</header>") && !page.contains("npsd"));
+    app.patch_survey("default", json!({"allowed_origins": [SHOP, "http://localhost:3000"], "reply_to": "help@acme.example"}))
+        .await;
+
+    let res = app
+        .client
+        .get(app.url("/embed/default?email=ann@example.com&name=Ann&properties=%7B%22plan%22%3A%22pro%22%7D&page_url=https%3A%2F%2Fshop.example%2Fdone"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors https://shop.example http://localhost:3000"),
+        "{csp}"
+    );
+    assert!(res.headers().get("x-frame-options").is_none());
+    let page = res.text().await.unwrap();
+    assert!(!page.contains("<script"));
+    assert!(page.contains("How likely are you to recommend ACME to a friend or colleague?"));
+    assert_eq!(page.matches("type=\"submit\" name=\"score\"").count(), 11);
+    assert!(page.contains("name=\"email\" value=\"ann@example.com\""));
+    let visitor = page
+        .split("name=\"visitor_id\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a visitor id of the form")
+        .to_string();
+
+    // The score, stored at once; then the comment; then thanks in the brand, by category.
+    let form = [
+        ("email", "ann@example.com"),
+        ("name", "Ann"),
+        ("properties", "{\"plan\":\"pro\"}"),
+        ("page_url", "https://shop.example/done"),
+        ("visitor_id", visitor.as_str()),
+        ("website", ""),
+        ("score", "2"),
+    ];
+    let (status, page) = app.post_form(&app.url("/embed/default"), &form).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Thanks, your score of 2 is saved."));
+    assert_eq!(web_nps(&app, "").await["distribution"][2], 1);
+    let field = |name: &str| {
+        page.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap()
+            .to_string()
+    };
+    let (id, token) = (field("response_id"), field("edit_token"));
+    // Sent twice (the back button): still one answer.
+    let (status, _) = app.post_form(&app.url("/embed/default"), &form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(web_nps(&app, "").await["responses"], 1);
+    let (status, page) = app
+        .post_form(
+            &app.url("/embed/default/comment"),
+            &[
+                ("response_id", &id),
+                ("edit_token", &token),
+                ("score", "2"),
+                ("comment", "Too slow"),
+            ],
+        )
+        .await;
+    // (The second post gave a new edit token: the first one no longer matches.)
+    assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
+    let (_, page) = app.post_form(&app.url("/embed/default"), &form).await;
+    let token = page
+        .split("name=\"edit_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let (status, page) = app
+        .post_form(
+            &app.url("/embed/default/comment"),
+            &[
+                ("response_id", &id),
+                ("edit_token", &token),
+                ("score", "2"),
+                ("comment", "Too slow"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("sorry ACME fell short"));
+    assert!(page.contains("mailto:help@acme.example"));
+    let c = &app.comments("?channel=web").await["comments"][0];
+    assert_eq!(c["comment"], "Too slow");
+    assert_eq!(c["email"], "ann@example.com");
+    assert_eq!(c["page_url"], "https://shop.example/done");
+    assert_eq!(c["properties"]["plan"], "pro");
+
+    // A score missing: the form again, with a message. A site's mistake: a clear page.
+    let (status, page) = app
+        .post_form(&app.url("/embed/default"), &[("visitor_id", "x")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Please choose a score from 0 to 10."));
+    let (status, page) = app.get_page(&app.url("/embed/default?email=nope")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("email"));
+    let (status, page) = app.get_page(&app.url("/embed/unknown-survey")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!page.contains("npsd"));
+}
+
+async fn the_widget_script_is_served_for_caching(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.client.get(app.url("/embed.js")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let js = res.text().await.unwrap();
+    assert!(js.contains(".scale-choice") && !js.contains("@SCALE_CSS@"));
+    let res = app
+        .client
+        .get(app.url("/embed.js"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+}
+
+backend_tests!(
+    web_answers_count_in_the_same_nps_as_email_answers,
+    only_the_surveys_allowed_origins_may_use_the_endpoint,
+    abuse_is_answered_with_clear_errors_and_never_stored,
+    signed_identities_are_verified_and_forged_ones_are_not,
+    the_iframe_page_works_without_script,
+    the_widget_script_is_served_for_caching,
+);

@@ -3,10 +3,10 @@ use super::auth::{Read, Scoped};
 use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
 use crate::domain::nps::{response_rate, NpsSummary};
 use crate::domain::score::Category;
+use crate::domain::state::Channel;
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::domain::state::Channel;
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::surveys::SurveyRow;
 use crate::store::{invitations, surveys};
@@ -202,8 +202,10 @@ pub async fn comments(
         .store
         .read(move |c| {
             let rows = responses::comments(c, &query)?;
-            let invitation_ids: Vec<String> =
-                rows.iter().filter_map(|r| r.invitation_id.clone()).collect();
+            let invitation_ids: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.invitation_id.clone())
+                .collect();
             let response_ids: Vec<String> = rows
                 .iter()
                 .filter(|r| r.invitation_id.is_none())

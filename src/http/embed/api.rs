@@ -105,7 +105,8 @@ pub struct WebAnswerInput {
     pub email: Option<String>,
     pub customer_id: Option<String>,
     pub name: Option<String>,
-    pub properties: Option<std::collections::HashMap<String, crate::http::api::openapi::PropertyValue>>,
+    pub properties:
+        Option<std::collections::HashMap<String, crate::http::api::openapi::PropertyValue>>,
     pub page_url: Option<String>,
     /// Hex HMAC-SHA256 of the email (or customer id) with the survey's embed secret.
     pub signature: Option<String>,
@@ -172,7 +173,12 @@ fn parse_edit(value: &Value) -> Result<(String, WebEdit), ValidationError> {
     let token = match obj.get("edit_token") {
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
         None | Some(Value::Null) => return Err(ValidationError::new("edit_token", "is required")),
-        Some(_) => return Err(ValidationError::new("edit_token", "must be the edit_token string the answer came with")),
+        Some(_) => {
+            return Err(ValidationError::new(
+                "edit_token",
+                "must be the edit_token string the answer came with",
+            ))
+        }
     };
     let score = match obj.get("score") {
         None | Some(Value::Null) => None,

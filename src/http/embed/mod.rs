@@ -58,9 +58,14 @@ impl FromRequest for EmbedSurvey {
     type Future = Ready<Result<EmbedSurvey, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.extensions().get::<EmbedSurvey>().cloned().ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("embed route outside its middleware")).into()
-        }))
+        ready(
+            req.extensions()
+                .get::<EmbedSurvey>()
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("embed route outside its middleware")).into()
+                }),
+        )
     }
 }
 

@@ -128,17 +128,22 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let survey = embeddable(&state, &slug).await?;
-    let mut fields: HashMap<String, String> = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .filter(|(k, _)| IDENTITY_FIELDS.contains(&k.as_ref()))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let mut fields: HashMap<String, String> =
+        url::form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(k, _)| IDENTITY_FIELDS.contains(&k.as_ref()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     // Without a visitor id from the page, this form gets its own: sending it twice (a double
     // tap, the back button) updates one answer instead of counting two.
     fields
         .entry("visitor_id".into())
         .or_insert_with(|| Token::generate().as_str()[..32].to_string());
     if !fields.contains_key("page_url") {
-        if let Some(referer) = req.headers().get(header::REFERER).and_then(|v| v.to_str().ok()) {
+        if let Some(referer) = req
+            .headers()
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+        {
             fields.insert("page_url".into(), referer.to_string());
         }
     }
@@ -242,7 +247,10 @@ pub async fn comment(
     let comment = match parse_comment(Some(&raw_comment)) {
         Ok(c) => c,
         Err(e) => {
-            let message = format!("Your comment {}. Please shorten it a little and send it again.", e.message);
+            let message = format!(
+                "Your comment {}. Please shorten it a little and send it again.",
+                e.message
+            );
             return comment_page(
                 &survey,
                 shown_score,
@@ -269,9 +277,7 @@ pub async fn comment(
     let row = match edited {
         Ok(row) => row,
         Err(EditRefused::NotFound | EditRefused::WrongToken) => return Err(PageError::NotFound),
-        Err(EditRefused::Expired) => {
-            return Err(PageError::Expired(Box::new(branding(&survey))))
-        }
+        Err(EditRefused::Expired) => return Err(PageError::Expired(Box::new(branding(&survey)))),
     };
     let brand = branding(&survey);
     let reply_to = survey.reply_to.as_deref().map(super::api::reply_address);

@@ -21,7 +21,10 @@ pub static SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     // The stylesheet goes inside a JS template literal: it must not end it or interpolate.
     assert!(!SCALE_CSS.contains('`') && !SCALE_CSS.contains("${"));
     let body = SOURCE.replacen(PLACEHOLDER, SCALE_CSS, 1);
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(body.as_bytes()))[..32]);
+    let etag = format!(
+        "\"{}\"",
+        &hex::encode(Sha256::digest(body.as_bytes()))[..32]
+    );
     Script { body, etag }
 });
 
@@ -53,7 +56,11 @@ mod tests {
 
     #[test]
     fn the_scale_stylesheet_is_put_in_once() {
-        assert_eq!(SOURCE.matches(PLACEHOLDER).count(), 1, "embed.js needs the placeholder once");
+        assert_eq!(
+            SOURCE.matches(PLACEHOLDER).count(),
+            1,
+            "embed.js needs the placeholder once"
+        );
         assert!(SCRIPT.body.contains(".scale-choice"));
         assert!(!SCRIPT.body.contains(PLACEHOLDER));
     }

@@ -2,9 +2,9 @@
 use super::views::{self, SurveyFormPage, ThanksPage};
 use super::{branding, find_link, ClientIp, Link};
 use crate::domain::score::Score;
+use crate::domain::state::ResponseStatus;
 use crate::error::{html, PageError};
 use crate::http::AppState;
-use crate::domain::state::ResponseStatus;
 use crate::store::responses::{self, LinkAction};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -54,7 +54,15 @@ fn form_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    form_page_saved(link, token, selected, comment, error, status, Saved::default())
+    form_page_saved(
+        link,
+        token,
+        selected,
+        comment,
+        error,
+        status,
+        Saved::default(),
+    )
 }
 
 fn form_page_saved(
@@ -153,7 +161,15 @@ pub async fn show(
         .map(Score::value)
         .or_else(|| response.as_ref().and_then(|r| u8::try_from(r.score).ok()));
     let comment = response.and_then(|r| r.comment).unwrap_or_default();
-    form_page_saved(&link, &token, selected, &comment, None, StatusCode::OK, saved)
+    form_page_saved(
+        &link,
+        &token,
+        selected,
+        &comment,
+        None,
+        StatusCode::OK,
+        saved,
+    )
 }
 
 pub async fn submit(

@@ -347,7 +347,9 @@ mod tests {
                 .find(&input)
                 .unwrap_or_else(|| panic!("radio {n} missing or out of order"));
             from += at;
-            assert!(html[from..].contains(&format!("<label class=\"scale-choice\" for=\"score-{n}\">{n}")));
+            assert!(html[from..].contains(&format!(
+                "<label class=\"scale-choice\" for=\"score-{n}\">{n}"
+            )));
         }
         assert_eq!(html.matches("type=\"radio\"").count(), 11);
         assert_eq!(html.matches(" checked").count(), 1);
@@ -356,7 +358,9 @@ mod tests {
         assert!(html.contains("<div class=\"scale-ends\" aria-hidden=\"true\"><span>Not likely</span><span>Very likely</span></div>"));
         assert!(html.contains("<span class=\"visually-hidden\">, Not likely</span>"));
         assert!(html.contains("<label class=\"field-label\" for=\"comment\">"));
-        assert!(html.contains("<textarea id=\"comment\" name=\"comment\" rows=\"4\" maxlength=\"5000\">\n</textarea>"));
+        assert!(html.contains(
+            "<textarea id=\"comment\" name=\"comment\" rows=\"4\" maxlength=\"5000\">\n</textarea>"
+        ));
         assert!(html.contains("<button class=\"button\" type=\"submit\">Send</button>"));
         assert!(html.contains(":focus-visible"));
         assert!(html.contains("--accent: #2563eb;"));
@@ -483,7 +487,10 @@ mod tests {
         assert_page(&html);
         assert!(html.contains("<h1>Thank you!</h1>"));
         assert!(html.contains("glad you&#39;d recommend ACME"));
-        assert!(!html.contains("help@acme.example"), "promoters get no apology");
+        assert!(
+            !html.contains("help@acme.example"),
+            "promoters get no apology"
+        );
         assert!(html.contains("a score of 9 out of 10."));
         let html = thanks(&ThanksPage {
             has_comment: true,
@@ -563,9 +570,7 @@ mod tests {
         assert!(html.contains("<body class=\"embedded\">"));
         assert!(html.contains("<input type=\"hidden\" name=\"email\" value=\"ann@example.com\">"));
         for n in 0..=10 {
-            assert!(html.contains(&format!(
-                "type=\"submit\" name=\"score\" value=\"{n}\""
-            )));
+            assert!(html.contains(&format!("type=\"submit\" name=\"score\" value=\"{n}\"")));
         }
         assert!(html.contains("aria-label=\"0, Not likely\""));
         assert!(html.contains("name=\"website\" tabindex=\"-1\""));
