@@ -21,8 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long to wait for chromedriver, a page or an element.
-const BROWSER_WAIT: Duration = Duration::from_secs(20);
-const PHONE: (u32, u32) = (390, 844);
+pub(crate) const BROWSER_WAIT: Duration = Duration::from_secs(20);
+pub(crate) const PHONE: (u32, u32) = (390, 844);
 const DESKTOP: (u32, u32) = (1024, 768);
 
 fn chromedriver_path() -> String {
@@ -35,7 +35,7 @@ fn chromium_path() -> String {
 
 /// Whether the browser tests can run. Without chromedriver or Chromium: prints SKIPPED and
 /// returns false, or panics when a browser is required (NPSD_TEST_REQUIRE_BROWSER=1).
-fn browser_available(test: &str) -> bool {
+pub(crate) fn browser_available(test: &str) -> bool {
     let missing = [
         ("chromedriver", chromedriver_path()),
         ("chromium", chromium_path()),
@@ -180,14 +180,14 @@ fn tail(path: &Path) -> String {
 
 /// A Chromium session through this test's own chromedriver. Fields drop in order: the client,
 /// then chromedriver (ending Chromium), then the temp dir with the profile.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Driver,
     dir: tempfile::TempDir,
 }
 
 impl Browser {
-    async fn launch(window: (u32, u32)) -> Browser {
+    pub(crate) async fn launch(window: (u32, u32)) -> Browser {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("chromedriver.log");
         let profile = dir.path().join("profile");
@@ -239,7 +239,7 @@ impl Browser {
     }
 
     /// Sets the viewport (not the window) to `width` x `height` CSS pixels.
-    async fn resize(&self, (width, height): (u32, u32)) {
+    pub(crate) async fn resize(&self, (width, height): (u32, u32)) {
         let c = &self.client;
         c.set_window_size(width, height).await.expect("resize");
         let inner = self
@@ -257,14 +257,14 @@ impl Browser {
         assert_eq!(inner, json!(width), "viewport width after resizing");
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.client
             .goto(url)
             .await
             .unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
-    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+    pub(crate) async fn js(&self, script: &str, args: Vec<Value>) -> Value {
         self.client
             .execute(script, args)
             .await
@@ -272,7 +272,7 @@ impl Browser {
     }
 
     /// Waits for an element, failing with the page's text when it never comes.
-    async fn wait_for(&self, css: &str) -> Element {
+    pub(crate) async fn wait_for(&self, css: &str) -> Element {
         match self
             .client
             .wait()
@@ -292,7 +292,7 @@ impl Browser {
         }
     }
 
-    async fn find(&self, css: &str) -> Element {
+    pub(crate) async fn find(&self, css: &str) -> Element {
         self.client
             .find(Locator::Css(css))
             .await
@@ -301,7 +301,7 @@ impl Browser {
 
     /// A tap where a person sees `element`: scrolled into view, then a real pointer press at
     /// its centre (whatever element is on top there gets it, as for a finger).
-    async fn tap(&self, element: &Element) {
+    pub(crate) async fn tap(&self, element: &Element) {
         self.js(
             "arguments[0].scrollIntoView({block: 'center', inline: 'center'})",
             vec![serde_json::to_value(element).unwrap()],
@@ -325,7 +325,7 @@ impl Browser {
     }
 
     /// Presses and releases keys, sent to whatever has the focus.
-    async fn press(&self, keys: &[Key]) {
+    pub(crate) async fn press(&self, keys: &[Key]) {
         let mut seq = KeyActions::new("keyboard".into());
         for key in keys {
             let value = key.chars().next().unwrap();
@@ -338,7 +338,7 @@ impl Browser {
 
     /// Clicks Send and waits for the page that answers (not the one clicked on): returns its
     /// `h1` (thanks) or its `role=alert` (refused).
-    async fn send(&self) -> Element {
+    pub(crate) async fn send(&self) -> Element {
         self.js("document.documentElement.dataset.sent = '1'", vec![])
             .await;
         self.find("form button[type=submit]")
@@ -351,7 +351,7 @@ impl Browser {
     }
 
     /// Sends the form and expects the thank-you page; returns its text.
-    async fn send_expecting_thanks(&self) -> String {
+    pub(crate) async fn send_expecting_thanks(&self) -> String {
         let answer = self.send().await;
         let text = answer.text().await.unwrap();
         assert_ne!(
@@ -373,7 +373,7 @@ impl Browser {
         .await
     }
 
-    async fn assert_no_horizontal_overflow(&self, what: &str) {
+    pub(crate) async fn assert_no_horizontal_overflow(&self, what: &str) {
         let widths = self
             .js(
                 "return [document.documentElement.scrollWidth, window.innerWidth]",
@@ -388,7 +388,7 @@ impl Browser {
         );
     }
 
-    async fn screenshot(&self, name: &str) -> PathBuf {
+    pub(crate) async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
         assert!(
             png.len() > 1000 && png.starts_with(b"\x89PNG\r\n\x1a\n"),
@@ -404,7 +404,7 @@ impl Browser {
         path
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let Browser {
             client,
             driver,
@@ -419,7 +419,7 @@ impl Browser {
 /// The browser and the app, started side by side; None when the browser tests are skipped.
 /// A browser and an app; the guard keeps the tests that start processes from running beside it
 /// on a 2-core machine.
-async fn start(
+pub(crate) async fn start(
     test: &str,
     window: (u32, u32),
 ) -> Option<(Browser, TestApp, tokio::sync::MutexGuard<'static, ()>)> {
