@@ -81,7 +81,8 @@ pub fn query_filters(data: &[u8]) {
     }
 }
 
-/// JSON bodies: transactions (single and in batches), survey settings, keys, suppressions.
+/// JSON bodies: transactions (single and in batches), survey settings, keys, suppressions, and
+/// the embedded form's answers.
 pub fn json_ingest(data: &[u8]) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
@@ -117,10 +118,42 @@ pub fn json_ingest(data: &[u8]) {
                     Some(valid.brand.as_str()),
                     valid.sender.as_deref(),
                     valid.reply_to.as_deref(),
+                    valid.intro.as_deref(),
                 ] {
                     assert!(!header.unwrap_or("").chars().any(char::is_control));
                 }
+                // Origins go into CORS and frame-ancestors headers: serialised origins only.
+                for origin in &valid.allowed_origins {
+                    assert!(origin.starts_with("http://") || origin.starts_with("https://"));
+                    assert!(
+                        !origin.contains([' ', ';', ',', '\'', '"'])
+                            && !origin.chars().any(char::is_control)
+                    );
+                    assert_eq!(origin.matches('/').count(), 2, "{origin}");
+                }
             }
+        }
+    }
+    if let Ok(answer) = crate::domain::embed::WebAnswer::parse_json(&value) {
+        assert!(answer.score.value() <= 10);
+        let comment = answer.comment.as_deref().unwrap_or("");
+        assert!(comment.chars().count() <= crate::domain::embed::MAX_COMMENT_CHARS);
+        assert!(!comment
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'));
+        assert!(answer
+            .page_url
+            .as_deref()
+            .is_none_or(|u| u.starts_with("http://") || u.starts_with("https://")));
+        assert!(answer
+            .visitor_id
+            .as_deref()
+            .is_none_or(|v| v.len() <= 64 && !v.chars().any(char::is_control)));
+        for field in [answer.customer_id.as_deref(), answer.name.as_deref()] {
+            assert!(!field.unwrap_or("").chars().any(char::is_control));
+        }
+        if let Some(key) = answer.respondent().key(false) {
+            assert!(!key.contains('\0'));
         }
     }
     let _ = keys::parse_new_key(&value);
@@ -175,6 +208,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             r#"[{"transaction_id": 18446744073709551616, "email": "a@b.co"}, {"transaction_id": 1e2, "email": "x@[127.0.0.1]"}]"#,
             r##"{"slug": "s", "brand": "B\r\nBcc: x", "sender": "A <a@b.co>", "accent_color": "#fff"}"##,
             r#"{"name": "k", "scopes": ["ingest", "root"], "email": "A@B.CO", "reason": "bounce"}"#,
+            r#"{"score": 9, "comment": "Great\r\nshop", "email": "ann@example.com", "customer_id": "c-1", "properties": {"plan": "pro"}, "page_url": "https://shop.example/a?b#c", "signature": "ab12", "visitor_id": "v-1", "website": ""}"#,
+            r#"{"allowed_origins": ["https://shop.example", "http://127.0.0.1:8080/", "https://a.example/path"], "embed_enabled": true, "intro": "Order {order_id}"}"#,
         ],
         "email_address" => &[
             "ann@example.com",

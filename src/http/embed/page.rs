@@ -53,7 +53,17 @@ async fn embeddable(state: &AppState, slug: &str) -> Result<SurveyRow, PageError
 
 /// An embedded page: framed only by the survey's allowed origins.
 fn framed(survey: &SurveyRow, status: StatusCode, body: String) -> HttpResponse {
-    let mut res = html(status, body);
+    allow_framing(survey, html(status, body))
+}
+
+/// An error inside the frame (too many answers, an expired edit) shows there, not as a blocked
+/// frame.
+fn framed_error(survey: &SurveyRow, e: PageError) -> HttpResponse {
+    use actix_web::ResponseError;
+    allow_framing(survey, e.error_response())
+}
+
+fn allow_framing(survey: &SurveyRow, mut res: HttpResponse) -> HttpResponse {
     let csp = format!(
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors {}",
         survey.origins().join(" ")
@@ -162,11 +172,21 @@ pub async fn submit(
     form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
     let survey = embeddable(&state, &slug).await?;
-    let fields = form.into_inner();
+    Ok(store_score(&state, &survey, ip, form.into_inner())
+        .await
+        .unwrap_or_else(|e| framed_error(&survey, e)))
+}
+
+async fn store_score(
+    state: &AppState,
+    survey: &SurveyRow,
+    ip: ClientIp,
+    fields: HashMap<String, String>,
+) -> Result<HttpResponse, PageError> {
     let hidden = carried(&fields);
     if fields.get("score").is_none_or(|s| s.is_empty()) {
         return render_form(
-            &survey,
+            survey,
             &hidden,
             Some("Please choose a score from 0 to 10."),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -178,7 +198,7 @@ pub async fn submit(
         Ok(a) => a,
         Err(e) if e.field == "score" => {
             return render_form(
-                &survey,
+                survey,
                 &hidden,
                 Some("Please choose a score from 0 to 10."),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -191,12 +211,12 @@ pub async fn submit(
         score,
         edit_token,
         ..
-    } = match store_answer(&state, &survey, answer, ip.0).await {
+    } = match store_answer(state, survey, answer, ip.0).await {
         Ok(s) => s,
         Err(NotStored::RateLimited(_)) => return Err(PageError::TooManyRequests),
         Err(NotStored::Store(e)) => return Err(e.into()),
     };
-    comment_page(&survey, score, &id, &edit_token, "", None, StatusCode::OK)
+    comment_page(survey, score, &id, &edit_token, "", None, StatusCode::OK)
 }
 
 fn comment_page(
@@ -236,7 +256,16 @@ pub async fn comment(
     form: web::Form<CommentForm>,
 ) -> Result<HttpResponse, PageError> {
     let survey = embeddable(&state, &slug).await?;
-    let form = form.into_inner();
+    Ok(store_comment(&state, &survey, form.into_inner())
+        .await
+        .unwrap_or_else(|e| framed_error(&survey, e)))
+}
+
+async fn store_comment(
+    state: &AppState,
+    survey: &SurveyRow,
+    form: CommentForm,
+) -> Result<HttpResponse, PageError> {
     let shown_score = form
         .score
         .as_deref()
@@ -252,7 +281,7 @@ pub async fn comment(
                 e.message
             );
             return comment_page(
-                &survey,
+                survey,
                 shown_score,
                 &form.response_id,
                 &form.edit_token,
@@ -277,9 +306,9 @@ pub async fn comment(
     let row = match edited {
         Ok(row) => row,
         Err(EditRefused::NotFound | EditRefused::WrongToken) => return Err(PageError::NotFound),
-        Err(EditRefused::Expired) => return Err(PageError::Expired(Box::new(branding(&survey)))),
+        Err(EditRefused::Expired) => return Err(PageError::Expired(Box::new(branding(survey)))),
     };
-    let brand = branding(&survey);
+    let brand = branding(survey);
     let reply_to = survey.reply_to.as_deref().map(super::api::reply_address);
     let body = views::thanks(&ThanksPage {
         branding: &brand,
@@ -288,5 +317,5 @@ pub async fn comment(
         reply_to: reply_to.as_deref(),
         embedded: true,
     })?;
-    Ok(framed(&survey, StatusCode::OK, body))
+    Ok(framed(survey, StatusCode::OK, body))
 }
