@@ -17,7 +17,8 @@
     '.card{all:initial;display:block;box-sizing:border-box;--line:#a1a1aa;position:relative;margin:0;padding:16px;background:#fff;color:#18181b;' +
     'border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.12),0 8px 24px rgba(0,0,0,.14);' +
     'font:400 16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;text-align:left}' +
-    '@container npsd (max-width:360px){.card{padding:12px}}' +
+    // The corner card on a 320 px phone is 304 px wide: 10 px padding leaves the scale its one row.
+    '@container npsd (max-width:360px){.card{padding:12px}}@container npsd (max-width:304px){.card{padding:10px}}' +
     '.corner{max-height:calc(100vh - 32px);overflow:auto}' +
     '.corner .brand,.corner .status,.corner .step>:first-child{margin-right:36px}' +
     '.brand{margin:0 0 4px;font-size:13px;font-weight:700;color:#52525b}' +
