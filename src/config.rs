@@ -22,7 +22,7 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Wrong API keys or unknown link tokens per client address and minute before 429; 0: off.
     pub auth_failure_limit: u32,
-    /// Answers through the embedded form per client address and survey and minute; 0: off.
+    /// Answers through the embedded form per client address and minute; 0: off.
     pub embed_ip_limit: u32,
     /// Answers through the embedded form per survey and minute, from all addresses; 0: off.
     pub embed_survey_limit: u32,

@@ -39,6 +39,17 @@ pub fn parse_origin(field: &str, raw: &str) -> Result<String, ValidationError> {
     if !matches!(url.scheme(), "http" | "https") || !bare || !after_host.is_empty() {
         return Err(invalid());
     }
+    // The origin goes into CORS and frame-ancestors headers: a host name of letters, digits,
+    // dots and hyphens (punycode) or an IP address; never a wildcard or a separator.
+    match url.host() {
+        Some(url::Host::Domain(d))
+            if !d.is_empty()
+                && d.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
+                }) => {}
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => {}
+        _ => return Err(invalid()),
+    }
     match url.origin() {
         origin @ url::Origin::Tuple(..) => Ok(origin.ascii_serialization()),
         url::Origin::Opaque(_) => Err(invalid()),
@@ -155,18 +166,22 @@ impl WebAnswer {
         }
     }
 
-    /// True when the site signed the email (or, without one, the customer id) with the survey's
-    /// embed secret. Either signed identity is accepted, so a site that signs its customer ids
-    /// can also pass the address.
-    pub fn verified(&self, secret: Option<&str>) -> bool {
-        let (Some(secret), Some(signature)) = (secret, self.signature.as_deref()) else {
-            return false;
-        };
-        self.email
-            .iter()
-            .map(|e| e.as_str())
-            .chain(self.customer_id.as_deref())
-            .any(|identity| signature_matches(secret, identity, signature))
+    /// The identity the site signed with the survey's embed secret: the email, or the customer
+    /// id (a site may sign either). Only that identity is verified; a repeat answer is matched
+    /// by it, so a signature for one's own address cannot claim someone else's customer id.
+    pub fn signed_identity(&self, secret: Option<&str>) -> Option<Respondent> {
+        let (secret, signature) = (secret?, self.signature.as_deref()?);
+        if let Some(email) = &self.email {
+            if signature_matches(secret, email.as_str(), signature) {
+                return Some(Respondent::Email(email.key()));
+            }
+        }
+        match &self.customer_id {
+            Some(id) if signature_matches(secret, id, signature) => {
+                Some(Respondent::Customer(id.clone()))
+            }
+            _ => None,
+        }
     }
 
     /// Parses the JSON body of `POST /api/v1/embed/{slug}/responses`.
@@ -344,6 +359,10 @@ mod tests {
             "*",
             "null",
             "",
+            "https://*",
+            "https://*.shop.example",
+            "https://a.example;sandbox",
+            "https://a,b.example",
         ] {
             assert!(parse_origin("o", bad).is_err(), "{bad}");
         }
@@ -417,6 +436,35 @@ mod tests {
                 .honeypot
         );
         assert!(WebAnswer::parse_json(&json!({"score": 1, "comment": "x".repeat(5000)})).is_ok());
+    }
+
+    #[test]
+    fn only_the_signed_identity_is_verified() {
+        let sig = |id: &str| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(b"s").unwrap();
+            mac.update(id.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        };
+        let answer = |v: Value| WebAnswer::parse_json(&v).unwrap();
+        // A signature of one's own address does not make a claimed customer id theirs.
+        let a = answer(
+            json!({"score": 1, "email": "eve@example.com", "customer_id": "victim", "signature": sig("eve@example.com")}),
+        );
+        assert_eq!(
+            a.signed_identity(Some("s")),
+            Some(Respondent::Email("eve@example.com".into()))
+        );
+        let a = answer(
+            json!({"score": 1, "email": "ann@example.com", "customer_id": "42", "signature": sig("42")}),
+        );
+        assert_eq!(
+            a.signed_identity(Some("s")),
+            Some(Respondent::Customer("42".into()))
+        );
+        assert_eq!(a.signed_identity(None), None);
+        assert_eq!(a.signed_identity(Some("other")), None);
+        let a = answer(json!({"score": 1, "visitor_id": "v", "signature": sig("v")}));
+        assert_eq!(a.signed_identity(Some("s")), None);
     }
 
     #[test]

@@ -66,8 +66,15 @@ fn finish(res: ServiceResponse<BoxBody>, api: bool) -> ServiceResponse<BoxBody> 
         let mut replacement = replacement;
         // The layer below chose the status; only the body is ours.
         *replacement.status_mut() = status;
-        // Keep what the layer below said about the request (Allow, Retry-After...).
-        for name in [header::ALLOW, header::RETRY_AFTER] {
+        // Keep what the layer below said about the request (Allow, Retry-After, the embed
+        // endpoint's CORS headers, so a page can read the error).
+        for name in [
+            header::ALLOW,
+            header::RETRY_AFTER,
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::VARY,
+        ] {
             if let Some(v) = res.headers().get(&name) {
                 replacement.headers_mut().insert(name, v.clone());
             }

@@ -17,6 +17,8 @@ pub struct PersonData {
     pub properties: Vec<(String, String, String)>,
     /// With the survey's slug.
     pub responses: Vec<(ResponseRow, String)>,
+    /// Of web answers: (response id, name, value)
+    pub response_properties: Vec<(String, String, String)>,
     /// (survey slug, source, when)
     pub unsubscribes: Vec<(String, String, NaiveDateTime)>,
     pub suppression: Option<SuppressionRow>,
@@ -58,6 +60,12 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         .order(responses::responded_at.asc())
         .select((ResponseRow::as_select(), surveys::slug))
         .load(conn)?;
+    let web_ids: Vec<String> = responses
+        .iter()
+        .filter(|(r, _)| r.invitation_id.is_none())
+        .map(|(r, _)| r.id.clone())
+        .collect();
+    let response_properties = super::responses::properties_of(conn, &web_ids)?;
     let unsubscribes: Vec<(String, String, NaiveDateTime)> = unsubscribes::table
         .inner_join(surveys::table)
         .filter(unsubscribes::email_key.eq(email_key))
@@ -71,6 +79,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         invitations,
         properties,
         responses,
+        response_properties,
         unsubscribes,
         suppression: suppressions::find(conn, email_key)?,
     })

@@ -4,7 +4,7 @@
 use super::responses::ResponseRow;
 use super::schema::{response_properties, responses};
 use super::{lock_name, new_id, DbConn, StoreResult};
-use crate::domain::embed::WebAnswer;
+use crate::domain::embed::{Respondent, WebAnswer};
 use crate::domain::score::Score;
 use crate::domain::state::{Channel, ResponseStatus};
 use crate::store::surveys::SurveyRow;
@@ -14,7 +14,8 @@ use diesel::prelude::*;
 /// A web answer to store, checked at the boundary.
 pub struct NewWebAnswer {
     pub answer: WebAnswer,
-    pub verified: bool,
+    /// The identity the site signed, if any: the answer is verified, and matched by it.
+    pub signed: Option<Respondent>,
     /// The hash of the edit token handed to the browser, and until when it works.
     pub edit_token_hash: String,
     pub edit_token_expires_at: NaiveDateTime,
@@ -28,7 +29,11 @@ pub fn record(
     now: NaiveDateTime,
 ) -> StoreResult<ResponseRow> {
     let a = &new.answer;
-    let key = a.respondent().key(new.verified);
+    let verified = new.signed.is_some();
+    let key = match &new.signed {
+        Some(identity) => identity.key(true),
+        None => a.respondent().key(false),
+    };
     let earlier = match (&key, survey.throttle_days) {
         (Some(key), days) if days > 0 => {
             lock_name(conn, &format!("{}/web/{key}", survey.id))?;
@@ -36,8 +41,9 @@ pub fn record(
                 .filter(responses::survey_id.eq(&survey.id))
                 .filter(responses::respondent_key.eq(key))
                 .filter(responses::channel.eq(Channel::Web))
-                .filter(responses::responded_at.ge(now - Duration::days(days.into())))
-                .order((responses::responded_at.desc(), responses::id.desc()))
+                // From the first answer: answering every few days does not stretch the window.
+                .filter(responses::created_at.ge(now - Duration::days(days.into())))
+                .order((responses::created_at.desc(), responses::id.desc()))
                 .select(ResponseRow::as_select())
                 .first(conn)
                 .optional()?
@@ -47,10 +53,9 @@ pub fn record(
     let row = match earlier {
         Some(mut row) => {
             row.score = i32::from(a.score.value());
-            if a.comment.is_some() {
-                row.comment = a.comment.clone();
-                row.submitted_at = Some(now);
-            }
+            // A new answer: the earlier comment belonged to the earlier score.
+            row.comment = a.comment.clone();
+            row.submitted_at = a.comment.as_ref().map(|_| now);
             row.email = a
                 .email
                 .as_ref()
@@ -108,7 +113,7 @@ pub fn record(
                 name: a.name.clone(),
                 customer_id: a.customer_id.clone(),
                 page_url: a.page_url.clone(),
-                verified: new.verified,
+                verified,
                 respondent_key: key,
                 edit_token_hash: Some(new.edit_token_hash.clone()),
                 edit_token_expires_at: Some(new.edit_token_expires_at),

@@ -101,6 +101,29 @@ async fn web_answers_count_in_the_same_nps_as_email_answers(backend: Backend) {
     assert_eq!(r.body["reply_to"], "help@acme.example");
     assert_eq!(r.body["text"]["not_likely"], "Not likely");
     assert_eq!(r.body["throttle_days"], 90);
+    let r = embed(
+        &app,
+        Method::GET,
+        "/api/v1/embed/default?locale=de-CH",
+        SHOP,
+        "",
+    )
+    .await;
+    assert_eq!(r.body["locale"], "de-CH");
+    let r = embed(
+        &app,
+        Method::GET,
+        "/api/v1/embed/default?locale=!!",
+        SHOP,
+        "",
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "a bad page language never hides the widget"
+    );
+    assert_eq!(r.body["locale"], "en");
 
     // An email answer...
     let mail = app
@@ -131,7 +154,6 @@ async fn web_answers_count_in_the_same_nps_as_email_answers(backend: Backend) {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body["response"]["comment"], "Delivery was late");
 
     // One NPS over both channels, and each channel on its own.
     let all = app.nps("").await;
@@ -145,6 +167,11 @@ async fn web_answers_count_in_the_same_nps_as_email_answers(backend: Backend) {
     let web = web_nps(&app, "").await;
     assert_eq!(web["responses"], 1);
     assert_eq!(web["distribution"][3], 1);
+    assert_eq!(
+        web["response_rate"],
+        Value::Null,
+        "web answers had no email"
+    );
     assert_eq!(app.nps("?channel=email").await["responses"], 1);
     let comments = app.comments("?channel=web").await;
     let c = &comments["comments"][0];
@@ -162,6 +189,8 @@ async fn web_answers_count_in_the_same_nps_as_email_answers(backend: Backend) {
     let r = answer(&app, json!({"score": 8, "visitor_id": "v-1"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["response"]["id"], id.as_str());
+    // (The earlier comment belonged to the earlier score.)
+    assert_eq!(app.comments("?channel=web").await["comments"], json!([]));
     let web = web_nps(&app, "").await;
     assert_eq!(web["responses"], 1);
     assert_eq!(web["distribution"][8], 1);
@@ -182,6 +211,17 @@ async fn web_answers_count_in_the_same_nps_as_email_answers(backend: Backend) {
     answer(&app, json!({"score": 9, "visitor_id": "v-9"})).await;
     assert_eq!(web_nps(&app, "").await["responses"], 4);
 
+    // The person's export holds their web answers with what the page gave.
+    let r = app.get_api("/api/v1/people/bob@example.com").await;
+    let web_answers: Vec<&Value> = r.body["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["channel"] == "web")
+        .collect();
+    assert_eq!(web_answers.len(), 1, "{}", r.body);
+    assert_eq!(web_answers[0]["email"], "bob@example.com");
+    assert_eq!(web_answers[0]["score"], 10);
     // Erasing a person erases the web answers that gave their address too.
     let r = app
         .api(Method::DELETE, "/api/v1/people/bob@example.com", None)
@@ -374,6 +414,7 @@ async fn abuse_is_answered_with_clear_errors_and_never_stored(backend: Backend) 
     let r = post(big).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.error_code(), "too_large");
+    assert_eq!(r.allow_origin(), Some(SHOP), "the page can read the error");
     // The honeypot: acknowledged as if stored, nothing counted.
     let r = post(json!({"score": 10, "website": "http://spam.example"}).to_string()).await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -446,6 +487,7 @@ async fn abuse_is_answered_with_clear_errors_and_never_stored(backend: Backend) 
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(r.allow_origin(), Some(SHOP));
+    assert_eq!(r.headers["access-control-expose-headers"], "Retry-After");
     assert_eq!(web_nps(&app, "").await["responses"], 5);
 }
 
@@ -486,11 +528,20 @@ async fn signed_identities_are_verified_and_forged_ones_are_not(backend: Backend
         assert_eq!(r.status, StatusCode::CREATED);
         assert_eq!(r.body["response"]["verified"], false);
     }
+    // A signature of one's own address does not verify a customer id one claims.
+    let r = answer(&app, json!({"score": 0, "email": "eve@example.com", "customer_id": "c-7", "signature": sign(&secret, "eve@example.com")})).await;
+    assert_eq!(r.body["response"]["verified"], true);
+    let c7 = web_nps(&app, "&verified=true").await;
+    assert_eq!(
+        c7["responses"], 3,
+        "eve's answer is her own, c-7's stays: {c7}"
+    );
+    assert_eq!(c7["distribution"][2], 1);
     // A forged answer in someone's name never replaces their verified one.
     let forged = answer(&app, json!({"score": 0, "email": "ann@example.com"})).await;
     assert_eq!(forged.body["response"]["verified"], false);
     let verified = web_nps(&app, "&verified=true").await;
-    assert_eq!(verified["responses"], 2);
+    assert_eq!(verified["responses"], 3);
     assert_eq!(verified["distribution"][9], 1);
     assert_eq!(web_nps(&app, "&verified=false").await["responses"], 2);
 
@@ -624,6 +675,31 @@ async fn the_iframe_page_works_without_script(backend: Backend) {
     assert_eq!(c["page_url"], "https://shop.example/done");
     assert_eq!(c["properties"]["plan"], "pro");
 
+    // A page elsewhere cannot post answers into the form (a plain form POST needs no CORS).
+    let res = app
+        .client
+        .post(app.url("/embed/default"))
+        .header("Origin", OTHER)
+        .form(&[("score", "0"), ("visitor_id", "evil")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(web_nps(&app, "").await["responses"], 1);
+    let res = app
+        .client
+        .post(app.url("/embed/default"))
+        .header("Origin", app.address.as_str())
+        .form(&[("score", "9"), ("visitor_id", "own-origin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the iframe's own form posts from npsd's origin"
+    );
+    assert_eq!(web_nps(&app, "").await["responses"], 2);
     // A score missing: the form again, with a message. A site's mistake: a clear page.
     let (status, page) = app
         .post_form(&app.url("/embed/default"), &[("visitor_id", "x")])

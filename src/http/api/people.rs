@@ -35,7 +35,14 @@ pub struct ResponseExport {
     survey: String,
     invitation_id: Option<String>,
     channel: String,
+    /// Web answers: what the page gave about the person, and whether the site signed it.
+    email: Option<String>,
+    name: Option<String>,
+    customer_id: Option<String>,
     page_url: Option<String>,
+    verified: bool,
+    #[schema(value_type = std::collections::HashMap<String, String>)]
+    properties: Map<String, Value>,
     score: i32,
     comment: Option<String>,
     status: String,
@@ -82,6 +89,13 @@ pub async fn export(
             .or_default()
             .insert(name, Value::String(value));
     }
+    let mut web_props: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for (response, name, value) in data.response_properties {
+        web_props
+            .entry(response)
+            .or_default()
+            .insert(name, Value::String(value));
+    }
     let body = PersonExport {
         email: email.as_str().to_string(),
         invitations: data
@@ -106,11 +120,16 @@ pub async fn export(
             .responses
             .into_iter()
             .map(|(r, survey)| ResponseExport {
+                properties: web_props.remove(&r.id).unwrap_or_default(),
                 id: r.id,
                 survey,
                 invitation_id: r.invitation_id,
                 channel: r.channel.to_string(),
+                email: r.email,
+                name: r.name,
+                customer_id: r.customer_id,
                 page_url: r.page_url,
+                verified: r.verified,
                 score: r.score,
                 comment: r.comment,
                 status: r.status.to_string(),

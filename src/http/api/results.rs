@@ -117,6 +117,8 @@ pub async fn nps(
         channel: parse_channel(query.channel.as_deref())?,
         verified: parse_verified(query.verified.as_deref())?,
     };
+    // Only web answers (or only verified ones, which are all web answers): no rate of emails.
+    let web_only = filter.channel == Some(Channel::Web) || filter.verified == Some(true);
     let survey = find_survey(&state, slug.into_inner()).await?;
     let ((counts, by_email), sent) = state
         .store
@@ -137,7 +139,11 @@ pub async fn nps(
         detractors: summary.detractors,
         invitations_sent: sent,
         // Answers to emails per email sent: web answers had no invitation.
-        response_rate: response_rate(by_email, sent),
+        response_rate: if web_only {
+            None
+        } else {
+            response_rate(by_email, sent)
+        },
         margin_of_error: summary.margin_of_error,
         distribution: *counts.per_score(),
         from: Period::echo(period.from),

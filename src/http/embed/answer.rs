@@ -51,12 +51,12 @@ pub async fn store_answer(
         .embed_limits
         .check(&survey.id, ip)
         .map_err(NotStored::RateLimited)?;
-    let verified = answer.verified(survey.embed_secret.as_deref());
+    let signed = answer.signed_identity(survey.embed_secret.as_deref());
     let now = state.clock.now();
     let score = answer.score.value();
     let new = NewWebAnswer {
         answer,
-        verified,
+        signed,
         edit_token_hash: edit_token.hash(),
         edit_token_expires_at: now + chrono::Duration::minutes(EDIT_TOKEN_MINUTES),
     };

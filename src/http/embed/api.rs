@@ -49,10 +49,12 @@ pub async fn config(
     EmbedSurvey(survey): EmbedSurvey,
     query: web::Query<ConfigQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let locale = match query.locale.as_deref().filter(|l| !l.is_empty()) {
-        Some(l) => parse_locale("locale", l)?,
-        None => survey.locale.clone(),
-    };
+    // A page's language the survey cannot use falls back to the survey's: the widget still shows.
+    let locale = query
+        .locale
+        .as_deref()
+        .and_then(|l| parse_locale("locale", l).ok())
+        .unwrap_or_else(|| survey.locale.clone());
     let (accent, on_accent) = accent_colors(&survey.accent_color);
     Ok(HttpResponse::Ok().json(EmbedConfig {
         survey: survey.slug.clone(),
@@ -81,11 +83,9 @@ pub struct WebResponseView {
     pub score: u8,
     /// True when the page signed the email or customer id with the survey's embed secret.
     pub verified: bool,
-    /// Lets this browser add a comment or change the score for one hour.
+    /// Lets this browser add a comment or change the score for one hour (in the 201 only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -154,7 +154,6 @@ pub async fn create(
                 score,
                 verified,
                 edit_token: Some(edit_token),
-                comment: None,
             },
         })),
         Err(NotStored::RateLimited(RetryAfter(secs))) => Err(ApiError::RateLimited {
@@ -227,7 +226,6 @@ pub async fn update(
                 score: u8::try_from(row.score).unwrap_or_default(),
                 verified: row.verified,
                 edit_token: None,
-                comment: row.comment,
             },
         })),
         Err(EditRefused::NotFound) => Err(ApiError::NotFound(format!(

@@ -1,5 +1,5 @@
-//! How many answers the embedded form takes: per client address and survey, and per survey from
-//! all addresses, each a number per minute. `governor` (GCRA) does the counting: unlike the
+//! How many answers the embedded form takes: per client address (over every survey), and per
+//! survey from all addresses, each a number per minute. `governor` (GCRA) does the counting: unlike the
 //! failure limiter beside the API, this limits every answer, which is what it was made for. Only
 //! answers that would be stored count; refused input costs nothing to store and is not counted.
 use governor::clock::{Clock, DefaultClock};
@@ -18,7 +18,7 @@ fn keyed<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<Keyed<K>> {
 const MAX_TRACKED: usize = 100_000;
 
 pub struct AnswerLimiter {
-    per_address: Option<Keyed<(String, IpAddr)>>,
+    per_address: Option<Keyed<IpAddr>>,
     per_survey: Option<Keyed<String>>,
     clock: DefaultClock,
 }
@@ -44,8 +44,7 @@ impl AnswerLimiter {
         };
         if let (Some(l), Some(ip)) = (&self.per_address, ip) {
             forget_recovered(l);
-            l.check_key(&(survey_id.to_string(), crate::http::limits::group(ip)))
-                .map_err(wait)?;
+            l.check_key(&crate::http::limits::group(ip)).map_err(wait)?;
         }
         if let Some(l) = &self.per_survey {
             forget_recovered(l);
@@ -66,17 +65,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_limit_is_per_address_and_survey() {
+    fn the_limit_is_per_address_over_every_survey() {
         let l = AnswerLimiter::new(3, 0);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        for _ in 0..3 {
-            assert!(l.check("s1", Some(a)).is_ok());
+        for survey in ["s1", "s1", "s2"] {
+            assert!(l.check(survey, Some(a)).is_ok());
         }
-        let RetryAfter(secs) = l.check("s1", Some(a)).unwrap_err();
+        let RetryAfter(secs) = l.check("s3", Some(a)).unwrap_err();
         assert!((1..=60).contains(&secs), "{secs}");
         assert!(l.check("s1", Some(b)).is_ok());
-        assert!(l.check("s2", Some(a)).is_ok());
     }
 
     #[test]

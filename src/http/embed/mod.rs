@@ -192,5 +192,9 @@ fn with_cors(mut res: ServiceResponse<BoxBody>, origin: &str) -> ServiceResponse
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
     }
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Retry-After"),
+    );
     res
 }

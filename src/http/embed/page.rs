@@ -28,7 +28,41 @@ const IDENTITY_FIELDS: &[&str] = &[
     "signature",
     "page_url",
     "visitor_id",
+    "locale",
 ];
+
+/// The survey's look, in the page's language when it named one the survey can use.
+fn page_branding(survey: &SurveyRow, locale: Option<&str>) -> crate::http::pages::views::Branding {
+    let mut b = branding(survey);
+    if let Some(l) = locale.and_then(|l| crate::domain::survey::parse_locale("locale", l).ok()) {
+        b.locale = l;
+    }
+    b
+}
+
+/// The iframe's own forms post from npsd's origin; a page elsewhere may not post answers into a
+/// survey (a plain form POST needs no CORS), unless it is one of the survey's allowed origins.
+fn check_post_origin(
+    state: &AppState,
+    survey: &SurveyRow,
+    req: &HttpRequest,
+) -> Result<(), PageError> {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(());
+    };
+    let own = crate::domain::embed::parse_origin("origin", &state.public_url).ok();
+    if own.as_deref() == Some(origin)
+        || crate::domain::embed::origin_allowed(&survey.origins(), origin)
+    {
+        Ok(())
+    } else {
+        Err(PageError::EmbedRefused(Box::new(branding(survey))))
+    }
+}
 
 pub fn form_error(err: actix_web::error::UrlencodedError) -> PageError {
     match err {
@@ -106,7 +140,11 @@ fn render_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let brand = branding(survey);
+    let locale = hidden
+        .iter()
+        .find(|(k, _)| *k == "locale")
+        .map(|(_, v)| v.as_str());
+    let brand = page_branding(survey, locale);
     let question = survey.settings().question_text();
     let action = format!("/embed/{}", survey.slug);
     let body = views::embed_form(&EmbedFormPage {
@@ -148,11 +186,14 @@ pub async fn show(
     fields
         .entry("visitor_id".into())
         .or_insert_with(|| Token::generate().as_str()[..32].to_string());
+    // The embedding page, from the Referer when the page did not say; a Referer that is no
+    // usable URL is left out rather than shown to the visitor as a set-up error.
     if !fields.contains_key("page_url") {
         if let Some(referer) = req
             .headers()
             .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
+            .filter(|r| crate::domain::embed::parse_page_url(Some(r.to_string())).is_ok())
         {
             fields.insert("page_url".into(), referer.to_string());
         }
@@ -169,9 +210,11 @@ pub async fn submit(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     ip: ClientIp,
+    req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
     let survey = embeddable(&state, &slug).await?;
+    check_post_origin(&state, &survey, &req)?;
     Ok(store_score(&state, &survey, ip, form.into_inner())
         .await
         .unwrap_or_else(|e| framed_error(&survey, e)))
@@ -216,26 +259,39 @@ async fn store_score(
         Err(NotStored::RateLimited(_)) => return Err(PageError::TooManyRequests),
         Err(NotStored::Store(e)) => return Err(e.into()),
     };
-    comment_page(survey, score, &id, &edit_token, "", None, StatusCode::OK)
+    let locale = fields.get("locale").map(String::as_str);
+    let step = CommentStep {
+        score,
+        response_id: &id,
+        edit_token: &edit_token,
+        locale,
+    };
+    comment_page(survey, &step, "", None, StatusCode::OK)
+}
+
+/// The answer the comment step adds to, carried in the form.
+struct CommentStep<'a> {
+    score: u8,
+    response_id: &'a str,
+    edit_token: &'a str,
+    locale: Option<&'a str>,
 }
 
 fn comment_page(
     survey: &SurveyRow,
-    score: u8,
-    response_id: &str,
-    edit_token: &str,
+    step: &CommentStep<'_>,
     comment: &str,
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let brand = branding(survey);
+    let brand = page_branding(survey, step.locale);
     let action = format!("/embed/{}/comment", survey.slug);
     let body = views::embed_comment(&EmbedCommentPage {
         branding: &brand,
         form_action: &action,
-        score,
-        response_id,
-        edit_token,
+        score: step.score,
+        response_id: step.response_id,
+        edit_token: step.edit_token,
         comment,
         error,
     })?;
@@ -248,14 +304,17 @@ pub struct CommentForm {
     edit_token: String,
     score: Option<String>,
     comment: Option<String>,
+    locale: Option<String>,
 }
 
 pub async fn comment(
     state: web::Data<AppState>,
     slug: web::Path<String>,
+    req: HttpRequest,
     form: web::Form<CommentForm>,
 ) -> Result<HttpResponse, PageError> {
     let survey = embeddable(&state, &slug).await?;
+    check_post_origin(&state, &survey, &req)?;
     Ok(store_comment(&state, &survey, form.into_inner())
         .await
         .unwrap_or_else(|e| framed_error(&survey, e)))
@@ -280,11 +339,15 @@ async fn store_comment(
                 "Your comment {}. Please shorten it a little and send it again.",
                 e.message
             );
+            let step = CommentStep {
+                score: shown_score,
+                response_id: &form.response_id,
+                edit_token: &form.edit_token,
+                locale: form.locale.as_deref(),
+            };
             return comment_page(
                 survey,
-                shown_score,
-                &form.response_id,
-                &form.edit_token,
+                &step,
                 &raw_comment,
                 Some(&message),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -308,7 +371,7 @@ async fn store_comment(
         Err(EditRefused::NotFound | EditRefused::WrongToken) => return Err(PageError::NotFound),
         Err(EditRefused::Expired) => return Err(PageError::Expired(Box::new(branding(survey)))),
     };
-    let brand = branding(survey);
+    let brand = page_branding(survey, form.locale.as_deref());
     let reply_to = survey.reply_to.as_deref().map(super::api::reply_address);
     let body = views::thanks(&ThanksPage {
         branding: &brand,
