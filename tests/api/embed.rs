@@ -685,6 +685,17 @@ async fn the_iframe_page_works_without_script(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // (also when that page hides its origin, as a no-referrer policy makes browsers do)
+    let res = app
+        .client
+        .post(app.url("/embed/default"))
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("score", "0"), ("visitor_id", "evil")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(web_nps(&app, "").await["responses"], 1);
     let res = app
         .client

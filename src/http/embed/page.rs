@@ -42,22 +42,29 @@ fn page_branding(survey: &SurveyRow, locale: Option<&str>) -> crate::http::pages
 
 /// The iframe's own forms post from npsd's origin; a page elsewhere may not post answers into a
 /// survey (a plain form POST needs no CORS), unless it is one of the survey's allowed origins.
+/// The pages send `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` even
+/// for the page's own forms, so `Sec-Fetch-Site` says whether the post came from npsd's page.
 fn check_post_origin(
     state: &AppState,
     survey: &SurveyRow,
     req: &HttpRequest,
 ) -> Result<(), PageError> {
-    let Some(origin) = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let site = header("sec-fetch-site");
+    if site == Some("same-origin") {
         return Ok(());
-    };
+    }
+    let origin = header("origin").filter(|o| *o != "null");
     let own = crate::domain::embed::parse_origin("origin", &state.public_url).ok();
-    if own.as_deref() == Some(origin)
-        || crate::domain::embed::origin_allowed(&survey.origins(), origin)
-    {
+    let allowed = match origin {
+        Some(o) => {
+            own.as_deref() == Some(o) || crate::domain::embed::origin_allowed(&survey.origins(), o)
+        }
+        // No usable Origin: refused when the browser says the post came from another site,
+        // let through from clients that say nothing (older browsers, scripts).
+        None => site.is_none(),
+    };
+    if allowed {
         Ok(())
     } else {
         Err(PageError::EmbedRefused(Box::new(branding(survey))))
