@@ -3,6 +3,7 @@
 pub mod access;
 pub mod bot;
 pub mod clock;
+pub mod digest;
 pub mod email;
 pub mod embed;
 pub mod nps;

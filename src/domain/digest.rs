@@ -1,0 +1,541 @@
+//! The NPS digest's settings and calendar: which period a digest reports, when it is due, in the
+//! survey's time zone (the tz database, through `jiff`, handles DST). No I/O.
+use super::email::EmailAddress;
+use super::ValidationError;
+use chrono::NaiveDateTime;
+use jiff::civil::{Date, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan, Zoned};
+use serde_json::{Map, Value};
+
+pub const MAX_RECIPIENTS: usize = 50;
+/// Digests in a row without responses after which the digest pauses until responses return.
+pub const SILENT_DIGESTS_BEFORE_PAUSE: usize = 4;
+/// The trend and the trailing comparison cover this many periods.
+pub const TREND_PERIODS: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodKind {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl PeriodKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeriodKind::Daily => "daily",
+            PeriodKind::Weekly => "weekly",
+            PeriodKind::Monthly => "monthly",
+        }
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            PeriodKind::Daily => "day",
+            PeriodKind::Weekly => "week",
+            PeriodKind::Monthly => "month",
+        }
+    }
+
+    fn parse(field: &str, raw: &str) -> Result<PeriodKind, ValidationError> {
+        match raw {
+            "daily" => Ok(PeriodKind::Daily),
+            "weekly" => Ok(PeriodKind::Weekly),
+            "monthly" => Ok(PeriodKind::Monthly),
+            _ => Err(ValidationError::new(
+                field,
+                "must be daily, weekly or monthly",
+            )),
+        }
+    }
+}
+
+const WEEKDAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Monday),
+    ("tue", Weekday::Tuesday),
+    ("wed", Weekday::Wednesday),
+    ("thu", Weekday::Thursday),
+    ("fri", Weekday::Friday),
+    ("sat", Weekday::Saturday),
+    ("sun", Weekday::Sunday),
+];
+
+/// A survey's digest: who gets it, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestSettings {
+    pub enabled: bool,
+    pub recipients: Vec<String>,
+    /// "mon".."sun": the weekday of a weekly digest.
+    pub weekday: String,
+    /// 0-23, local time.
+    pub hour: u8,
+    /// An IANA name, "Europe/Berlin".
+    pub time_zone: String,
+    pub period: PeriodKind,
+}
+
+impl Default for DigestSettings {
+    fn default() -> Self {
+        DigestSettings {
+            enabled: false,
+            recipients: Vec::new(),
+            weekday: "mon".into(),
+            hour: 9,
+            time_zone: "UTC".into(),
+            period: PeriodKind::Weekly,
+        }
+    }
+}
+
+impl DigestSettings {
+    /// Applies a `"digest": {...}` object of the surveys API; fields left out keep their value.
+    pub fn patched(&self, value: &Value) -> Result<DigestSettings, ValidationError> {
+        let obj: &Map<String, Value> = value
+            .as_object()
+            .ok_or_else(|| ValidationError::new("digest", "must be an object"))?;
+        let mut s = self.clone();
+        for (key, v) in obj {
+            let field = format!("digest.{key}");
+            match key.as_str() {
+                "enabled" => {
+                    s.enabled = v
+                        .as_bool()
+                        .ok_or_else(|| ValidationError::new(&field, "must be true or false"))?
+                }
+                "recipients" => {
+                    let items = v.as_array().ok_or_else(|| {
+                        ValidationError::new(&field, "must be a list of email addresses")
+                    })?;
+                    if items.len() > MAX_RECIPIENTS {
+                        return Err(ValidationError::new(
+                            &field,
+                            format!("must list at most {MAX_RECIPIENTS} addresses"),
+                        ));
+                    }
+                    let mut out: Vec<String> = Vec::new();
+                    for item in items {
+                        let raw = item.as_str().ok_or_else(|| {
+                            ValidationError::new(&field, "must be a list of email addresses")
+                        })?;
+                        let email = EmailAddress::parse(&field, raw)?;
+                        if !out.iter().any(|e| e.eq_ignore_ascii_case(email.as_str())) {
+                            out.push(email.as_str().to_string());
+                        }
+                    }
+                    s.recipients = out;
+                }
+                "weekday" => {
+                    let raw = v.as_str().unwrap_or("").trim().to_ascii_lowercase();
+                    let short: String = raw.chars().take(3).collect();
+                    let full_ok = WEEKDAYS.iter().any(|(d, w)| {
+                        *d == short
+                            && (raw.len() == 3 || raw == format!("{w:?}").to_ascii_lowercase())
+                    });
+                    if !full_ok {
+                        return Err(ValidationError::new(
+                            &field,
+                            "must be a weekday: mon, tue, wed, thu, fri, sat or sun",
+                        ));
+                    }
+                    s.weekday = short;
+                }
+                "hour" => {
+                    s.hour = v
+                        .as_i64()
+                        .filter(|h| (0..=23).contains(h))
+                        .map(|h| h as u8)
+                        .ok_or_else(|| {
+                            ValidationError::new(&field, "must be a whole hour from 0 to 23")
+                        })?
+                }
+                "time_zone" => {
+                    let raw = v.as_str().unwrap_or("").trim();
+                    if raw.is_empty() || TimeZone::get(raw).is_err() {
+                        return Err(ValidationError::new(
+                            &field,
+                            "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
+                        ));
+                    }
+                    s.time_zone = raw.to_string();
+                }
+                "period" => s.period = PeriodKind::parse(&field, v.as_str().unwrap_or(""))?,
+                _ => return Err(ValidationError::new(&field, "is not a digest setting")),
+            }
+        }
+        if s.enabled && s.recipients.is_empty() {
+            return Err(ValidationError::new(
+                "digest.recipients",
+                "must name at least one address when the digest is enabled",
+            ));
+        }
+        Ok(s)
+    }
+
+    pub fn zone(&self) -> TimeZone {
+        TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC)
+    }
+
+    fn weekday(&self) -> Weekday {
+        WEEKDAYS
+            .iter()
+            .find(|(d, _)| *d == self.weekday)
+            .map(|(_, w)| *w)
+            .unwrap_or(Weekday::Monday)
+    }
+
+    /// The period containing `at`.
+    pub fn period_containing(&self, at: NaiveDateTime) -> DigestPeriod {
+        DigestPeriod::containing(self.period, &self.zone(), at)
+    }
+
+    /// When the digest of `period` goes out: weekly on the chosen weekday after the week ends
+    /// (Monday: the morning after), daily the day after, monthly on the 1st, at the hour.
+    pub fn slot_of(&self, period: &DigestPeriod) -> NaiveDateTime {
+        let after = period.end_date;
+        let day = match self.period {
+            PeriodKind::Weekly => after
+                .checked_add((self.weekday().to_monday_zero_offset() as i64).days())
+                .unwrap_or(after),
+            PeriodKind::Daily | PeriodKind::Monthly => after,
+        };
+        local(&self.zone(), day, self.hour)
+    }
+
+    /// The digest due at `now`: the latest one whose slot has come, if it reports a period that
+    /// ended at or after the start of the period in which the settings were last changed (so a
+    /// digest enabled today reports the period that just ended, never an older one).
+    pub fn due(&self, now: NaiveDateTime, changed_at: NaiveDateTime) -> Option<DigestPeriod> {
+        if !self.enabled {
+            return None;
+        }
+        let current = self.period_containing(now);
+        let mut candidate = current.previous();
+        // The latest slot that has come: the one of the period that just ended, or the one before.
+        for _ in 0..2 {
+            if self.slot_of(&candidate) <= now {
+                let floor = self.period_containing(changed_at).start;
+                return (candidate.end >= floor).then_some(candidate);
+            }
+            candidate = candidate.previous();
+        }
+        None
+    }
+}
+
+/// Local `hour`:00 of `day` in `tz`, as UTC (a time inside a DST gap moves forward).
+fn local(tz: &TimeZone, day: Date, hour: u8) -> NaiveDateTime {
+    day.at(hour as i8, 0, 0, 0)
+        .to_zoned(tz.clone())
+        .map(|z| to_naive(z.timestamp()))
+        .unwrap_or_else(|_| to_naive(Timestamp::UNIX_EPOCH))
+}
+
+fn to_naive(ts: Timestamp) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp_micros(ts.as_microsecond())
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}
+
+fn to_zoned(at: NaiveDateTime, tz: &TimeZone) -> Zoned {
+    Timestamp::from_microsecond(at.and_utc().timestamp_micros())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned(tz.clone())
+}
+
+/// One reporting period in the survey's time zone: [start, end) in UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestPeriod {
+    pub kind: PeriodKind,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    /// Local dates: the first day, and the day after the last.
+    pub start_date: Date,
+    pub end_date: Date,
+    tz: TimeZone,
+}
+
+impl DigestPeriod {
+    pub fn containing(kind: PeriodKind, tz: &TimeZone, at: NaiveDateTime) -> DigestPeriod {
+        let date = to_zoned(at, tz).date();
+        let start_date = match kind {
+            PeriodKind::Daily => date,
+            PeriodKind::Weekly => date
+                .checked_sub((date.weekday().to_monday_zero_offset() as i64).days())
+                .unwrap_or(date),
+            PeriodKind::Monthly => date.first_of_month(),
+        };
+        Self::starting(kind, tz, start_date)
+    }
+
+    fn starting(kind: PeriodKind, tz: &TimeZone, start_date: Date) -> DigestPeriod {
+        let end_date = match kind {
+            PeriodKind::Daily => start_date.checked_add(1.day()),
+            PeriodKind::Weekly => start_date.checked_add(7.days()),
+            PeriodKind::Monthly => start_date.checked_add(1.month()),
+        }
+        .unwrap_or(start_date);
+        DigestPeriod {
+            kind,
+            start: local(tz, start_date, 0),
+            end: local(tz, end_date, 0),
+            start_date,
+            end_date,
+            tz: tz.clone(),
+        }
+    }
+
+    pub fn previous(&self) -> DigestPeriod {
+        let start = match self.kind {
+            PeriodKind::Daily => self.start_date.checked_sub(1.day()),
+            PeriodKind::Weekly => self.start_date.checked_sub(7.days()),
+            PeriodKind::Monthly => self.start_date.checked_sub(1.month()),
+        }
+        .unwrap_or(self.start_date);
+        Self::starting(self.kind, &self.tz, start)
+    }
+
+    /// The `n` periods before this one, oldest first.
+    pub fn preceding(&self, n: usize) -> Vec<DigestPeriod> {
+        let mut out = Vec::with_capacity(n);
+        let mut p = self.previous();
+        for _ in 0..n {
+            let before = p.previous();
+            out.push(p);
+            p = before;
+        }
+        out.reverse();
+        out
+    }
+
+    /// "2026-W47", "2026-11-25", "2026-11": unique per survey and kind.
+    pub fn key(&self) -> String {
+        match self.kind {
+            PeriodKind::Daily => self.start_date.to_string(),
+            PeriodKind::Weekly => {
+                let w = self.start_date.iso_week_date();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            PeriodKind::Monthly => self.start_date.strftime("%Y-%m").to_string(),
+        }
+    }
+
+    /// "Week 47, 17–23 November 2026", "Tuesday 25 November 2026", "November 2026".
+    pub fn label(&self) -> String {
+        let last = self.end_date.checked_sub(1.day()).unwrap_or(self.end_date);
+        match self.kind {
+            PeriodKind::Daily => self.start_date.strftime("%A %-d %B %Y").to_string(),
+            PeriodKind::Weekly => {
+                let w = self.start_date.iso_week_date().week();
+                if self.start_date.month() == last.month() {
+                    format!(
+                        "Week {w}, {}–{}",
+                        self.start_date.day(),
+                        last.strftime("%-d %B %Y")
+                    )
+                } else {
+                    format!(
+                        "Week {w}, {} – {}",
+                        self.start_date.strftime("%-d %B"),
+                        last.strftime("%-d %B %Y")
+                    )
+                }
+            }
+            PeriodKind::Monthly => self.start_date.strftime("%B %Y").to_string(),
+        }
+    }
+
+    /// A short label for the trend: "W47", "25 Nov", "Nov".
+    pub fn short_label(&self) -> String {
+        match self.kind {
+            PeriodKind::Daily => self.start_date.strftime("%-d %b").to_string(),
+            PeriodKind::Weekly => format!("W{}", self.start_date.iso_week_date().week()),
+            PeriodKind::Monthly => self.start_date.strftime("%b").to_string(),
+        }
+    }
+
+    /// The first and last local day, for API links: `from=...&to=...`.
+    pub fn days(&self) -> (String, String) {
+        let last = self.end_date.checked_sub(1.day()).unwrap_or(self.end_date);
+        (self.start_date.to_string(), last.to_string())
+    }
+}
+
+/// `--period` of `npsd digest`: "2026-W47" (a week), "2026-11-25" (a day), "2026-11" (a month).
+pub fn parse_period(raw: &str, tz: &TimeZone) -> Result<DigestPeriod, ValidationError> {
+    let invalid = || {
+        ValidationError::new(
+            "period",
+            "must be a week like 2026-W47, a day like 2026-11-25 or a month like 2026-11",
+        )
+    };
+    let raw = raw.trim();
+    if let Some((year, week)) = raw.split_once("-W") {
+        let (year, week) = (
+            year.parse::<i16>().map_err(|_| invalid())?,
+            week.parse::<i8>().map_err(|_| invalid())?,
+        );
+        let date = jiff::civil::ISOWeekDate::new(year, week, Weekday::Monday)
+            .map_err(|_| invalid())?
+            .date();
+        return Ok(DigestPeriod::starting(PeriodKind::Weekly, tz, date));
+    }
+    if let Ok(date) = raw.parse::<Date>() {
+        if raw.len() == 10 {
+            return Ok(DigestPeriod::starting(PeriodKind::Daily, tz, date));
+        }
+    }
+    let month = format!("{raw}-01")
+        .parse::<Date>()
+        .ok()
+        .filter(|_| raw.len() == 7)
+        .ok_or_else(invalid)?;
+    Ok(DigestPeriod::starting(PeriodKind::Monthly, tz, month))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn weekly(tz: &str) -> DigestSettings {
+        DigestSettings::default()
+            .patched(&json!({"enabled": true, "recipients": ["cx@shop.example"], "time_zone": tz}))
+            .unwrap()
+    }
+
+    #[test]
+    fn settings_are_checked_field_by_field() {
+        let d = DigestSettings::default();
+        let field = |v: Value| d.patched(&v).unwrap_err().field;
+        assert_eq!(field(json!({"weekday": "funday"})), "digest.weekday");
+        assert_eq!(field(json!({"hour": 24})), "digest.hour");
+        assert_eq!(field(json!({"hour": -1})), "digest.hour");
+        assert_eq!(
+            field(json!({"time_zone": "Mars/Olympus"})),
+            "digest.time_zone"
+        );
+        assert_eq!(field(json!({"recipients": ["nope"]})), "digest.recipients");
+        assert_eq!(field(json!({"period": "hourly"})), "digest.period");
+        assert_eq!(field(json!({"enabled": true})), "digest.recipients");
+        assert_eq!(field(json!({"color": 1})), "digest.color");
+        let s = d
+            .patched(&json!({"weekday": "Friday", "hour": 0, "time_zone": "America/New_York"}))
+            .unwrap();
+        assert_eq!((s.weekday.as_str(), s.hour), ("fri", 0));
+    }
+
+    #[test]
+    fn a_week_is_monday_to_sunday_in_the_survey_zone() {
+        let s = weekly("Europe/Berlin");
+        // Thursday 26 November 2026, 12:00 UTC.
+        let p = s.period_containing(at("2026-11-26 12:00"));
+        assert_eq!(p.key(), "2026-W48");
+        assert_eq!(
+            p.start,
+            at("2026-11-22 23:00"),
+            "Monday 00:00 in Berlin (UTC+1)"
+        );
+        assert_eq!(p.end, at("2026-11-29 23:00"));
+        assert_eq!(p.previous().key(), "2026-W47");
+        assert_eq!(p.previous().label(), "Week 47, 16–22 November 2026");
+        assert_eq!(
+            s.slot_of(&p.previous()),
+            at("2026-11-23 08:00"),
+            "Monday 09:00 Berlin"
+        );
+    }
+
+    #[test]
+    fn dst_weeks_cover_exactly_their_days() {
+        // Berlin leaves summer time on Sunday 25 October 2026: that week has 169 hours.
+        let s = weekly("Europe/Berlin");
+        let p = s.period_containing(at("2026-10-21 12:00"));
+        assert_eq!(p.start, at("2026-10-18 22:00"));
+        assert_eq!(p.end, at("2026-10-25 23:00"));
+        assert_eq!((p.end - p.start).num_hours(), 169);
+        // New York enters summer time on Sunday 8 March 2026: that week has 167 hours.
+        let s = weekly("America/New_York");
+        let p = s.period_containing(at("2026-03-05 12:00"));
+        assert_eq!(p.start, at("2026-03-02 05:00"));
+        assert_eq!(p.end, at("2026-03-09 04:00"));
+        assert_eq!((p.end - p.start).num_hours(), 167);
+        // And the digest slot after it is Monday 09:00 New York daylight time.
+        assert_eq!(s.slot_of(&p), at("2026-03-09 13:00"));
+    }
+
+    #[test]
+    fn the_digest_due_is_the_latest_slot_that_came() {
+        let s = weekly("UTC");
+        let long_ago = at("2026-01-01 00:00");
+        // Monday 23 Nov 08:59: last week's slot has not come; the week before's has.
+        assert_eq!(
+            s.due(at("2026-11-23 08:59"), long_ago).unwrap().key(),
+            "2026-W46"
+        );
+        assert_eq!(
+            s.due(at("2026-11-23 09:00"), long_ago).unwrap().key(),
+            "2026-W47"
+        );
+        // A week of downtime: only the latest period.
+        assert_eq!(
+            s.due(at("2026-12-09 10:00"), long_ago).unwrap().key(),
+            "2026-W49"
+        );
+        // Enabled on Tuesday: the week that just ended goes at once.
+        assert_eq!(
+            s.due(at("2026-11-24 10:00"), at("2026-11-24 09:59"))
+                .unwrap()
+                .key(),
+            "2026-W47"
+        );
+        // Enabled on Monday before the slot: nothing older than last week, which waits for 09:00.
+        assert_eq!(s.due(at("2026-11-23 08:00"), at("2026-11-23 07:00")), None);
+        // Off: never.
+        let mut off = s.clone();
+        off.enabled = false;
+        assert_eq!(off.due(at("2026-11-24 10:00"), long_ago), None);
+    }
+
+    #[test]
+    fn daily_and_monthly_periods() {
+        let mut s = weekly("UTC");
+        s.period = PeriodKind::Daily;
+        let due = s
+            .due(at("2026-11-25 10:00"), at("2026-01-01 00:00"))
+            .unwrap();
+        assert_eq!(due.key(), "2026-11-24");
+        assert_eq!(due.label(), "Tuesday 24 November 2026");
+        s.period = PeriodKind::Monthly;
+        let due = s
+            .due(at("2026-12-01 09:30"), at("2026-01-01 00:00"))
+            .unwrap();
+        assert_eq!(due.key(), "2026-11");
+        assert_eq!(due.label(), "November 2026");
+        assert_eq!(due.preceding(12).len(), 12);
+        assert_eq!(due.preceding(12)[0].key(), "2025-11");
+    }
+
+    #[test]
+    fn periods_by_name() {
+        let tz = TimeZone::UTC;
+        assert_eq!(
+            parse_period("2026-W47", &tz).unwrap().start,
+            at("2026-11-16 00:00")
+        );
+        assert_eq!(
+            parse_period("2026-11-25", &tz).unwrap().kind,
+            PeriodKind::Daily
+        );
+        assert_eq!(
+            parse_period("2026-11", &tz).unwrap().end,
+            at("2026-12-01 00:00")
+        );
+        assert!(parse_period("2026-W60", &tz).is_err());
+        assert!(parse_period("yesterday", &tz).is_err());
+    }
+}
