@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `migrate`, and the operator's commands that work on
-//! the database directly (`keys`, `suppress`, `backup`), so they work with the service stopped.
+//! the database directly (`keys`, `suppress`, `backup`, `digest`), so they work with the service
+//! stopped.
 use crate::config::Config;
 use crate::domain::access::Scopes;
 use crate::domain::email::EmailAddress;
@@ -34,6 +35,22 @@ pub enum Command {
     /// Suppress an address for every survey (`npsd suppress ann@example.com --reason bounce`),
     /// list suppressions, or lift one.
     Suppress(SuppressArgs),
+    /// Render or send one survey's NPS digest by hand.
+    Digest {
+        /// The survey's slug.
+        #[arg(long)]
+        survey: String,
+        /// 2026-W47 (a week), 2026-11-25 (a day) or 2026-11 (a month); default: the period that
+        /// just ended.
+        #[arg(long)]
+        period: Option<String>,
+        /// Send to this address only; the period is not marked as sent.
+        #[arg(long)]
+        to: Option<String>,
+        /// Print the text part and write the HTML part to a file; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write a consistent copy of the SQLite database to FILE, also while the service runs.
     Backup {
         /// Where the copy goes; it must not exist yet.
@@ -115,6 +132,20 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
     };
     let now = chrono::Utc::now().naive_utc();
     match command {
+        Command::Digest {
+            survey,
+            period,
+            to,
+            dry_run,
+        } => {
+            let args = crate::jobs::digest_by_hand::DigestArgs {
+                survey,
+                period,
+                to,
+                dry_run,
+            };
+            crate::jobs::digest_by_hand::run(args, config, store).await?;
+        }
         Command::Keys { action } => match action {
             KeysAction::Create { name, scopes, json } => {
                 let name = parse_name(&name)?;

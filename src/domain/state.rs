@@ -55,9 +55,10 @@ text_enum!(
 );
 
 text_enum!(
-    /// What an outbox job does. Room for digests and webhooks.
+    /// What an outbox job does: a survey email, one recipient's digest; room for webhooks.
     JobKind {
         SurveyEmail => "survey_email",
+        Digest => "digest",
     }
 );
 
@@ -85,6 +86,14 @@ text_enum!(
     Channel {
         Email => "email",
         Web => "web",
+    }
+);
+
+text_enum!(
+    /// A digest record: its recipients' jobs are queued, or it paused (silent too long).
+    DigestStatus {
+        Queued => "queued",
+        Paused => "paused",
     }
 );
 

@@ -29,6 +29,8 @@ pub struct SurveySettings {
     /// Sites that may embed the survey (`scheme://host[:port]`); none by default.
     pub allowed_origins: Vec<String>,
     pub embed_enabled: bool,
+    /// The NPS digest to the team.
+    pub digest: super::digest::DigestSettings,
 }
 
 impl SurveySettings {
@@ -47,6 +49,7 @@ impl SurveySettings {
             intro: None,
             allowed_origins: Vec::new(),
             embed_enabled: true,
+            digest: super::digest::DigestSettings::default(),
         }
     }
 
@@ -117,6 +120,8 @@ pub struct SurveyPatch {
     pub intro: Option<Option<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub embed_enabled: Option<bool>,
+    /// A `"digest": {...}` object; fields left out keep their value.
+    pub digest: Option<serde_json::Value>,
 }
 
 impl SurveyPatch {
@@ -158,6 +163,9 @@ impl SurveyPatch {
         }
         if let Some(v) = self.embed_enabled {
             s.embed_enabled = v;
+        }
+        if let Some(v) = &self.digest {
+            s.digest = s.digest.patched(v)?;
         }
         validate(s)
     }

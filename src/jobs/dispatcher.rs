@@ -1,4 +1,4 @@
-//! Sends due survey emails from the outbox.
+//! Sends due jobs from the outbox: survey emails and digests, one worker loop for both.
 //!
 //! One round: claim due rows under one lease (one write transaction, which also checks
 //! suppressions, unsubscribes and the throttle again and stores a fresh link token per email),
@@ -12,12 +12,15 @@
 use crate::config::DispatcherSettings;
 use crate::domain::clock::SharedClock;
 use crate::domain::email::{mask, redact_addresses};
-use crate::domain::state::InvitationStatus;
+use crate::domain::state::{InvitationStatus, JobKind};
+use crate::jobs::digest;
 use crate::domain::token::Token;
 use crate::mail::survey::{self, SurveyMessage};
 use crate::mail::{Mailer, SendError};
 use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
-use crate::store::{outbox, suppressions, surveys, unsubscribes, DbConn, Store, StoreResult};
+use crate::store::{
+    digests, outbox, suppressions, surveys, unsubscribes, DbConn, Store, StoreResult,
+};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
@@ -39,10 +42,11 @@ pub struct Dispatcher {
     held: Arc<Mutex<HashSet<String>>>,
 }
 
-/// Which outbox row and invitation a message belongs to.
+/// Which outbox row (and, for a survey email, which invitation) a message belongs to.
 struct JobIds {
     outbox_id: String,
-    invitation_id: String,
+    /// None for a digest.
+    invitation_id: Option<String>,
     /// Including the current one.
     attempts: i32,
 }
@@ -216,6 +220,17 @@ impl Dispatcher {
 
     async fn round(&self, stop: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let now = self.clock.now();
+        // Digests that came due get their record and a job per recipient; the claim below sends
+        // them with everything else. (A read first: nearly always nothing is due.)
+        let digests_due = self
+            .store
+            .read(move |c| Ok(!digest::due(c, now)?.is_empty()))
+            .await?;
+        if digests_due {
+            self.store
+                .write(move |c| digest::claim_due(c, now))
+                .await?;
+        }
         let claim_started = Instant::now();
         // Known before the claim commits, so a stop in the middle of it can still release it.
         let lease_id = crate::store::new_id();
@@ -348,23 +363,25 @@ impl Dispatcher {
                 .write(move |c| record_outcome(c, &ids, &lease, &outcome, &settings, finished_at))
                 .await?
         };
-        // Logs name the invitation and a masked address, never the link (its token is a secret).
+        // Logs name the job and a masked address, never the link (its token is a secret).
+        let what = if ids.invitation_id.is_some() { "survey email" } else { "digest" };
+        let job_id = ids.invitation_id.as_deref().unwrap_or(&ids.outbox_id);
         match (&outcome, file) {
             (Outcome::Sent, Some(file)) => tracing::info!(
                 to = %job.to_masked,
-                invitation = %ids.invitation_id,
+                job = %job_id,
                 file = %file.display(),
-                "survey email written to the mail folder (no NPSD_SMTP_URL); its links are in the file"
+                "{what} written to the mail folder (no NPSD_SMTP_URL); its links are in the file"
             ),
             (Outcome::Sent, None) => {
-                tracing::info!(to = %job.to_masked, invitation = %ids.invitation_id, "survey email sent")
+                tracing::info!(to = %job.to_masked, job = %job_id, "{what} sent")
             }
             (Outcome::Failed(e), _) => {
-                tracing::warn!(to = %job.to_masked, invitation = %ids.invitation_id, attempt = ids.attempts, error = %redact_addresses(&e.to_string()), "survey email not sent")
+                tracing::warn!(to = %job.to_masked, job = %job_id, attempt = ids.attempts, error = %redact_addresses(&e.to_string()), "{what} not sent")
             }
         }
         if !owned {
-            tracing::warn!(invitation = %ids.invitation_id, "the outbox lease ran out during the send; the dispatcher that holds the row now records it");
+            tracing::warn!(job = %job_id, "the outbox lease ran out during the send; the dispatcher that holds the row now records it");
         }
         Ok(())
     }
@@ -383,6 +400,12 @@ fn claim_and_prepare(
     let handled = rows.len();
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
+        if row.kind == JobKind::Digest {
+            if let Some(job) = prepare_digest(conn, row, lease_id, now, public_url, default_from)? {
+                jobs.push(job);
+            }
+            continue;
+        }
         let Some(invitation_id) = row.invitation_id.clone() else {
             outbox::mark_failed(
                 conn,
@@ -450,7 +473,7 @@ fn claim_and_prepare(
             Ok(message) => jobs.push(Job {
                 ids: JobIds {
                     outbox_id: row.id,
-                    invitation_id: invitation.id,
+                    invitation_id: Some(invitation.id),
                     attempts: row.attempts,
                 },
                 message,
@@ -472,6 +495,74 @@ fn claim_and_prepare(
         }
     }
     Ok(Claim { jobs, handled })
+}
+
+/// One recipient's digest: still on the list and mailable, a fresh unsubscribe link, and the
+/// figures as they stand now.
+fn prepare_digest(
+    conn: &mut DbConn,
+    row: outbox::OutboxRow,
+    lease_id: &str,
+    now: NaiveDateTime,
+    public_url: &str,
+    default_from: &Mailbox,
+) -> StoreResult<Option<Job>> {
+    let (Some(digest_id), Some(recipient)) = (row.digest_id.clone(), row.recipient.clone()) else {
+        outbox::mark_failed(conn, &row.id, lease_id, "a digest job without its digest or recipient", now)?;
+        return Ok(None);
+    };
+    let record = digests::find(conn, &digest_id)?;
+    let survey_row = surveys::find_by_id(conn, &record.survey_id)?;
+    let email_key = recipient.to_lowercase();
+    let skip = if !digests::still_recipient(&survey_row, &recipient) {
+        Some("unsubscribed")
+    } else if suppressions::is_suppressed(conn, &email_key)? {
+        Some(REASON_SUPPRESSED)
+    } else {
+        None
+    };
+    if let Some(reason) = skip {
+        outbox::mark_cancelled(conn, &row.id, lease_id, reason, now)?;
+        return Ok(None);
+    }
+    let Some(period) = digest::period_of(&survey_row, &record.period_key) else {
+        outbox::mark_failed(conn, &row.id, lease_id, "the digest's period cannot be read", now)?;
+        return Ok(None);
+    };
+    let token = Token::generate();
+    digests::add_token(conn, &token.hash(), &survey_row.id, &recipient, now)?;
+    let links = digest::Links {
+        public_url,
+        unsubscribe_url: format!("{public_url}/d/{}", token.as_str()),
+    };
+    let content = digest::content(conn, &survey_row, &period, &recipient, links, record.pausing)?;
+    let from: Mailbox = match survey_row.sender.as_deref().map(str::parse::<Mailbox>) {
+        Some(Ok(m)) => m,
+        _ => default_from.clone(),
+    };
+    let built = crate::mail::digest::build(&crate::mail::digest::DigestMessage {
+        content: &content,
+        to: &recipient,
+        from: &from,
+        message_id_local: &row.id,
+    });
+    match built {
+        Ok(message) => Ok(Some(Job {
+            ids: JobIds {
+                outbox_id: row.id,
+                invitation_id: None,
+                attempts: row.attempts,
+            },
+            message,
+            to_masked: mask(&recipient),
+        })),
+        Err(e) => {
+            let reason = format!("digest could not be built: {e}");
+            tracing::error!(digest = %digest_id, error = %reason);
+            outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Exponential backoff: base, 2x base, 4x base... up to the maximum.
@@ -505,14 +596,16 @@ fn record_outcome(
             if !outbox::mark_sent(conn, &job.outbox_id, lease_id, now)? {
                 return Ok(false);
             }
-            invitations::set_status(
-                conn,
-                &job.invitation_id,
-                InvitationStatus::Sent,
-                None,
-                Some(now),
-                now,
-            )?;
+            if let Some(invitation_id) = &job.invitation_id {
+                invitations::set_status(
+                    conn,
+                    invitation_id,
+                    InvitationStatus::Sent,
+                    None,
+                    Some(now),
+                    now,
+                )?;
+            }
         }
         Outcome::Failed(SendError::Temporary(e)) if job.attempts < settings.max_attempts => {
             let delay = ChronoDuration::from_std(with_jitter(retry_delay(settings, job.attempts)))
@@ -527,14 +620,16 @@ fn record_outcome(
             if !outbox::mark_failed(conn, &job.outbox_id, lease_id, &reason, now)? {
                 return Ok(false);
             }
-            invitations::set_status(
-                conn,
-                &job.invitation_id,
-                InvitationStatus::Failed,
-                Some(&reason),
-                None,
-                now,
-            )?;
+            if let Some(invitation_id) = &job.invitation_id {
+                invitations::set_status(
+                    conn,
+                    invitation_id,
+                    InvitationStatus::Failed,
+                    Some(&reason),
+                    None,
+                    now,
+                )?;
+            }
         }
     }
     Ok(true)

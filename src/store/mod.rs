@@ -4,9 +4,11 @@
 //! backends (row locking when claiming outbox rows) is one explicit `match` on the connection.
 pub mod api_keys;
 pub mod backup;
+pub mod digests;
 pub mod invitations;
 pub mod outbox;
 pub mod people;
+pub mod reports;
 pub mod responses;
 pub mod schema;
 mod state_sql;

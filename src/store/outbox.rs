@@ -18,6 +18,9 @@ pub struct OutboxRow {
     pub lease_id: Option<String>,
     pub lease_expires_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
+    /// Digest jobs: the digest and the one address this job sends it to.
+    pub digest_id: Option<String>,
+    pub recipient: Option<String>,
 }
 
 /// Claims up to `limit` due rows under one new lease and returns the lease id with the rows. Call

@@ -19,6 +19,13 @@ diesel::table! {
         embed_enabled -> Bool,
         embed_secret -> Nullable<Text>,
         intro -> Nullable<Text>,
+        digest_enabled -> Bool,
+        digest_recipients -> Text,
+        digest_weekday -> Text,
+        digest_hour -> Integer,
+        digest_time_zone -> Text,
+        digest_period -> Text,
+        digest_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -83,6 +90,31 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        digest_id -> Nullable<Text>,
+        recipient -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    digests (id) {
+        id -> Text,
+        survey_id -> Text,
+        period_key -> Text,
+        period_start -> Timestamp,
+        period_end -> Timestamp,
+        status -> Text,
+        responses -> Integer,
+        pausing -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    digest_tokens (token_hash) {
+        token_hash -> Text,
+        survey_id -> Text,
+        recipient -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -152,6 +184,8 @@ diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(invitation_properties -> invitations (invitation_id));
 diesel::joinable!(invitation_tokens -> invitations (invitation_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
+diesel::joinable!(outbox -> digests (digest_id));
+diesel::joinable!(digests -> surveys (survey_id));
 diesel::joinable!(responses -> invitations (invitation_id));
 diesel::joinable!(link_events -> invitations (invitation_id));
 diesel::joinable!(responses -> surveys (survey_id));
@@ -170,4 +204,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     response_properties,
     link_events,
     suppressions,
+    digests,
+    digest_tokens,
 );

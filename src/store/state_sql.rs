@@ -1,7 +1,9 @@
 //! The domain's state enums as TEXT columns on every backend: written as their names, read back
 //! through `FromStr` (an unknown name is a deserialisation error, not a silent default).
 use super::DbConn;
-use crate::domain::state::{Channel, InvitationStatus, JobKind, OutboxStatus, ResponseStatus};
+use crate::domain::state::{
+    Channel, DigestStatus, InvitationStatus, JobKind, OutboxStatus, ResponseStatus,
+};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, Queryable};
 use diesel::expression::AsExpression;
@@ -80,5 +82,6 @@ text_column!(
     JobKind,
     InvitationStatus,
     ResponseStatus,
-    Channel
+    Channel,
+    DigestStatus
 );

@@ -1,5 +1,6 @@
 use super::schema::surveys;
 use super::{is_unique_violation, new_id, DbConn, StoreError, StoreResult};
+use crate::domain::digest::{DigestSettings, PeriodKind};
 use crate::domain::survey::SurveySettings;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -28,6 +29,15 @@ pub struct SurveyRow {
     #[diesel(skip_update)]
     pub embed_secret: Option<String>,
     pub intro: Option<String>,
+    pub digest_enabled: bool,
+    /// One address per line.
+    pub digest_recipients: String,
+    pub digest_weekday: String,
+    pub digest_hour: i32,
+    pub digest_time_zone: String,
+    pub digest_period: String,
+    /// When the digest was last enabled or its slot moved.
+    pub digest_changed_at: Option<NaiveDateTime>,
 }
 
 impl SurveyRow {
@@ -46,6 +56,28 @@ impl SurveyRow {
             intro: self.intro.clone(),
             allowed_origins: self.origins(),
             embed_enabled: self.embed_enabled,
+            digest: self.digest_settings(),
+        }
+    }
+
+    pub fn digest_settings(&self) -> DigestSettings {
+        let period = match self.digest_period.as_str() {
+            "daily" => PeriodKind::Daily,
+            "monthly" => PeriodKind::Monthly,
+            _ => PeriodKind::Weekly,
+        };
+        DigestSettings {
+            enabled: self.digest_enabled,
+            recipients: self
+                .digest_recipients
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            weekday: self.digest_weekday.clone(),
+            hour: u8::try_from(self.digest_hour).unwrap_or(9),
+            time_zone: self.digest_time_zone.clone(),
+            period,
         }
     }
 
@@ -67,6 +99,25 @@ impl SurveyRow {
         self.intro = s.intro;
         self.allowed_origins = crate::domain::embed::origins_to_stored(&s.allowed_origins);
         self.embed_enabled = s.embed_enabled;
+        let before = self.digest_settings();
+        let d = s.digest;
+        // Enabling the digest or moving its slot starts its calendar again from now.
+        let moved = d.enabled
+            && (!before.enabled
+                || before.weekday != d.weekday
+                || before.hour != d.hour
+                || before.time_zone != d.time_zone
+                || before.period != d.period
+                || self.digest_changed_at.is_none());
+        if moved {
+            self.digest_changed_at = Some(now);
+        }
+        self.digest_enabled = d.enabled;
+        self.digest_recipients = d.recipients.join("\n");
+        self.digest_weekday = d.weekday;
+        self.digest_hour = i32::from(d.hour);
+        self.digest_time_zone = d.time_zone;
+        self.digest_period = d.period.as_str().to_string();
         self.updated_at = now;
     }
 }
@@ -125,6 +176,13 @@ pub fn create(
         embed_enabled: true,
         embed_secret: None,
         intro: None,
+        digest_enabled: false,
+        digest_recipients: String::new(),
+        digest_weekday: "mon".into(),
+        digest_hour: 9,
+        digest_time_zone: "UTC".into(),
+        digest_period: "weekly".into(),
+        digest_changed_at: None,
     };
     row.apply(settings, now);
     // A savepoint, so that a taken slug does not abort an enclosing PostgreSQL transaction.

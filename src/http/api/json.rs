@@ -34,6 +34,8 @@ pub struct SurveyView {
     pub embed_enabled: bool,
     /// Whether an embed secret exists (it is shown only when created).
     pub embed_secret_set: bool,
+    /// The NPS digest to the team.
+    pub digest: DigestView,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -56,8 +58,37 @@ impl From<&SurveyRow> for SurveyView {
             allowed_origins: s.origins(),
             embed_enabled: s.embed_enabled,
             embed_secret_set: s.embed_secret.is_some(),
+            digest: DigestView::from(&s.digest_settings()),
             created_at: timestamp(s.created_at),
             updated_at: timestamp(s.updated_at),
+        }
+    }
+}
+
+/// A survey's digest settings.
+#[derive(Serialize, ToSchema)]
+pub struct DigestView {
+    pub enabled: bool,
+    pub recipients: Vec<String>,
+    /// mon, tue, wed, thu, fri, sat or sun.
+    pub weekday: String,
+    /// 0-23, in `time_zone`.
+    pub hour: u8,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// daily, weekly or monthly.
+    pub period: String,
+}
+
+impl From<&crate::domain::digest::DigestSettings> for DigestView {
+    fn from(d: &crate::domain::digest::DigestSettings) -> Self {
+        DigestView {
+            enabled: d.enabled,
+            recipients: d.recipients.clone(),
+            weekday: d.weekday.clone(),
+            hour: d.hour,
+            time_zone: d.time_zone.clone(),
+            period: d.period.as_str().to_string(),
         }
     }
 }

@@ -76,6 +76,24 @@ pub struct SurveyInput {
     /// Origins (`scheme://host[:port]`) whose pages may embed the survey.
     pub allowed_origins: Option<Vec<String>>,
     pub embed_enabled: Option<bool>,
+    /// The NPS digest: `{"enabled", "recipients", "weekday", "hour", "time_zone", "period"}`,
+    /// fields left out keep their value.
+    pub digest: Option<DigestInput>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DigestInput {
+    pub enabled: Option<bool>,
+    pub recipients: Option<Vec<String>>,
+    /// mon, tue, wed, thu, fri, sat or sun.
+    pub weekday: Option<String>,
+    #[schema(minimum = 0, maximum = 23)]
+    pub hour: Option<u8>,
+    /// An IANA time zone, e.g. Europe/Berlin.
+    pub time_zone: Option<String>,
+    /// daily, weekly or monthly.
+    pub period: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,7 +1,6 @@
 //! Reading results: the NPS of a period and the comments behind it.
 use super::auth::{Read, Scoped};
 use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
-use crate::domain::nps::{response_rate, NpsSummary};
 use crate::domain::score::Category;
 use crate::domain::state::Channel;
 use crate::domain::ValidationError;
@@ -9,6 +8,7 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::surveys::SurveyRow;
+use crate::store::reports::{self, NpsReport};
 use crate::store::{invitations, surveys};
 use actix_web::{web, HttpResponse};
 use chrono::{Days, NaiveDate, NaiveDateTime};
@@ -117,38 +117,12 @@ pub async fn nps(
         channel: parse_channel(query.channel.as_deref())?,
         verified: parse_verified(query.verified.as_deref())?,
     };
-    // Only web answers (or only verified ones, which are all web answers): no rate of emails.
-    let web_only = filter.channel == Some(Channel::Web) || filter.verified == Some(true);
     let survey = find_survey(&state, slug.into_inner()).await?;
-    let ((counts, by_email), sent) = state
+    let report = state
         .store
-        .read(move |c| {
-            Ok((
-                responses::score_counts(c, &survey.id, &filter)?,
-                invitations::count_sent(c, &survey.id, filter.from, filter.until)?,
-            ))
-        })
+        .read(move |c| reports::nps(c, &survey.id, &filter))
         .await?;
-    let summary = NpsSummary::from_counts(&counts);
-    let sent = sent as u64;
-    Ok(HttpResponse::Ok().json(NpsView {
-        nps: summary.nps,
-        responses: summary.responses,
-        promoters: summary.promoters,
-        passives: summary.passives,
-        detractors: summary.detractors,
-        invitations_sent: sent,
-        // Answers to emails per email sent: web answers had no invitation.
-        response_rate: if web_only {
-            None
-        } else {
-            response_rate(by_email, sent)
-        },
-        margin_of_error: summary.margin_of_error,
-        distribution: *counts.per_score(),
-        from: Period::echo(period.from),
-        to: Period::echo(period.to),
-    }))
+    Ok(HttpResponse::Ok().json(NpsView::new(&report, &period)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -277,10 +251,34 @@ pub struct NpsView {
     pub response_rate: Option<f64>,
     /// 95% margin of error, in NPS points.
     pub margin_of_error: Option<f64>,
+    /// Counted responses with a comment.
+    pub comments: u64,
+    /// Responses with a comment per response, 0 to 1; null without responses.
+    pub comment_rate: Option<f64>,
     /// Counted responses per score 0..=10.
     pub distribution: [u64; 11],
     pub from: Option<String>,
     pub to: Option<String>,
+}
+
+impl NpsView {
+    pub fn new(r: &NpsReport, period: &Period) -> NpsView {
+        NpsView {
+            nps: r.summary.nps,
+            responses: r.summary.responses,
+            promoters: r.summary.promoters,
+            passives: r.summary.passives,
+            detractors: r.summary.detractors,
+            invitations_sent: r.invitations_sent,
+            response_rate: r.response_rate,
+            margin_of_error: r.summary.margin_of_error,
+            comments: r.comments,
+            comment_rate: r.comment_rate,
+            distribution: *r.counts.per_score(),
+            from: Period::echo(period.from),
+            to: Period::echo(period.to),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

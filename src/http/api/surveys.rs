@@ -32,6 +32,7 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("intro", &[]),
     ("allowed_origins", &[]),
     ("embed_enabled", &[]),
+    ("digest", &[]),
 ];
 
 /// Fields the API shows but nobody sets: ignored on input, so a client can send back what it read.
@@ -139,6 +140,7 @@ pub fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), Validat
         intro: clearable(&obj, "intro")?,
         allowed_origins: strings(&obj, "allowed_origins")?,
         embed_enabled: boolean(&obj, "embed_enabled")?,
+        digest: obj.get("digest").cloned(),
     };
     Ok((string(&obj, "slug")?, patch))
 }

@@ -1,4 +1,5 @@
 //! The pages people see: the response form, thank-you page and unsubscribe.
+pub mod digest_unsubscribe;
 pub mod respond;
 pub mod unsubscribe;
 pub mod views;
@@ -27,6 +28,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/u/{token}")
             .route(web::get().to(unsubscribe::show))
             .route(web::post().to(unsubscribe::submit))
+            .route(web::head().to(HttpResponse::Ok)),
+    )
+    .service(
+        web::resource("/d/{token}")
+            .route(web::get().to(digest_unsubscribe::show))
+            .route(web::post().to(digest_unsubscribe::submit))
             .route(web::head().to(HttpResponse::Ok)),
     )
     .route("/healthz", web::get().to(healthz))

@@ -25,6 +25,7 @@ pub async fn show(
         branding: &brand,
         form_action: &action,
         email_masked: &email,
+        list: "surveys",
     })?;
     Ok(html(StatusCode::OK, body))
 }
@@ -48,6 +49,7 @@ pub async fn submit(
     let body = views::unsubscribed(&UnsubscribedPage {
         branding: &brand,
         email_masked: &email,
+        list: "surveys",
     })?;
     Ok(html(StatusCode::OK, body))
 }

@@ -78,11 +78,14 @@ pub struct UnsubscribePage<'a> {
     pub branding: &'a Branding,
     pub form_action: &'a str,
     pub email_masked: &'a str,
+    /// What the address stops getting: "surveys", "NPS digests".
+    pub list: &'a str,
 }
 
 pub struct UnsubscribedPage<'a> {
     pub branding: &'a Branding,
     pub email_masked: &'a str,
+    pub list: &'a str,
 }
 
 /// An error page: in the survey's brand when the link named a known survey, neutral otherwise.
@@ -178,6 +181,7 @@ struct UnsubscribeHtml<'a> {
     theme: Theme<'a>,
     form_action: &'a str,
     email_masked: &'a str,
+    list: &'a str,
 }
 
 #[derive(Template)]
@@ -185,6 +189,7 @@ struct UnsubscribeHtml<'a> {
 struct UnsubscribedHtml<'a> {
     theme: Theme<'a>,
     email_masked: &'a str,
+    list: &'a str,
 }
 
 #[derive(Template)]
@@ -262,6 +267,7 @@ pub fn unsubscribe(p: &UnsubscribePage) -> Result<String, askama::Error> {
         theme: Theme::of(p.branding),
         form_action: p.form_action,
         email_masked: p.email_masked,
+        list: p.list,
     }
     .render()
 }
@@ -270,6 +276,7 @@ pub fn unsubscribed(p: &UnsubscribedPage) -> Result<String, askama::Error> {
     UnsubscribedHtml {
         theme: Theme::of(p.branding),
         email_masked: p.email_masked,
+        list: p.list,
     }
     .render()
 }
@@ -434,11 +441,13 @@ mod tests {
                 branding: &b,
                 form_action: "/u/t",
                 email_masked: "<a>",
+                list: "surveys",
             })
             .unwrap(),
             unsubscribed(&UnsubscribedPage {
                 branding: &b,
                 email_masked: "<a>",
+                list: "surveys",
             })
             .unwrap(),
             error_page(&ErrorPage {
@@ -511,6 +520,7 @@ mod tests {
             branding: &b,
             form_action: "/u/TOKEN",
             email_masked: "a***@example.com",
+            list: "surveys",
         };
         let html = unsubscribe(&page).unwrap();
         assert_page(&html);
@@ -522,6 +532,7 @@ mod tests {
         let html = unsubscribed(&UnsubscribedPage {
             branding: &b,
             email_masked: "a***@example.com",
+            list: "surveys",
         })
         .unwrap();
         assert_page(&html);

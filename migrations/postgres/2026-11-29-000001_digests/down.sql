@@ -1,0 +1,12 @@
+DROP TABLE digest_tokens;
+DROP INDEX outbox_digest_recipient;
+ALTER TABLE outbox DROP COLUMN recipient;
+ALTER TABLE outbox DROP COLUMN digest_id;
+DROP TABLE digests;
+ALTER TABLE surveys DROP COLUMN digest_changed_at;
+ALTER TABLE surveys DROP COLUMN digest_period;
+ALTER TABLE surveys DROP COLUMN digest_time_zone;
+ALTER TABLE surveys DROP COLUMN digest_hour;
+ALTER TABLE surveys DROP COLUMN digest_weekday;
+ALTER TABLE surveys DROP COLUMN digest_recipients;
+ALTER TABLE surveys DROP COLUMN digest_enabled;

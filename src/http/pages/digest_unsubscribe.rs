@@ -1,0 +1,67 @@
+//! GET /d/{token} asks; POST /d/{token} (the button, or a mail client's RFC 8058 one-click POST
+//! from the digest's List-Unsubscribe headers) takes that one address off that one survey's
+//! digest. A GET never unsubscribes.
+use super::views::{self, UnsubscribePage, UnsubscribedPage};
+use super::{branding, ClientIp};
+use crate::domain::email::mask;
+use crate::domain::token::Token;
+use crate::error::{html, PageError};
+use crate::http::AppState;
+use crate::store::digests;
+use crate::store::surveys::SurveyRow;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+
+const LIST: &str = "NPS digests";
+
+async fn find(state: &AppState, ip: &ClientIp, raw: &str) -> Result<(SurveyRow, String), PageError> {
+    let unknown = || match state.failures.record_failure(ip.0, "digest_token") {
+        Some(_) => PageError::TooManyRequests,
+        None => PageError::NotFound,
+    };
+    let token = Token::from_url(raw).ok_or_else(unknown)?;
+    let hash = token.hash();
+    state
+        .store
+        .read(move |c| digests::find_token(c, &hash))
+        .await?
+        .ok_or_else(unknown)
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let token = path.into_inner();
+    let (survey, recipient) = find(&state, &ip, &token).await?;
+    let action = format!("/d/{token}");
+    let body = views::unsubscribe(&UnsubscribePage {
+        branding: &branding(&survey),
+        form_action: &action,
+        email_masked: &mask(&recipient),
+        list: LIST,
+    })?;
+    Ok(html(StatusCode::OK, body))
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let (survey, recipient) = find(&state, &ip, &path.into_inner()).await?;
+    let now = state.clock.now();
+    let (survey_id, address) = (survey.id.clone(), recipient.clone());
+    state
+        .store
+        .write(move |c| digests::remove_recipient(c, &survey_id, &address, now))
+        .await?;
+    tracing::info!(email = %mask(&recipient), survey = %survey.slug, "unsubscribed from the digest");
+    let body = views::unsubscribed(&UnsubscribedPage {
+        branding: &branding(&survey),
+        email_masked: &mask(&recipient),
+        list: LIST,
+    })?;
+    Ok(html(StatusCode::OK, body))
+}

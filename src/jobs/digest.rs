@@ -1,0 +1,202 @@
+//! The digest's schedule and content. Each dispatcher round first claims the digests that have
+//! come due (one record per survey and period, so instances racing on one database claim each
+//! once) and queues a job per recipient; the same worker loop then sends them like survey emails.
+use crate::domain::digest::{parse_period, DigestPeriod, TREND_PERIODS};
+use crate::domain::score::Category;
+use crate::domain::survey::first_name;
+use crate::mail::digest::{DigestEmail, Figures, NotableComment, TrendPoint};
+use crate::store::reports::{self, NpsReport};
+use crate::store::responses::{self, CommentQuery, ResponseFilter};
+use crate::store::schema::surveys as s;
+use crate::store::surveys::SurveyRow;
+use crate::store::{digests, invitations, DbConn, StoreResult};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+/// Comments of each kind a digest quotes.
+const NOTABLE_COMMENTS: i64 = 5;
+
+/// The surveys whose digest is due at `now` and not claimed yet, with the period to report.
+pub fn due(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<Vec<(SurveyRow, DigestPeriod)>> {
+    let surveys: Vec<SurveyRow> = s::table
+        .filter(s::digest_enabled.eq(true))
+        .select(SurveyRow::as_select())
+        .load(conn)?;
+    let mut out = Vec::new();
+    for survey in surveys {
+        let settings = survey.digest_settings();
+        let changed = survey.digest_changed_at.unwrap_or(survey.created_at);
+        if let Some(period) = settings.due(now, changed) {
+            if !digests::exists(conn, &survey.id, &period.key())? {
+                out.push((survey, period));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Claims the due digests and queues their jobs; answers how many digests it claimed.
+pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<usize> {
+    let mut claimed = 0;
+    for (survey, period) in due(conn, now)? {
+        let responses = report(conn, &survey, &period)?.summary.responses;
+        if let Some(d) = digests::claim(conn, &survey, &period, responses, now)? {
+            tracing::info!(survey = %survey.slug, period = %d.period_key, status = %d.status, "digest claimed");
+            claimed += 1;
+        }
+    }
+    Ok(claimed)
+}
+
+fn filter(period: &DigestPeriod) -> ResponseFilter {
+    ResponseFilter {
+        from: Some(period.start),
+        until: Some(period.end),
+        ..Default::default()
+    }
+}
+
+fn report(conn: &mut DbConn, survey: &SurveyRow, period: &DigestPeriod) -> StoreResult<NpsReport> {
+    reports::nps(conn, &survey.id, &filter(period))
+}
+
+fn figures(r: &NpsReport) -> Figures {
+    Figures {
+        nps: r.summary.nps,
+        margin_of_error: r.summary.margin_of_error,
+        responses: r.summary.responses,
+        promoters: r.summary.promoters,
+        passives: r.summary.passives,
+        detractors: r.summary.detractors,
+        invitations_sent: r.invitations_sent,
+        response_rate: r.response_rate,
+        comment_rate: r.comment_rate,
+    }
+}
+
+/// The period a stored digest reports, in the survey's time zone.
+pub fn period_of(survey: &SurveyRow, period_key: &str) -> Option<DigestPeriod> {
+    parse_period(period_key, &survey.digest_settings().zone()).ok()
+}
+
+/// Where a digest's links lead.
+pub struct Links<'a> {
+    pub public_url: &'a str,
+    pub unsubscribe_url: String,
+}
+
+/// Everything one recipient's digest shows, from the same report as the API.
+pub fn content(
+    conn: &mut DbConn,
+    survey: &SurveyRow,
+    period: &DigestPeriod,
+    recipient: &str,
+    links: Links<'_>,
+    pausing: bool,
+) -> StoreResult<DigestEmail> {
+    let current = report(conn, survey, period)?;
+    let preceding = period.preceding(TREND_PERIODS);
+    let previous = match preceding.last() {
+        Some(p) => Some(report(conn, survey, p)?),
+        None => None,
+    };
+    let trailing = match (preceding.first(), preceding.last()) {
+        (Some(first), Some(last)) => {
+            let r = reports::nps(
+                conn,
+                &survey.id,
+                &ResponseFilter {
+                    from: Some(first.start),
+                    until: Some(last.end),
+                    ..Default::default()
+                },
+            )?;
+            (r.summary.responses > 0).then(|| figures(&r))
+        }
+        _ => None,
+    };
+    let mut trend = Vec::with_capacity(TREND_PERIODS);
+    for p in preceding.iter().skip(1) {
+        let r = report(conn, survey, p)?;
+        trend.push(TrendPoint {
+            label: p.short_label(),
+            nps: r.summary.nps,
+            responses: r.summary.responses,
+        });
+    }
+    trend.push(TrendPoint {
+        label: period.short_label(),
+        nps: current.summary.nps,
+        responses: current.summary.responses,
+    });
+    let (from, to) = period.days();
+    Ok(DigestEmail {
+        brand: survey.brand.clone(),
+        accent_color: survey.accent_color.clone(),
+        period_label: period.label(),
+        period_noun: period.kind.noun(),
+        current: figures(&current),
+        previous: previous
+            .filter(|p| p.summary.responses > 0 || p.invitations_sent > 0)
+            .map(|p| figures(&p)),
+        trailing,
+        distribution: *current.counts.per_score(),
+        trend,
+        detractor_comments: notable(conn, survey, period, Category::Detractor)?,
+        promoter_comments: notable(conn, survey, period, Category::Promoter)?,
+        dashboard_url: format!("{}/dashboard/{}", links.public_url, survey.slug),
+        api_url: format!(
+            "{}/api/v1/surveys/{}/nps?from={from}&to={to}",
+            links.public_url, survey.slug
+        ),
+        unsubscribe_url: links.unsubscribe_url,
+        recipient: recipient.to_string(),
+        pausing,
+    })
+}
+
+/// The most recent comments of a category in the period, with first names and properties.
+fn notable(
+    conn: &mut DbConn,
+    survey: &SurveyRow,
+    period: &DigestPeriod,
+    category: Category,
+) -> StoreResult<Vec<NotableComment>> {
+    let rows = responses::comments(
+        conn,
+        &CommentQuery {
+            survey_id: survey.id.clone(),
+            category: Some(category),
+            filter: filter(period),
+            before: None,
+            limit: NOTABLE_COMMENTS,
+        },
+    )?;
+    let invitation_ids: Vec<String> = rows.iter().filter_map(|r| r.invitation_id.clone()).collect();
+    let response_ids: Vec<String> = rows
+        .iter()
+        .filter(|r| r.invitation_id.is_none())
+        .map(|r| r.response_id.clone())
+        .collect();
+    let mut props: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (owner, name, value) in invitations::properties_of(conn, &invitation_ids)?
+        .into_iter()
+        .chain(responses::properties_of(conn, &response_ids)?)
+    {
+        props.entry(owner).or_default().push((name, value));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let owner = r.invitation_id.clone().unwrap_or_else(|| r.response_id.clone());
+            let name = r.invitation_name.or(r.web_name);
+            NotableComment {
+                score: u8::try_from(r.score).unwrap_or_default(),
+                first_name: name.as_deref().and_then(first_name),
+                comment: r.comment.unwrap_or_default(),
+                segment: props.remove(&owner).unwrap_or_default(),
+            }
+        })
+        .collect())
+}
