@@ -223,6 +223,23 @@ impl DigestSettings {
     }
 }
 
+/// Local midnight of a calendar day in the IANA zone `tz`, as UTC: the API's `from`/`to` with `tz`.
+pub fn local_midnight(tz: &str, day: chrono::NaiveDate) -> Result<NaiveDateTime, ValidationError> {
+    let zone = TimeZone::get(tz).map_err(|_| {
+        ValidationError::new(
+            "tz",
+            "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
+        )
+    })?;
+    let date = Date::new(
+        i16::try_from(chrono::Datelike::year(&day)).unwrap_or(1970),
+        chrono::Datelike::month(&day) as i8,
+        chrono::Datelike::day(&day) as i8,
+    )
+    .map_err(|_| ValidationError::new("from", "is out of range"))?;
+    Ok(local(&zone, date, 0))
+}
+
 /// Local `hour`:00 of `day` in `tz`, as UTC (a time inside a DST gap moves forward).
 fn local(tz: &TimeZone, day: Date, hour: u8) -> NaiveDateTime {
     day.at(hour as i8, 0, 0, 0)

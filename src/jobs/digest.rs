@@ -147,8 +147,8 @@ pub fn content(
         promoter_comments: notable(conn, survey, period, Category::Promoter)?,
         dashboard_url: format!("{}/dashboard/{}", links.public_url, survey.slug),
         api_url: format!(
-            "{}/api/v1/surveys/{}/nps?from={from}&to={to}",
-            links.public_url, survey.slug
+            "{}/api/v1/surveys/{}/nps?from={from}&to={to}&tz={}",
+            links.public_url, survey.slug, survey.digest_time_zone
         ),
         unsubscribe_url: links.unsubscribe_url,
         recipient: recipient.to_string(),
@@ -173,7 +173,10 @@ fn notable(
             limit: NOTABLE_COMMENTS,
         },
     )?;
-    let invitation_ids: Vec<String> = rows.iter().filter_map(|r| r.invitation_id.clone()).collect();
+    let invitation_ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.invitation_id.clone())
+        .collect();
     let response_ids: Vec<String> = rows
         .iter()
         .filter(|r| r.invitation_id.is_none())
@@ -189,7 +192,10 @@ fn notable(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let owner = r.invitation_id.clone().unwrap_or_else(|| r.response_id.clone());
+            let owner = r
+                .invitation_id
+                .clone()
+                .unwrap_or_else(|| r.response_id.clone());
             let name = r.invitation_name.or(r.web_name);
             NotableComment {
                 score: u8::try_from(r.score).unwrap_or_default(),

@@ -62,11 +62,8 @@ pub async fn run(args: DigestArgs, config: &Config, store: Store) -> anyhow::Res
             })
             .await?;
         let rendered = render_digest_email(&email)?;
-        let file = std::path::PathBuf::from(format!(
-            "npsd-digest-{}-{}.html",
-            survey.slug,
-            period.key()
-        ));
+        let file =
+            std::path::PathBuf::from(format!("npsd-digest-{}-{}.html", survey.slug, period.key()));
         std::fs::write(&file, &rendered.html)
             .with_context(|| format!("cannot write {}", file.display()))?;
         println!("Subject: {}\n\n{}", rendered.subject, rendered.text);

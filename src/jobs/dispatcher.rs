@@ -13,8 +13,8 @@ use crate::config::DispatcherSettings;
 use crate::domain::clock::SharedClock;
 use crate::domain::email::{mask, redact_addresses};
 use crate::domain::state::{InvitationStatus, JobKind};
-use crate::jobs::digest;
 use crate::domain::token::Token;
+use crate::jobs::digest;
 use crate::mail::survey::{self, SurveyMessage};
 use crate::mail::{Mailer, SendError};
 use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
@@ -227,9 +227,7 @@ impl Dispatcher {
             .read(move |c| Ok(!digest::due(c, now)?.is_empty()))
             .await?;
         if digests_due {
-            self.store
-                .write(move |c| digest::claim_due(c, now))
-                .await?;
+            self.store.write(move |c| digest::claim_due(c, now)).await?;
         }
         let claim_started = Instant::now();
         // Known before the claim commits, so a stop in the middle of it can still release it.
@@ -364,7 +362,11 @@ impl Dispatcher {
                 .await?
         };
         // Logs name the job and a masked address, never the link (its token is a secret).
-        let what = if ids.invitation_id.is_some() { "survey email" } else { "digest" };
+        let what = if ids.invitation_id.is_some() {
+            "survey email"
+        } else {
+            "digest"
+        };
         let job_id = ids.invitation_id.as_deref().unwrap_or(&ids.outbox_id);
         match (&outcome, file) {
             (Outcome::Sent, Some(file)) => tracing::info!(
@@ -508,7 +510,13 @@ fn prepare_digest(
     default_from: &Mailbox,
 ) -> StoreResult<Option<Job>> {
     let (Some(digest_id), Some(recipient)) = (row.digest_id.clone(), row.recipient.clone()) else {
-        outbox::mark_failed(conn, &row.id, lease_id, "a digest job without its digest or recipient", now)?;
+        outbox::mark_failed(
+            conn,
+            &row.id,
+            lease_id,
+            "a digest job without its digest or recipient",
+            now,
+        )?;
         return Ok(None);
     };
     let record = digests::find(conn, &digest_id)?;
@@ -526,7 +534,13 @@ fn prepare_digest(
         return Ok(None);
     }
     let Some(period) = digest::period_of(&survey_row, &record.period_key) else {
-        outbox::mark_failed(conn, &row.id, lease_id, "the digest's period cannot be read", now)?;
+        outbox::mark_failed(
+            conn,
+            &row.id,
+            lease_id,
+            "the digest's period cannot be read",
+            now,
+        )?;
         return Ok(None);
     };
     let token = Token::generate();
@@ -535,7 +549,14 @@ fn prepare_digest(
         public_url,
         unsubscribe_url: format!("{public_url}/d/{}", token.as_str()),
     };
-    let content = digest::content(conn, &survey_row, &period, &recipient, links, record.pausing)?;
+    let content = digest::content(
+        conn,
+        &survey_row,
+        &period,
+        &recipient,
+        links,
+        record.pausing,
+    )?;
     let from: Mailbox = match survey_row.sender.as_deref().map(str::parse::<Mailbox>) {
         Some(Ok(m)) => m,
         _ => default_from.clone(),

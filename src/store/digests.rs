@@ -80,11 +80,8 @@ pub fn claim(
         created_at: now,
     };
     // A savepoint: losing the race must not abort the enclosing PostgreSQL transaction.
-    let inserted = conn.transaction(|c| {
-        diesel::insert_into(digests::table)
-            .values(&row)
-            .execute(c)
-    });
+    let inserted =
+        conn.transaction(|c| diesel::insert_into(digests::table).values(&row).execute(c));
     match inserted {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Ok(None),
@@ -148,7 +145,10 @@ pub fn find_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<(Su
     let Some((survey_id, recipient)) = found else {
         return Ok(None);
     };
-    Ok(Some((super::surveys::find_by_id(conn, &survey_id)?, recipient)))
+    Ok(Some((
+        super::surveys::find_by_id(conn, &survey_id)?,
+        recipient,
+    )))
 }
 
 /// Takes the address off the survey's digest list; answers whether it was on it.

@@ -8,6 +8,7 @@ mod bots;
 mod browser;
 mod cli;
 mod delivery;
+mod digest;
 mod email_path;
 mod embed;
 mod embed_browser;

@@ -6,9 +6,9 @@ use crate::domain::state::Channel;
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::http::AppState;
+use crate::store::reports::{self, NpsReport};
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::surveys::SurveyRow;
-use crate::store::reports::{self, NpsReport};
 use crate::store::{invitations, surveys};
 use actix_web::{web, HttpResponse};
 use chrono::{Days, NaiveDate, NaiveDateTime};
@@ -17,10 +17,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
-/// An inclusive range of UTC days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`.
+/// An inclusive range of days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`, in UTC or in the IANA zone
+/// of `tz=` (the digest's links name the survey's zone, so they show its very figures).
 pub struct Period {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    tz: Option<String>,
 }
 
 impl Period {
@@ -36,6 +38,7 @@ impl Period {
         let period = Period {
             from: day("from", from)?,
             to: day("to", to)?,
+            tz: None,
         };
         if let (Some(f), Some(t)) = (period.from, period.to) {
             if f > t {
@@ -45,15 +48,32 @@ impl Period {
         Ok(period)
     }
 
+    /// Days in the IANA zone `tz` instead of UTC.
+    pub fn in_zone(mut self, tz: Option<&str>) -> Result<Period, ValidationError> {
+        if let Some(tz) = tz.filter(|t| !t.is_empty()) {
+            crate::domain::digest::local_midnight(tz, NaiveDate::default())?;
+            self.tz = Some(tz.to_string());
+        }
+        Ok(self)
+    }
+
+    fn midnight(&self, d: NaiveDate) -> NaiveDateTime {
+        match &self.tz {
+            Some(tz) => crate::domain::digest::local_midnight(tz, d)
+                .unwrap_or_else(|_| d.and_hms_opt(0, 0, 0).expect("midnight")),
+            None => d.and_hms_opt(0, 0, 0).expect("midnight"),
+        }
+    }
+
     pub fn start(&self) -> Option<NaiveDateTime> {
-        self.from.map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
+        self.from.map(|d| self.midnight(d))
     }
 
     /// The first instant after the period.
     pub fn end(&self) -> Option<NaiveDateTime> {
         self.to
             .and_then(|d| d.checked_add_days(Days::new(1)))
-            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .map(|d| self.midnight(d))
     }
 
     fn echo(d: Option<NaiveDate>) -> Option<String> {
@@ -80,6 +100,8 @@ pub struct NpsQuery {
     channel: Option<String>,
     /// true: only web answers whose identity the site signed; false: only the others.
     verified: Option<String>,
+    /// An IANA time zone: `from` and `to` are days there (default UTC).
+    tz: Option<String>,
 }
 
 /// `channel=email|web`; absent or empty: every channel.
@@ -110,7 +132,8 @@ pub async fn nps(
     slug: web::Path<String>,
     query: web::Query<NpsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let period =
+        Period::parse(query.from.as_deref(), query.to.as_deref())?.in_zone(query.tz.as_deref())?;
     let filter = ResponseFilter {
         from: period.start(),
         until: period.end(),

@@ -14,7 +14,11 @@ use actix_web::{web, HttpResponse};
 
 const LIST: &str = "NPS digests";
 
-async fn find(state: &AppState, ip: &ClientIp, raw: &str) -> Result<(SurveyRow, String), PageError> {
+async fn find(
+    state: &AppState,
+    ip: &ClientIp,
+    raw: &str,
+) -> Result<(SurveyRow, String), PageError> {
     let unknown = || match state.failures.record_failure(ip.0, "digest_token") {
         Some(_) => PageError::TooManyRequests,
         None => PageError::NotFound,

@@ -1,0 +1,317 @@
+//! The NPS digest end to end: settings through the API, the schedule at fixed clocks (moved, never
+//! slept through), the email received over SMTP with the API's figures, exactly once per recipient
+//! across restarts and racing instances, one-click unsubscribe, the pause after silent periods.
+use crate::backend_tests;
+use crate::helpers::{spawn_app, test_config, Backend, TestApp};
+use chrono::NaiveDateTime;
+use npsd::domain::clock::{Clock, SharedClock};
+use npsd::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const SHOP: &str = "https://shop.example";
+const CX: &str = "cx@shop.example";
+const OPS: &str = "ops@shop.example";
+
+fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+}
+
+/// Moves the app's clock to `t` (UTC).
+fn set_clock(app: &TestApp, t: NaiveDateTime) {
+    app.clock.advance(t - app.clock.now());
+}
+
+/// A web answer at the app's current time.
+async fn web_answer(app: &TestApp, score: u8, comment: Option<&str>, visitor: &str) {
+    let mut body = json!({"score": score, "visitor_id": visitor, "name": "Zoe Park", "properties": {"plan": "pro"}});
+    if let Some(c) = comment {
+        body["comment"] = json!(c);
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/embed/default/responses"))
+        .header("Origin", SHOP)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+}
+
+async fn enable_digest(app: &TestApp, tz: &str) {
+    app.patch_survey(
+        "default",
+        json!({"allowed_origins": [SHOP], "digest": {"enabled": true, "recipients": [CX, OPS], "weekday": "mon", "hour": 9, "time_zone": tz}}),
+    )
+    .await;
+}
+
+/// Three weeks of answers (Europe/Berlin weeks 45, 46, 47 of 2026), the last with comments and
+/// two email answers.
+async fn seed_three_weeks(app: &TestApp) {
+    set_clock(app, at("2026-11-04 12:00"));
+    for (i, s) in [10, 9, 3].into_iter().enumerate() {
+        web_answer(app, s, None, &format!("w45-{i}")).await;
+    }
+    set_clock(app, at("2026-11-11 12:00"));
+    for (i, s) in [9, 7, 2, 10].into_iter().enumerate() {
+        web_answer(app, s, None, &format!("w46-{i}")).await;
+    }
+    set_clock(app, at("2026-11-18 12:00"));
+    let mail = app
+        .transaction_and_email("order-1", "ann@example.com")
+        .await;
+    let (status, _) = app.get_page(&mail.score_link(10)).await;
+    assert_eq!(status, StatusCode::OK);
+    let mail = app
+        .transaction_and_email("order-2", "bob@example.com")
+        .await;
+    let (status, _) = app
+        .post_form(
+            &mail.form_link(),
+            &[("score", "6"), ("comment", "Late again")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    web_answer(app, 9, Some("Lovely boots"), "w47-1").await;
+    web_answer(app, 9, None, "w47-2").await;
+    web_answer(
+        app,
+        0,
+        Some("<script>alert(1)</script> never arrived"),
+        "w47-3",
+    )
+    .await;
+    web_answer(app, 8, None, "w47-4").await;
+}
+
+async fn the_weekly_digest_arrives_once_with_the_apis_figures(backend: Backend) {
+    let app = spawn_app(backend).await;
+    enable_digest(&app, "Europe/Berlin").await;
+    let survey = app.get_api("/api/v1/surveys/default").await.body;
+    assert_eq!(
+        survey["digest"],
+        json!({"enabled": true, "recipients": [CX, OPS], "weekday": "mon", "hour": 9, "time_zone": "Europe/Berlin", "period": "weekly"})
+    );
+    seed_three_weeks(&app).await;
+    assert!(
+        app.smtp.messages_to(CX).is_empty(),
+        "no digest while seeding"
+    );
+
+    // Monday 23 November, 08:59 in Berlin: not yet. 09:00: the digest of week 47.
+    set_clock(&app, at("2026-11-23 07:59"));
+    app.drain().await;
+    assert!(app.smtp.messages_to(CX).is_empty());
+    set_clock(&app, at("2026-11-23 08:00"));
+    let cx = app.drain_and_messages_to(CX, 1).await;
+    let ops = app.smtp.messages_to(OPS);
+    assert_eq!((cx.len(), ops.len()), (1, 1), "one digest per recipient");
+
+    // The figures are the API's for the same week in the same zone.
+    let api = app
+        .get_api("/api/v1/surveys/default/nps?from=2026-11-16&to=2026-11-22&tz=Europe/Berlin")
+        .await
+        .body;
+    assert_eq!(api["responses"], 6);
+    assert_eq!(api["nps"], 16.7);
+    assert_eq!(
+        api["distribution"],
+        json!([1, 0, 0, 0, 0, 0, 1, 0, 1, 2, 1])
+    );
+    let previous = app
+        .get_api("/api/v1/surveys/default/nps?from=2026-11-09&to=2026-11-15&tz=Europe/Berlin")
+        .await
+        .body;
+    assert_eq!(previous["nps"], 25.0);
+    let mail = &cx[0];
+    let text = mail.text_body();
+    let html = mail.html_body();
+    for body in [&text, &html] {
+        assert!(body.contains("16.7"), "the NPS: {body}");
+        assert!(body.contains("Week 47"), "{body}");
+        assert!(body.contains("8.3"), "the change against the previous week");
+        assert!(body.contains("Lovely boots") && body.contains("Late again"));
+        assert!(
+            body.contains("Zoe") && !body.contains("Zoe Park"),
+            "first names only"
+        );
+    }
+    assert!(text.contains("<script>alert(1)</script> never arrived"));
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; never arrived"));
+    assert!(!html.contains("<script"));
+    let subject = mail.header("Subject").unwrap();
+    assert!(
+        subject.contains("ACME") && subject.contains("16.7"),
+        "{subject}"
+    );
+    assert!(mail.header("List-Unsubscribe").unwrap().contains("/d/"));
+    assert_eq!(
+        mail.header("List-Unsubscribe-Post").unwrap(),
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(mail.header("Date").is_some());
+    assert!(mail.header("Message-ID").unwrap().contains('@'));
+    assert!(mail.raw.len() < 100 * 1024);
+    assert!(html.contains("/dashboard/default") && html.contains("tz=Europe/Berlin"));
+    assert!(text.contains(&format!("{CX} is on the ACME NPS digest list")) || text.contains(CX));
+
+    // Never twice: later rounds, and an instance starting on the same database, send nothing more.
+    set_clock(&app, at("2026-11-23 15:00"));
+    app.drain().await;
+    let second = second_instance(&app).await;
+    second.dispatch_until_idle().await.unwrap();
+    assert_eq!(app.smtp.messages_to(CX).len(), 1);
+    assert_eq!(app.smtp.messages_to(OPS).len(), 1);
+
+    // One click takes one recipient off this survey's digest, and only that one.
+    let link = mail
+        .header("List-Unsubscribe")
+        .unwrap()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_string();
+    let (status, page) = app
+        .post_form(&link, &[("List-Unsubscribe", "One-Click")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("You will not receive further NPS digests from ACME."));
+    let survey = app.get_api("/api/v1/surveys/default").await.body;
+    assert_eq!(survey["digest"]["recipients"], json!([OPS]));
+    set_clock(&app, at("2026-11-30 08:05"));
+    app.drain().await;
+    assert_eq!(app.smtp.messages_to(CX).len(), 1);
+    assert_eq!(app.smtp.messages_to(OPS).len(), 2);
+}
+
+/// Another instance on the app's database, with the app's clock and SMTP server.
+async fn second_instance(app: &TestApp) -> npsd::jobs::dispatcher::Dispatcher {
+    let config = test_config(app.db.url(), &app.smtp.url(), &[]);
+    let clock: SharedClock = app.clock.clone();
+    let other = Application::build_with_clock(config, clock)
+        .await
+        .expect("a second instance");
+    let dispatcher = other.dispatcher();
+    // The HTTP side of the second instance is not needed: only its dispatcher.
+    drop(other);
+    dispatcher
+}
+
+async fn a_missed_slot_goes_out_once_and_a_late_setup_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Set up on Wednesday 25 November, after this week's slot: last week's digest goes at once.
+    set_clock(&app, at("2026-11-25 10:00"));
+    enable_digest(&app, "UTC").await;
+    app.drain().await;
+    let mails = app.smtp.messages_to(CX);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].text_body().contains("Week 47"));
+    assert!(mails[0].text_body().contains("No responses this week."));
+    // Down from Sunday 29 November to Wednesday 9 December: on restart, only the latest missed
+    // week (49) goes, once.
+    set_clock(&app, at("2026-12-09 11:00"));
+    let second = second_instance(&app).await;
+    second.dispatch_until_idle().await.unwrap();
+    app.drain().await;
+    let mails = app.smtp.messages_to(CX);
+    assert_eq!(mails.len(), 2, "{}", app.smtp.describe());
+    assert!(mails[1].text_body().contains("Week 49"));
+}
+
+async fn two_schedulers_racing_send_one_digest_per_recipient(backend: Backend) {
+    let app = spawn_app(backend).await;
+    set_clock(&app, at("2026-11-20 12:00"));
+    enable_digest(&app, "UTC").await;
+    set_clock(&app, at("2026-11-23 09:01"));
+    let others = [second_instance(&app).await, second_instance(&app).await];
+    let (a, b, c) = tokio::join!(
+        app.dispatcher.dispatch_until_idle(),
+        others[0].dispatch_until_idle(),
+        others[1].dispatch_until_idle(),
+    );
+    for r in [a, b, c] {
+        r.unwrap();
+    }
+    assert_eq!(app.smtp.messages_to(CX).len(), 1, "{}", app.smtp.describe());
+    assert_eq!(app.smtp.messages_to(OPS).len(), 1);
+}
+
+async fn silent_weeks_say_so_and_pause_the_digest(backend: Backend) {
+    let app = spawn_app(backend).await;
+    set_clock(&app, at("2026-10-28 12:00"));
+    enable_digest(&app, "UTC").await;
+    // Weeks 44 to 47 without responses: four digests, the fourth says it pauses.
+    for monday in ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"] {
+        set_clock(&app, at(&format!("{monday} 09:30")));
+        app.drain().await;
+    }
+    let mails = app.smtp.messages_to(CX);
+    assert_eq!(mails.len(), 4, "{}", app.smtp.describe());
+    assert!(mails[0].text_body().contains("No responses this week."));
+    assert!(!mails[2].text_body().contains("pauses"));
+    assert!(
+        mails[3].text_body().contains("pauses"),
+        "{}",
+        mails[3].text_body()
+    );
+    // Week 48 is silent too: paused, nothing sent.
+    set_clock(&app, at("2026-11-30 09:30"));
+    app.drain().await;
+    assert_eq!(app.smtp.messages_to(CX).len(), 4);
+    // A response in week 49: the digest is back.
+    set_clock(&app, at("2026-12-02 12:00"));
+    web_answer(&app, 9, None, "back").await;
+    set_clock(&app, at("2026-12-07 09:30"));
+    app.drain().await;
+    let mails = app.smtp.messages_to(CX);
+    assert_eq!(mails.len(), 5);
+    assert!(!mails[4].text_body().contains("No responses this week."));
+}
+
+async fn bad_digest_settings_name_the_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (digest, field) in [
+        (json!({"weekday": "someday"}), "digest.weekday"),
+        (json!({"hour": 24}), "digest.hour"),
+        (json!({"time_zone": "Europe/Atlantis"}), "digest.time_zone"),
+        (
+            json!({"recipients": ["not an address"]}),
+            "digest.recipients",
+        ),
+        (json!({"period": "hourly"}), "digest.period"),
+        (json!({"enabled": true}), "digest.recipients"),
+    ] {
+        let r = app
+            .api(
+                Method::PATCH,
+                "/api/v1/surveys/default",
+                Some(json!({ "digest": digest })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{digest}");
+        assert_eq!(r.body["error"]["field"], field, "{digest}: {}", r.body);
+    }
+    let defaults: Value = app.get_api("/api/v1/surveys/default").await.body["digest"].clone();
+    assert_eq!(
+        defaults,
+        json!({"enabled": false, "recipients": [], "weekday": "mon", "hour": 9, "time_zone": "UTC", "period": "weekly"})
+    );
+    let r = app
+        .get_api("/api/v1/surveys/default/nps?tz=Mars/Base")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "tz");
+}
+
+backend_tests!(
+    the_weekly_digest_arrives_once_with_the_apis_figures,
+    a_missed_slot_goes_out_once_and_a_late_setup_at_once,
+    two_schedulers_racing_send_one_digest_per_recipient,
+    silent_weeks_say_so_and_pause_the_digest,
+    bad_digest_settings_name_the_field,
+);
