@@ -308,6 +308,94 @@ async fn bad_digest_settings_name_the_field(backend: Backend) {
     assert_eq!(r.body["error"]["field"], "tz");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_passes_spamassassin() {
+    if !crate::spam::spamassassin_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    enable_digest(&app, "Europe/Berlin").await;
+    seed_three_weeks(&app).await;
+    set_clock(&app, at("2026-11-23 08:00"));
+    let mail = &app.drain_and_messages_to(CX, 1).await[0];
+    let (score, report) = crate::spam::spam_score(&mail.raw);
+    assert!(score < 1.0, "SpamAssassin score {score}:\n{report}");
+}
+
+fn npsd_cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npsd"))
+        .args(args)
+        .env("NPSD_DATABASE_URL", app.db.url())
+        .env("NPSD_SMTP_URL", app.smtp.url())
+        .env("NPSD_MAIL_FROM", "ACME Feedback <feedback@shop.example>")
+        .env("NPSD_PUBLIC_URL", &app.address)
+        .env_remove("NPSD_CONFIG")
+        .current_dir(dir)
+        .output()
+        .expect("run npsd");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_by_hand_renders_sends_to_one_or_claims_the_period() {
+    let app = spawn_app(Backend::Sqlite).await;
+    enable_digest(&app, "Europe/Berlin").await;
+    seed_three_weeks(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    // --dry-run: the text on stdout, the HTML in a file it names; nothing sent.
+    let (ok, out, err) = npsd_cli(
+        &app,
+        dir.path(),
+        &["digest", "--survey", "default", "--period", "2026-W47", "--dry-run"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("16.7") && out.contains("Week 47"), "{out}");
+    let file = dir.path().join("npsd-digest-default-2026-W47.html");
+    assert!(err.contains("npsd-digest-default-2026-W47.html"), "{err}");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("16.7"));
+    assert!(app.smtp.messages_to(CX).is_empty());
+    // --to: one address now; the period stays unsent for the recipients.
+    let (ok, _, err) = npsd_cli(
+        &app,
+        dir.path(),
+        &["digest", "--survey", "default", "--period", "2026-W47", "--to", "boss@shop.example"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(app.smtp.messages_to("boss@shop.example").len(), 1);
+    assert!(app.smtp.messages_to(CX).is_empty());
+    // Without --to: the period is claimed and sent to the recipients, once.
+    let (ok, out, err) = npsd_cli(
+        &app,
+        dir.path(),
+        &["digest", "--survey", "default", "--period", "2026-W47"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("2 recipient"), "{out}");
+    assert_eq!(app.smtp.messages_to(CX).len(), 1);
+    let (ok, _, err) = npsd_cli(
+        &app,
+        dir.path(),
+        &["digest", "--survey", "default", "--period", "2026-W47"],
+    );
+    assert!(!ok && err.contains("sent already"), "{err}");
+    set_clock(&app, at("2026-11-23 08:00"));
+    app.drain().await;
+    assert_eq!(app.smtp.messages_to(CX).len(), 1, "the schedule does not send it again");
+    // Bad input: one clear line.
+    let (ok, _, err) = npsd_cli(&app, dir.path(), &["digest", "--survey", "nope", "--dry-run"]);
+    assert!(!ok && err.contains("no survey with slug 'nope'"), "{err}");
+    let (ok, _, err) = npsd_cli(
+        &app,
+        dir.path(),
+        &["digest", "--survey", "default", "--period", "last week", "--dry-run"],
+    );
+    assert!(!ok && err.contains("2026-W47"), "{err}");
+}
+
 backend_tests!(
     the_weekly_digest_arrives_once_with_the_apis_figures,
     a_missed_slot_goes_out_once_and_a_late_setup_at_once,

@@ -19,5 +19,5 @@ mod openapi;
 mod privacy;
 mod process;
 mod reliability;
-mod spam;
+pub mod spam;
 mod surveys;

@@ -1,9 +1,9 @@
-//! The survey email as a spam filter sees it: SpamAssassin, offline.
+//! The emails as a spam filter sees them: SpamAssassin, offline.
 use crate::helpers::{spawn_app, Backend};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn spamassassin_available() -> bool {
+pub fn spamassassin_available() -> bool {
     let found = Command::new("spamassassin")
         .arg("--version")
         .stdout(Stdio::null())
@@ -27,6 +27,12 @@ async fn the_survey_email_passes_spamassassin() {
     let mail = app
         .transaction_and_email("order-1", "ann@example.com")
         .await;
+    let (score, report) = spam_score(&mail.mail.raw);
+    assert!(score < 1.0, "SpamAssassin score {score}:\n{report}");
+}
+
+/// SpamAssassin's score of a raw message (local tests only, no network), with its report.
+pub fn spam_score(raw: &[u8]) -> (f64, String) {
     let mut child = Command::new("spamassassin")
         .args(["-L", "-t"])
         .stdin(Stdio::piped())
@@ -37,7 +43,7 @@ async fn the_survey_email_passes_spamassassin() {
         .stdin
         .take()
         .unwrap()
-        .write_all(&mail.mail.raw)
+        .write_all(raw)
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
@@ -51,5 +57,5 @@ async fn the_survey_email_passes_spamassassin() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no score in {status}"));
-    assert!(score < 1.0, "SpamAssassin score {score}:\n{report}");
+    (score, report.into_owned())
 }
