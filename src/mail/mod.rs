@@ -1,5 +1,6 @@
 //! Outgoing email: one Mailer over SMTP (pooled connections) or a folder of .eml files,
 //! and the typed messages npsd sends.
+pub mod digest;
 pub mod survey;
 pub mod templates;
 

@@ -322,6 +322,42 @@ async fn the_digest_passes_spamassassin() {
     assert!(score < 1.0, "SpamAssassin score {score}:\n{report}");
 }
 
+/// The digest as a mail client on a phone and on a desktop would show it: no sideways scrolling;
+/// screenshots and the HTML under docs/ with NPSD_TEST_SCREENSHOT_DIR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_reads_well_on_a_phone_and_a_desktop() {
+    let Some((browser, app, _turn)) =
+        crate::browser::start("the_digest_reads_well_on_a_phone_and_a_desktop", (390, 900)).await
+    else {
+        return;
+    };
+    enable_digest(&app, "Europe/Berlin").await;
+    seed_three_weeks(&app).await;
+    set_clock(&app, at("2026-11-23 08:00"));
+    let html = app.drain_and_messages_to(CX, 1).await[0].html_body();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("digest.html");
+    std::fs::write(&file, &html).unwrap();
+    if let Ok(docs) = std::env::var("NPSD_TEST_SCREENSHOT_DIR") {
+        // The rendered example beside the screenshots (docs/screenshots -> docs/).
+        let docs = std::path::Path::new(&docs);
+        let target = docs.parent().unwrap_or(docs).join("digest-example.html");
+        std::fs::write(target, &html).unwrap();
+    }
+    browser.goto(&format!("file://{}", file.display())).await;
+    browser.wait_for("table").await;
+    browser
+        .assert_no_horizontal_overflow("the digest at 390 px")
+        .await;
+    browser.screenshot("digest-390.png").await;
+    browser.resize((800, 1200)).await;
+    browser
+        .assert_no_horizontal_overflow("the digest at 800 px")
+        .await;
+    browser.screenshot("digest-800.png").await;
+    browser.close().await;
+}
+
 fn npsd_cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_npsd"))
         .args(args)
@@ -350,7 +386,14 @@ async fn a_digest_by_hand_renders_sends_to_one_or_claims_the_period() {
     let (ok, out, err) = npsd_cli(
         &app,
         dir.path(),
-        &["digest", "--survey", "default", "--period", "2026-W47", "--dry-run"],
+        &[
+            "digest",
+            "--survey",
+            "default",
+            "--period",
+            "2026-W47",
+            "--dry-run",
+        ],
     );
     assert!(ok, "{err}");
     assert!(out.contains("16.7") && out.contains("Week 47"), "{out}");
@@ -362,7 +405,15 @@ async fn a_digest_by_hand_renders_sends_to_one_or_claims_the_period() {
     let (ok, _, err) = npsd_cli(
         &app,
         dir.path(),
-        &["digest", "--survey", "default", "--period", "2026-W47", "--to", "boss@shop.example"],
+        &[
+            "digest",
+            "--survey",
+            "default",
+            "--period",
+            "2026-W47",
+            "--to",
+            "boss@shop.example",
+        ],
     );
     assert!(ok, "{err}");
     assert_eq!(app.smtp.messages_to("boss@shop.example").len(), 1);
@@ -384,14 +435,29 @@ async fn a_digest_by_hand_renders_sends_to_one_or_claims_the_period() {
     assert!(!ok && err.contains("sent already"), "{err}");
     set_clock(&app, at("2026-11-23 08:00"));
     app.drain().await;
-    assert_eq!(app.smtp.messages_to(CX).len(), 1, "the schedule does not send it again");
+    assert_eq!(
+        app.smtp.messages_to(CX).len(),
+        1,
+        "the schedule does not send it again"
+    );
     // Bad input: one clear line.
-    let (ok, _, err) = npsd_cli(&app, dir.path(), &["digest", "--survey", "nope", "--dry-run"]);
+    let (ok, _, err) = npsd_cli(
+        &app,
+        dir.path(),
+        &["digest", "--survey", "nope", "--dry-run"],
+    );
     assert!(!ok && err.contains("no survey with slug 'nope'"), "{err}");
     let (ok, _, err) = npsd_cli(
         &app,
         dir.path(),
-        &["digest", "--survey", "default", "--period", "last week", "--dry-run"],
+        &[
+            "digest",
+            "--survey",
+            "default",
+            "--period",
+            "last week",
+            "--dry-run",
+        ],
     );
     assert!(!ok && err.contains("2026-W47"), "{err}");
 }

@@ -39,12 +39,7 @@ pub fn spam_score(raw: &[u8]) -> (f64, String) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(raw)
-        .unwrap();
+    child.stdin.take().unwrap().write_all(raw).unwrap();
     let out = child.wait_with_output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
     let status = report
