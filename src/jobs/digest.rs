@@ -1,17 +1,23 @@
 //! The digest's schedule and content. Each dispatcher round first claims the digests that have
 //! come due (one record per survey and period, so instances racing on one database claim each
 //! once) and queues a job per recipient; the same worker loop then sends them like survey emails.
+use super::dispatcher::{Job, JobIds};
 use crate::domain::digest::{parse_period, DigestPeriod, TREND_PERIODS};
+use crate::domain::email::mask;
 use crate::domain::score::Category;
 use crate::domain::survey::first_name;
+use crate::domain::token::Token;
 use crate::mail::digest::{DigestEmail, Figures, NotableComment, TrendPoint};
+use crate::store::invitations::REASON_SUPPRESSED;
+use crate::store::outbox::{self, OutboxRow};
 use crate::store::reports::{self, NpsReport};
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::schema::surveys as s;
 use crate::store::surveys::SurveyRow;
-use crate::store::{digests, invitations, DbConn, StoreResult};
+use crate::store::{digests, invitations, suppressions, surveys, DbConn, StoreResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use lettre::message::Mailbox;
 use std::collections::BTreeMap;
 
 /// Comments of each kind a digest quotes.
@@ -205,4 +211,91 @@ fn notable(
             }
         })
         .collect())
+}
+
+/// One recipient's digest: still on the list and mailable, a fresh unsubscribe link, and the
+/// figures as they stand now.
+pub(crate) fn prepare(
+    conn: &mut DbConn,
+    row: OutboxRow,
+    lease_id: &str,
+    now: NaiveDateTime,
+    public_url: &str,
+    default_from: &Mailbox,
+) -> StoreResult<Option<Job>> {
+    let (Some(digest_id), Some(recipient)) = (row.digest_id.clone(), row.recipient.clone()) else {
+        outbox::mark_failed(
+            conn,
+            &row.id,
+            lease_id,
+            "a digest job without its digest or recipient",
+            now,
+        )?;
+        return Ok(None);
+    };
+    let record = digests::find(conn, &digest_id)?;
+    let survey_row = surveys::find_by_id(conn, &record.survey_id)?;
+    let email_key = recipient.to_lowercase();
+    let skip = if !digests::still_recipient(&survey_row, &recipient) {
+        Some("unsubscribed")
+    } else if suppressions::is_suppressed(conn, &email_key)? {
+        Some(REASON_SUPPRESSED)
+    } else {
+        None
+    };
+    if let Some(reason) = skip {
+        outbox::mark_cancelled(conn, &row.id, lease_id, reason, now)?;
+        return Ok(None);
+    }
+    let Some(period) = period_of(&survey_row, &record.period_key) else {
+        outbox::mark_failed(
+            conn,
+            &row.id,
+            lease_id,
+            "the digest's period cannot be read",
+            now,
+        )?;
+        return Ok(None);
+    };
+    let token = Token::generate();
+    digests::add_token(conn, &token.hash(), &survey_row.id, &recipient, now)?;
+    let links = Links {
+        public_url,
+        unsubscribe_url: format!("{public_url}/d/{}", token.as_str()),
+    };
+    let content = content(
+        conn,
+        &survey_row,
+        &period,
+        &recipient,
+        links,
+        record.pausing,
+    )?;
+    let from: Mailbox = match survey_row.sender.as_deref().map(str::parse::<Mailbox>) {
+        Some(Ok(m)) => m,
+        _ => default_from.clone(),
+    };
+    let built = crate::mail::digest::build(&crate::mail::digest::DigestMessage {
+        content: &content,
+        to: &recipient,
+        from: &from,
+        message_id_local: &row.id,
+    });
+    match built {
+        Ok(message) => Ok(Some(Job {
+            ids: JobIds {
+                outbox_id: row.id,
+                invitation_id: None,
+                attempts: row.attempts,
+            },
+            message,
+            to_masked: mask(&recipient),
+        })),
+        Err(e) => {
+            let reason = format!("digest could not be built: {e}");
+            tracing::error!(digest = %digest_id, error = %reason);
+            outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
+            Ok(None)
+        }
+    }
 }

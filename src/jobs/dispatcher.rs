@@ -11,16 +11,12 @@
 //! service is stopping: such rows are released unsent, without counting an attempt.
 use crate::config::DispatcherSettings;
 use crate::domain::clock::SharedClock;
-use crate::domain::email::{mask, redact_addresses};
+use crate::domain::email::redact_addresses;
 use crate::domain::state::{InvitationStatus, JobKind};
-use crate::domain::token::Token;
-use crate::jobs::digest;
-use crate::mail::survey::{self, SurveyMessage};
+use crate::jobs::{digest, survey_email};
 use crate::mail::{Mailer, SendError};
-use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
-use crate::store::{
-    digests, outbox, suppressions, surveys, unsubscribes, DbConn, Store, StoreResult,
-};
+use crate::store::invitations;
+use crate::store::{outbox, DbConn, Store, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
@@ -43,19 +39,20 @@ pub struct Dispatcher {
 }
 
 /// Which outbox row (and, for a survey email, which invitation) a message belongs to.
-struct JobIds {
-    outbox_id: String,
+pub(crate) struct JobIds {
+    pub(crate) outbox_id: String,
     /// None for a digest.
-    invitation_id: Option<String>,
+    pub(crate) invitation_id: Option<String>,
     /// Including the current one.
-    attempts: i32,
+    pub(crate) attempts: i32,
 }
 
-/// An email ready to go.
-struct Job {
-    ids: JobIds,
-    message: lettre::Message,
-    to_masked: String,
+/// An email ready to go, prepared by its kind's module inside the claim transaction and sent
+/// after it.
+pub(crate) struct Job {
+    pub(crate) ids: JobIds,
+    pub(crate) message: lettre::Message,
+    pub(crate) to_masked: String,
 }
 
 /// What one claim transaction produced.
@@ -402,188 +399,15 @@ fn claim_and_prepare(
     let handled = rows.len();
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.kind == JobKind::Digest {
-            if let Some(job) = prepare_digest(conn, row, lease_id, now, public_url, default_from)? {
-                jobs.push(job);
+        let job = match row.kind {
+            JobKind::SurveyEmail => {
+                survey_email::prepare(conn, row, lease_id, now, public_url, default_from)?
             }
-            continue;
-        }
-        let Some(invitation_id) = row.invitation_id.clone() else {
-            outbox::mark_failed(
-                conn,
-                &row.id,
-                lease_id,
-                &format!("a {} job without an invitation", row.kind),
-                now,
-            )?;
-            continue;
+            JobKind::Digest => digest::prepare(conn, row, lease_id, now, public_url, default_from)?,
         };
-        let invitation = invitations::find(conn, &invitation_id)?;
-        let survey_row = surveys::find_by_id(conn, &invitation.survey_id)?;
-        // The customer may have been suppressed, unsubscribed, or surveyed while this email waited.
-        let skip = if suppressions::is_suppressed(conn, &invitation.email_key)? {
-            Some(REASON_SUPPRESSED)
-        } else if unsubscribes::is_unsubscribed(conn, &survey_row.id, &invitation.email_key)? {
-            Some(REASON_UNSUBSCRIBED)
-        } else if invitations::recently_surveyed(
-            conn,
-            &survey_row,
-            &invitation.email_key,
-            &invitation.id,
-            true,
-            now,
-        )? {
-            Some(REASON_THROTTLED)
-        } else {
-            None
-        };
-        if let Some(reason) = skip {
-            outbox::mark_cancelled(conn, &row.id, lease_id, reason, now)?;
-            invitations::set_status(
-                conn,
-                &invitation.id,
-                InvitationStatus::Skipped,
-                Some(reason),
-                None,
-                now,
-            )?;
-            continue;
-        }
-        let token = Token::generate();
-        let expires = now + ChronoDuration::days(survey_row.response_window_days as i64);
-        invitations::add_token(conn, &invitation.id, &token.hash(), now, expires)?;
-        let settings_of_survey = survey_row.settings();
-        let properties: Vec<(String, String)> = if settings_of_survey.intro.is_some() {
-            invitations::properties_of(conn, std::slice::from_ref(&invitation.id))?
-                .into_iter()
-                .map(|(_, name, value)| (name, value))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let built = survey::build(&SurveyMessage {
-            survey: &settings_of_survey,
-            to_email: &invitation.email,
-            to_name: invitation.name.as_deref(),
-            properties: &properties,
-            message_id: &invitation.message_id,
-            token: &token,
-            public_url,
-            default_from,
-        });
-        match built {
-            Ok(message) => jobs.push(Job {
-                ids: JobIds {
-                    outbox_id: row.id,
-                    invitation_id: Some(invitation.id),
-                    attempts: row.attempts,
-                },
-                message,
-                to_masked: mask(&invitation.email),
-            }),
-            Err(e) => {
-                let reason = format!("message could not be built: {e}");
-                tracing::error!(invitation = %invitation.id, error = %reason);
-                outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
-                invitations::set_status(
-                    conn,
-                    &invitation.id,
-                    InvitationStatus::Failed,
-                    Some(&reason),
-                    None,
-                    now,
-                )?;
-            }
-        }
+        jobs.extend(job);
     }
     Ok(Claim { jobs, handled })
-}
-
-/// One recipient's digest: still on the list and mailable, a fresh unsubscribe link, and the
-/// figures as they stand now.
-fn prepare_digest(
-    conn: &mut DbConn,
-    row: outbox::OutboxRow,
-    lease_id: &str,
-    now: NaiveDateTime,
-    public_url: &str,
-    default_from: &Mailbox,
-) -> StoreResult<Option<Job>> {
-    let (Some(digest_id), Some(recipient)) = (row.digest_id.clone(), row.recipient.clone()) else {
-        outbox::mark_failed(
-            conn,
-            &row.id,
-            lease_id,
-            "a digest job without its digest or recipient",
-            now,
-        )?;
-        return Ok(None);
-    };
-    let record = digests::find(conn, &digest_id)?;
-    let survey_row = surveys::find_by_id(conn, &record.survey_id)?;
-    let email_key = recipient.to_lowercase();
-    let skip = if !digests::still_recipient(&survey_row, &recipient) {
-        Some("unsubscribed")
-    } else if suppressions::is_suppressed(conn, &email_key)? {
-        Some(REASON_SUPPRESSED)
-    } else {
-        None
-    };
-    if let Some(reason) = skip {
-        outbox::mark_cancelled(conn, &row.id, lease_id, reason, now)?;
-        return Ok(None);
-    }
-    let Some(period) = digest::period_of(&survey_row, &record.period_key) else {
-        outbox::mark_failed(
-            conn,
-            &row.id,
-            lease_id,
-            "the digest's period cannot be read",
-            now,
-        )?;
-        return Ok(None);
-    };
-    let token = Token::generate();
-    digests::add_token(conn, &token.hash(), &survey_row.id, &recipient, now)?;
-    let links = digest::Links {
-        public_url,
-        unsubscribe_url: format!("{public_url}/d/{}", token.as_str()),
-    };
-    let content = digest::content(
-        conn,
-        &survey_row,
-        &period,
-        &recipient,
-        links,
-        record.pausing,
-    )?;
-    let from: Mailbox = match survey_row.sender.as_deref().map(str::parse::<Mailbox>) {
-        Some(Ok(m)) => m,
-        _ => default_from.clone(),
-    };
-    let built = crate::mail::digest::build(&crate::mail::digest::DigestMessage {
-        content: &content,
-        to: &recipient,
-        from: &from,
-        message_id_local: &row.id,
-    });
-    match built {
-        Ok(message) => Ok(Some(Job {
-            ids: JobIds {
-                outbox_id: row.id,
-                invitation_id: None,
-                attempts: row.attempts,
-            },
-            message,
-            to_masked: mask(&recipient),
-        })),
-        Err(e) => {
-            let reason = format!("digest could not be built: {e}");
-            tracing::error!(digest = %digest_id, error = %reason);
-            outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
-            Ok(None)
-        }
-    }
 }
 
 /// Exponential backoff: base, 2x base, 4x base... up to the maximum.

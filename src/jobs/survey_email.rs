@@ -1,0 +1,110 @@
+//! A survey email job: the invitation checked again (suppressed, unsubscribed, surveyed while it
+//! waited), a fresh link token, and the message built from the stored invitation and survey.
+use super::dispatcher::{Job, JobIds};
+use crate::domain::email::mask;
+use crate::domain::state::InvitationStatus;
+use crate::domain::token::Token;
+use crate::mail::survey::{self, SurveyMessage};
+use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
+use crate::store::outbox::{self, OutboxRow};
+use crate::store::{suppressions, surveys, unsubscribes, DbConn, StoreResult};
+use chrono::{Duration as ChronoDuration, NaiveDateTime};
+use lettre::message::Mailbox;
+
+pub(crate) fn prepare(
+    conn: &mut DbConn,
+    row: OutboxRow,
+    lease_id: &str,
+    now: NaiveDateTime,
+    public_url: &str,
+    default_from: &Mailbox,
+) -> StoreResult<Option<Job>> {
+    let Some(invitation_id) = row.invitation_id.clone() else {
+        outbox::mark_failed(
+            conn,
+            &row.id,
+            lease_id,
+            &format!("a {} job without an invitation", row.kind),
+            now,
+        )?;
+        return Ok(None);
+    };
+    let invitation = invitations::find(conn, &invitation_id)?;
+    let survey_row = surveys::find_by_id(conn, &invitation.survey_id)?;
+    // The customer may have been suppressed, unsubscribed, or surveyed while this email waited.
+    let skip = if suppressions::is_suppressed(conn, &invitation.email_key)? {
+        Some(REASON_SUPPRESSED)
+    } else if unsubscribes::is_unsubscribed(conn, &survey_row.id, &invitation.email_key)? {
+        Some(REASON_UNSUBSCRIBED)
+    } else if invitations::recently_surveyed(
+        conn,
+        &survey_row,
+        &invitation.email_key,
+        &invitation.id,
+        true,
+        now,
+    )? {
+        Some(REASON_THROTTLED)
+    } else {
+        None
+    };
+    if let Some(reason) = skip {
+        outbox::mark_cancelled(conn, &row.id, lease_id, reason, now)?;
+        invitations::set_status(
+            conn,
+            &invitation.id,
+            InvitationStatus::Skipped,
+            Some(reason),
+            None,
+            now,
+        )?;
+        return Ok(None);
+    }
+    let token = Token::generate();
+    let expires = now + ChronoDuration::days(survey_row.response_window_days as i64);
+    invitations::add_token(conn, &invitation.id, &token.hash(), now, expires)?;
+    let settings_of_survey = survey_row.settings();
+    let properties: Vec<(String, String)> = if settings_of_survey.intro.is_some() {
+        invitations::properties_of(conn, std::slice::from_ref(&invitation.id))?
+            .into_iter()
+            .map(|(_, name, value)| (name, value))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let built = survey::build(&SurveyMessage {
+        survey: &settings_of_survey,
+        to_email: &invitation.email,
+        to_name: invitation.name.as_deref(),
+        properties: &properties,
+        message_id: &invitation.message_id,
+        token: &token,
+        public_url,
+        default_from,
+    });
+    match built {
+        Ok(message) => Ok(Some(Job {
+            ids: JobIds {
+                outbox_id: row.id,
+                invitation_id: Some(invitation.id),
+                attempts: row.attempts,
+            },
+            message,
+            to_masked: mask(&invitation.email),
+        })),
+        Err(e) => {
+            let reason = format!("message could not be built: {e}");
+            tracing::error!(invitation = %invitation.id, error = %reason);
+            outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
+            invitations::set_status(
+                conn,
+                &invitation.id,
+                InvitationStatus::Failed,
+                Some(&reason),
+                None,
+                now,
+            )?;
+            Ok(None)
+        }
+    }
+}
