@@ -143,6 +143,28 @@ async fn the_weekly_digest_arrives_once_with_the_apis_figures(backend: Backend) 
             "first names only"
         );
     }
+    // The distribution and counts as the text part lists them ("9 | ###   2", "Responses  6  +2").
+    let distribution = api["distribution"].as_array().unwrap();
+    for (score, n) in distribution.iter().enumerate() {
+        let listed = text.lines().any(|l| {
+            l.trim_start().starts_with(&format!("{score} |"))
+                && l.trim_end().ends_with(&format!(" {n}"))
+        });
+        assert!(listed, "score {score} with {n} responses in:\n{text}");
+    }
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in:\n{text}"))
+            .split_whitespace()
+            .skip(name.split_whitespace().count())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("Responses"), "6 +2");
+    assert_eq!(row("Promoters"), "3 +1");
+    assert_eq!(row("Detractors"), "2 +1");
+    assert_eq!(row("Invitations sent"), "2 +2");
     assert!(text.contains("<script>alert(1)</script> never arrived"));
     assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; never arrived"));
     assert!(!html.contains("<script"));
