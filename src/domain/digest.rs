@@ -151,13 +151,15 @@ impl DigestSettings {
                 }
                 "time_zone" => {
                     let raw = v.as_str().unwrap_or("").trim();
-                    if raw.is_empty() || TimeZone::get(raw).is_err() {
+                    let zone = (!raw.is_empty()).then(|| TimeZone::get(raw).ok()).flatten();
+                    let Some(zone) = zone else {
                         return Err(ValidationError::new(
                             &field,
                             "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
                         ));
-                    }
-                    s.time_zone = raw.to_string();
+                    };
+                    // Stored as the tz database spells it ("europe/berlin" -> "Europe/Berlin").
+                    s.time_zone = zone.iana_name().unwrap_or(raw).to_string();
                 }
                 "period" => s.period = PeriodKind::parse(&field, v.as_str().unwrap_or(""))?,
                 _ => return Err(ValidationError::new(&field, "is not a digest setting")),

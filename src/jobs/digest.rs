@@ -32,6 +32,9 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<Vec<(SurveyRow,
     let mut out = Vec::new();
     for survey in surveys {
         let settings = survey.digest_settings();
+        if settings.recipients.is_empty() {
+            continue;
+        }
         let changed = survey.digest_changed_at.unwrap_or(survey.created_at);
         if let Some(period) = settings.due(now, changed) {
             if !digests::exists(conn, &survey.id, &period.key())? {
@@ -162,23 +165,27 @@ pub fn content(
     })
 }
 
-/// The most recent comments of a category in the period, with first names and properties.
+/// The most recent responses of a category in the period, those with comments first (filled up
+/// with ones without), with first names and properties.
 fn notable(
     conn: &mut DbConn,
     survey: &SurveyRow,
     period: &DigestPeriod,
     category: Category,
 ) -> StoreResult<Vec<NotableComment>> {
-    let rows = responses::comments(
-        conn,
-        &CommentQuery {
-            survey_id: survey.id.clone(),
-            category: Some(category),
-            filter: filter(period),
-            before: None,
-            limit: NOTABLE_COMMENTS,
-        },
-    )?;
+    let query = |commented: bool, limit: i64| CommentQuery {
+        survey_id: survey.id.clone(),
+        category: Some(category),
+        filter: filter(period),
+        before: None,
+        limit,
+        commented,
+    };
+    let mut rows = responses::comments(conn, &query(true, NOTABLE_COMMENTS))?;
+    let missing = NOTABLE_COMMENTS - rows.len() as i64;
+    if missing > 0 {
+        rows.extend(responses::comments(conn, &query(false, missing))?);
+    }
     let invitation_ids: Vec<String> = rows
         .iter()
         .filter_map(|r| r.invitation_id.clone())
@@ -206,7 +213,10 @@ fn notable(
             NotableComment {
                 score: u8::try_from(r.score).unwrap_or_default(),
                 first_name: name.as_deref().and_then(first_name),
-                comment: r.comment.unwrap_or_default(),
+                comment: r
+                    .comment
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| "(no comment)".to_string()),
                 segment: props.remove(&owner).unwrap_or_default(),
             }
         })

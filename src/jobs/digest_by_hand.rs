@@ -111,6 +111,17 @@ pub async fn run(args: DigestArgs, config: &Config, store: Store) -> anyhow::Res
         return Ok(());
     }
 
+    anyhow::ensure!(
+        !settings.recipients.is_empty(),
+        "the {} survey's digest has no recipients; add some with PATCH /api/v1/surveys/{} {{\"digest\": {{\"recipients\": [...]}}}}, or use --to ADDR",
+        survey.slug,
+        survey.slug
+    );
+    anyhow::ensure!(
+        period.end <= now,
+        "{} has not ended yet: only a finished period is sent to the recipients (use --dry-run or --to ADDR to see it now)",
+        period.label()
+    );
     let (s, p) = (survey.clone(), period.clone());
     let claimed = store
         .write(move |c| {
@@ -128,14 +139,15 @@ pub async fn run(args: DigestArgs, config: &Config, store: Store) -> anyhow::Res
             digests::claim(c, &s, &p, responses, now)
         })
         .await?;
-    anyhow::ensure!(
-        claimed.is_some(),
-        "the {} digest of {} was sent already; use --to ADDR to send it again to one address",
-        survey.slug,
-        period.label()
-    );
+    let Some(claimed) = claimed else {
+        anyhow::bail!(
+            "the {} digest of {} was sent already; use --to ADDR to send it again to one address",
+            survey.slug,
+            period.label()
+        );
+    };
     let dispatcher = Dispatcher::new(
-        store,
+        store.clone(),
         mailer,
         clock,
         config.dispatcher.clone(),
@@ -143,12 +155,25 @@ pub async fn run(args: DigestArgs, config: &Config, store: Store) -> anyhow::Res
         config.mail_from.clone(),
         Arc::new(tokio::sync::Notify::new()),
     );
+    // (Like `npsd serve` would, this also sends whatever else is due in the outbox.)
     dispatcher.dispatch_until_idle().await?;
-    println!(
-        "npsd: sent the {} digest of {} to {} recipient(s)",
+    let id = claimed.id.clone();
+    let statuses = store.read(move |c| digests::job_statuses(c, &id)).await?;
+    let sent = statuses
+        .iter()
+        .filter(|s| **s == crate::domain::state::OutboxStatus::Sent)
+        .count();
+    anyhow::ensure!(
+        sent == statuses.len(),
+        "sent the {} digest of {} to {sent} of {} recipient(s); the others failed or wait for a retry (npsd serve retries them)",
         survey.slug,
         period.label(),
-        settings.recipients.len()
+        statuses.len()
+    );
+    println!(
+        "npsd: sent the {} digest of {} to {sent} recipient(s)",
+        survey.slug,
+        period.label()
     );
     Ok(())
 }

@@ -18,6 +18,7 @@ use crate::mail::{Mailer, SendError};
 use crate::store::invitations;
 use crate::store::{outbox, DbConn, Store, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
+use diesel::Connection;
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use std::collections::HashSet;
@@ -218,13 +219,20 @@ impl Dispatcher {
     async fn round(&self, stop: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let now = self.clock.now();
         // Digests that came due get their record and a job per recipient; the claim below sends
-        // them with everything else. (A read first: nearly always nothing is due.)
+        // them with everything else. (A read first: nearly always nothing is due.) A failure
+        // here is logged and never holds up the survey emails.
         let digests_due = self
             .store
             .read(move |c| Ok(!digest::due(c, now)?.is_empty()))
-            .await?;
-        if digests_due {
-            self.store.write(move |c| digest::claim_due(c, now)).await?;
+            .await;
+        match digests_due {
+            Ok(true) => {
+                if let Err(e) = self.store.write(move |c| digest::claim_due(c, now)).await {
+                    tracing::error!(error = ?e, "claiming the due digests failed; retrying next round");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = ?e, "checking for due digests failed"),
         }
         let claim_started = Instant::now();
         // Known before the claim commits, so a stop in the middle of it can still release it.
@@ -403,7 +411,21 @@ fn claim_and_prepare(
             JobKind::SurveyEmail => {
                 survey_email::prepare(conn, row, lease_id, now, public_url, default_from)?
             }
-            JobKind::Digest => digest::prepare(conn, row, lease_id, now, public_url, default_from)?,
+            JobKind::Digest => {
+                // In a savepoint: a digest that cannot be prepared fails alone, not the batch.
+                let (id, kind) = (row.id.clone(), row.kind);
+                match conn.transaction(|c| {
+                    digest::prepare(c, row, lease_id, now, public_url, default_from)
+                }) {
+                    Ok(job) => job,
+                    Err(e) => {
+                        let reason = format!("the {kind} job could not be prepared: {e}");
+                        tracing::error!(job = %id, error = %reason);
+                        outbox::mark_failed(conn, &id, lease_id, &reason, now)?;
+                        None
+                    }
+                }
+            }
         };
         jobs.extend(job);
     }

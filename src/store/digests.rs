@@ -51,10 +51,18 @@ pub fn claim(
     responses: u64,
     now: NaiveDateTime,
 ) -> StoreResult<Option<DigestRow>> {
+    // Silent digests count since the digest was last enabled or moved: a digest turned on again
+    // after months starts afresh.
+    let since = survey
+        .digest_settings()
+        .period_containing(survey.digest_changed_at.unwrap_or(survey.created_at))
+        .previous()
+        .start;
     let recent: Vec<i32> = digests::table
         .filter(digests::survey_id.eq(&survey.id))
         .filter(digests::status.eq(DigestStatus::Queued))
         .filter(digests::period_start.lt(period.start))
+        .filter(digests::period_start.ge(since))
         .order(digests::period_start.desc())
         .limit(SILENT_DIGESTS_BEFORE_PAUSE as i64)
         .select(digests::responses)
@@ -158,6 +166,8 @@ pub fn remove_recipient(
     recipient: &str,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
+    // Serialised with changes through the API, so an unsubscribe is never written over.
+    super::lock_name(conn, &format!("survey:{survey_id}"))?;
     let survey = super::surveys::find_by_id(conn, survey_id)?;
     let before: Vec<String> = survey.digest_settings().recipients;
     let after: Vec<String> = before
@@ -168,11 +178,46 @@ pub fn remove_recipient(
     if after.len() == before.len() {
         return Ok(false);
     }
+    // The last one gone: the digest is off (as the API would require anyway).
     diesel::update(surveys::table.find(survey_id))
         .set((
             surveys::digest_recipients.eq(after.join("\n")),
+            surveys::digest_enabled.eq(survey.digest_enabled && !after.is_empty()),
             surveys::updated_at.eq(now),
         ))
         .execute(conn)?;
     Ok(true)
+}
+
+/// The statuses of a digest's recipient jobs.
+pub fn job_statuses(conn: &mut DbConn, digest_id: &str) -> StoreResult<Vec<OutboxStatus>> {
+    Ok(outbox::table
+        .filter(outbox::digest_id.eq(digest_id))
+        .select(outbox::status)
+        .load(conn)?)
+}
+
+/// Erasure (GDPR Art. 17): the address leaves every survey's digest list, and its digest
+/// unsubscribe links go; answers how many lists it was on.
+pub fn forget_address(conn: &mut DbConn, email_key: &str) -> StoreResult<usize> {
+    let on: Vec<SurveyRow> = super::surveys::list(conn)?
+        .into_iter()
+        .filter(|s| still_recipient(s, email_key))
+        .collect();
+    for survey in &on {
+        remove_recipient(conn, &survey.id, email_key, survey.updated_at)?;
+    }
+    let tokens: Vec<(String, String)> = digest_tokens::table
+        .select((digest_tokens::token_hash, digest_tokens::recipient))
+        .load(conn)?;
+    let mine: Vec<String> = tokens
+        .into_iter()
+        .filter(|(_, r)| r.eq_ignore_ascii_case(email_key))
+        .map(|(h, _)| h)
+        .collect();
+    for chunk in mine.chunks(500) {
+        diesel::delete(digest_tokens::table.filter(digest_tokens::token_hash.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(on.len())
 }

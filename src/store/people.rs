@@ -90,6 +90,8 @@ pub struct Erased {
     pub invitations: usize,
     pub responses: usize,
     pub unsubscribes: usize,
+    /// Survey digest lists the address was taken off.
+    pub digest_lists: usize,
     /// The address stays suppressed (as a hash only).
     pub suppressed: bool,
 }
@@ -165,6 +167,7 @@ pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
     erased.unsubscribes =
         diesel::delete(unsubscribes::table.filter(unsubscribes::email_key.eq(email_key)))
             .execute(conn)?;
+    erased.digest_lists = super::digests::forget_address(conn, email_key)?;
     erased.suppressed = suppressions::keep_hash_only(conn, email_key)?;
     Ok(erased)
 }

@@ -270,17 +270,24 @@ pub struct CommentQuery {
     /// Only comments older than this (responded_at, response id) position.
     pub before: Option<(NaiveDateTime, String)>,
     pub limit: i64,
+    /// false: the counted responses without a comment instead (the digest fills up with them).
+    pub commented: bool,
 }
 
-/// Counted responses with a comment, newest first.
+/// Counted responses with a comment (or, `commented: false`, without one), newest first.
 pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentRow>> {
     let mut query = responses::table
         .left_join(invitations::table)
         .filter(responses::survey_id.eq(&q.survey_id))
         .filter(responses::status.eq(ResponseStatus::Counted))
-        .filter(responses::comment.is_not_null())
-        .filter(responses::comment.ne(""))
         .into_boxed();
+    query = if q.commented {
+        query
+            .filter(responses::comment.is_not_null())
+            .filter(responses::comment.ne(""))
+    } else {
+        query.filter(responses::comment.is_null().or(responses::comment.eq("")))
+    };
     if let Some(cat) = q.category {
         let (lo, hi) = cat.range();
         query = query.filter(responses::score.between(lo as i32, hi as i32));

@@ -209,6 +209,16 @@ async fn the_weekly_digest_arrives_once_with_the_apis_figures(backend: Backend) 
     app.drain().await;
     assert_eq!(app.smtp.messages_to(CX).len(), 1);
     assert_eq!(app.smtp.messages_to(OPS).len(), 2);
+
+    // Erasing the last recipient's data takes them off the list, and the digest is then off.
+    let r = app
+        .api(Method::DELETE, &format!("/api/v1/people/{OPS}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["erased"]["digest_lists"], 1);
+    let digest = &app.get_api("/api/v1/surveys/default").await.body["digest"];
+    assert_eq!(digest["recipients"], json!([]));
+    assert_eq!(digest["enabled"], false);
 }
 
 /// Another instance on the app's database, with the app's clock and SMTP server.
@@ -318,6 +328,19 @@ async fn bad_digest_settings_name_the_field(backend: Backend) {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{digest}");
         assert_eq!(r.body["error"]["field"], field, "{digest}: {}", r.body);
     }
+    let r = app
+        .patch_survey(
+            "default",
+            json!({"digest": {"time_zone": "america/new_york", "weekday": "Friday"}}),
+        )
+        .await;
+    assert_eq!(r.body["digest"]["time_zone"], "America/New_York");
+    assert_eq!(r.body["digest"]["weekday"], "fri");
+    app.patch_survey(
+        "default",
+        json!({"digest": {"time_zone": "UTC", "weekday": "mon"}}),
+    )
+    .await;
     let defaults: Value = app.get_api("/api/v1/surveys/default").await.body["digest"].clone();
     assert_eq!(
         defaults,
@@ -462,6 +485,13 @@ async fn a_digest_by_hand_renders_sends_to_one_or_claims_the_period() {
         1,
         "the schedule does not send it again"
     );
+    // A period that has not ended is never claimed for the recipients.
+    let (ok, _, err) = npsd_cli(
+        &app,
+        dir.path(),
+        &["digest", "--survey", "default", "--period", "2030-W01"],
+    );
+    assert!(!ok && err.contains("has not ended yet"), "{err}");
     // Bad input: one clear line.
     let (ok, _, err) = npsd_cli(
         &app,

@@ -200,6 +200,7 @@ pub async fn comments(
         },
         before,
         limit: limit + 1,
+        commented: true,
     };
     let (mut rows, properties) = state
         .store

@@ -228,9 +228,12 @@ pub async fn update(
     let updated = state
         .store
         .write(move |c| {
-            let Some(row) = surveys::find_by_slug(c, &lookup)? else {
+            let Some(found) = surveys::find_by_slug(c, &lookup)? else {
                 return Ok(None);
             };
+            // Serialised with digest unsubscribes, which change the recipients in between.
+            crate::store::lock_name(c, &format!("survey:{}", found.id))?;
+            let row = surveys::find_by_id(c, &found.id)?;
             match patch.apply(&row.settings()).and_then(validate) {
                 Ok(settings) => Ok(Some(Ok(surveys::update(c, row, settings, now)?))),
                 Err(e) => Ok(Some(Err(e))),
