@@ -22,6 +22,8 @@ pub struct PersonData {
     /// (survey slug, source, when)
     pub unsubscribes: Vec<(String, String, NaiveDateTime)>,
     pub suppression: Option<SuppressionRow>,
+    /// Slugs of the surveys whose digest the address gets.
+    pub digest_lists: Vec<String>,
 }
 
 impl PersonData {
@@ -30,6 +32,7 @@ impl PersonData {
             && self.responses.is_empty()
             && self.unsubscribes.is_empty()
             && self.suppression.is_none()
+            && self.digest_lists.is_empty()
     }
 }
 
@@ -82,6 +85,11 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         response_properties,
         unsubscribes,
         suppression: suppressions::find(conn, email_key)?,
+        digest_lists: super::surveys::list(conn)?
+            .into_iter()
+            .filter(|s| super::digests::still_recipient(s, email_key))
+            .map(|s| s.slug)
+            .collect(),
     })
 }
 

@@ -210,7 +210,15 @@ async fn the_weekly_digest_arrives_once_with_the_apis_figures(backend: Backend) 
     assert_eq!(app.smtp.messages_to(CX).len(), 1);
     assert_eq!(app.smtp.messages_to(OPS).len(), 2);
 
-    // Erasing the last recipient's data takes them off the list, and the digest is then off.
+    // The recipient's export names the list; erasing their data takes them off it, and the
+    // digest, without recipients, is then off.
+    let export = app.get_api(&format!("/api/v1/people/{OPS}")).await;
+    assert_eq!(
+        export.body["digest_lists"],
+        json!(["default"]),
+        "{}",
+        export.body
+    );
     let r = app
         .api(Method::DELETE, &format!("/api/v1/people/{OPS}"), None)
         .await;

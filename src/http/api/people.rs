@@ -70,6 +70,8 @@ pub struct PersonExport {
     responses: Vec<ResponseExport>,
     unsubscribes: Vec<UnsubscribeExport>,
     suppression: Option<SuppressionExport>,
+    /// Surveys whose NPS digest the address gets.
+    digest_lists: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{email}", tag = "privacy",
@@ -146,6 +148,7 @@ pub async fn export(
                 created_at: timestamp(at),
             })
             .collect(),
+        digest_lists: data.digest_lists,
         suppression: data.suppression.map(|s| SuppressionExport {
             reason: s.reason,
             created_at: timestamp(s.created_at),
