@@ -154,8 +154,8 @@ pub async fn run(args: DigestArgs, config: &Config, store: Store) -> anyhow::Res
         public_url,
         config.mail_from.clone(),
         Arc::new(tokio::sync::Notify::new()),
-    );
-    // (Like `npsd serve` would, this also sends whatever else is due in the outbox.)
+    )
+    .for_digest(&claimed.id);
     dispatcher.dispatch_until_idle().await?;
     let id = claimed.id.clone();
     let statuses = store.read(move |c| digests::job_statuses(c, &id)).await?;

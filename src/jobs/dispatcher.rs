@@ -37,6 +37,8 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     /// Leases of the rounds in flight, to release them if the process is told to stop.
     held: Arc<Mutex<HashSet<String>>>,
+    /// Work only this digest's jobs, and schedule nothing (`npsd digest`).
+    only_digest: Option<String>,
 }
 
 /// Which outbox row (and, for a survey email, which invitation) a message belongs to.
@@ -121,7 +123,15 @@ impl Dispatcher {
             default_from,
             wake,
             held: Arc::new(Mutex::new(HashSet::new())),
+            only_digest: None,
         }
+    }
+
+    /// A dispatcher for one digest's jobs only (`npsd digest`): it neither schedules digests
+    /// nor sends anything else that is due.
+    pub fn for_digest(mut self, digest_id: &str) -> Dispatcher {
+        self.only_digest = Some(digest_id.to_string());
+        self
     }
 
     /// Works the outbox until `stop` turns true: right away when woken (a new invitation due
@@ -221,10 +231,14 @@ impl Dispatcher {
         // Digests that came due get their record and a job per recipient; the claim below sends
         // them with everything else. (A read first: nearly always nothing is due.) A failure
         // here is logged and never holds up the survey emails.
-        let digests_due = self
-            .store
-            .read(move |c| Ok(!digest::due(c, now)?.is_empty()))
-            .await;
+        let scheduling = self.only_digest.is_none();
+        let digests_due = if scheduling {
+            self.store
+                .read(move |c| Ok(!digest::due(c, now)?.is_empty()))
+                .await
+        } else {
+            Ok(false)
+        };
         match digests_due {
             Ok(true) => {
                 if let Err(e) = self.store.write(move |c| digest::claim_due(c, now)).await {
@@ -244,9 +258,16 @@ impl Dispatcher {
             let default_from = self.default_from.clone();
             let lease = self.lease();
             let id = lease_id.clone();
+            let only = self.only_digest.clone();
             self.store
                 .write(move |c| {
-                    claim_and_prepare(c, &id, now, lease, &settings, &public_url, &default_from)
+                    let batch = Batch {
+                        lease_id: &id,
+                        lease,
+                        settings: &settings,
+                        only_digest: only.as_deref(),
+                    };
+                    claim_and_prepare(c, &batch, now, &public_url, &default_from)
                 })
                 .await
         };
@@ -394,16 +415,30 @@ impl Dispatcher {
     }
 }
 
+/// What one claim takes: under which lease, how many, of which jobs.
+struct Batch<'a> {
+    lease_id: &'a str,
+    lease: ChronoDuration,
+    settings: &'a DispatcherSettings,
+    only_digest: Option<&'a str>,
+}
+
 fn claim_and_prepare(
     conn: &mut DbConn,
-    lease_id: &str,
+    batch: &Batch<'_>,
     now: NaiveDateTime,
-    lease: ChronoDuration,
-    settings: &DispatcherSettings,
     public_url: &str,
     default_from: &Mailbox,
 ) -> StoreResult<Claim> {
-    let rows = outbox::claim_due(conn, lease_id, now, settings.batch_size, lease)?;
+    let lease_id = batch.lease_id;
+    let rows = outbox::claim_due(
+        conn,
+        lease_id,
+        now,
+        batch.settings.batch_size,
+        batch.lease,
+        batch.only_digest,
+    )?;
     let handled = rows.len();
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {

@@ -5,6 +5,7 @@ use super::{DbConn, StoreResult};
 use crate::domain::state::{JobKind, OutboxStatus};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::IntoSql;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
@@ -23,7 +24,8 @@ pub struct OutboxRow {
     pub recipient: Option<String>,
 }
 
-/// Claims up to `limit` due rows under one new lease and returns the lease id with the rows. Call
+/// Claims up to `limit` due rows (or only the jobs of one digest, for `npsd digest`) under one new
+/// lease and returns the lease id with the rows. Call
 /// inside a write transaction. Several dispatchers never get the same row: PostgreSQL skips rows
 /// another claim has locked, and the update re-checks that each row is still free before taking it.
 pub fn claim_due(
@@ -32,11 +34,19 @@ pub fn claim_due(
     now: NaiveDateTime,
     limit: i64,
     lease: Duration,
+    only_digest: Option<&str>,
 ) -> StoreResult<Vec<OutboxRow>> {
+    // Every row matches `digest_id = digest_id OR ...`; with `only_digest`, only that digest's.
+    let any = only_digest.is_none();
+    let digest = only_digest.unwrap_or("").to_string();
     macro_rules! due_ids {
         () => {
             outbox::table
                 .select(outbox::id)
+                .filter(
+                    any.into_sql::<diesel::sql_types::Bool>()
+                        .or(outbox::digest_id.eq(&digest)),
+                )
                 .filter(outbox::status.eq(OutboxStatus::Pending))
                 // Only kinds this build can do: during a rolling upgrade, an older instance
                 // leaves a newer kind of job to the instances that know it.

@@ -125,7 +125,16 @@ async fn a_crash_between_claim_and_send_is_sent_after_the_lease(backend: Backend
     let claim_lease = lease.clone();
     let claimed = app
         .store
-        .write(move |c| outbox::claim_due(c, &claim_lease, now, 10, chrono::Duration::seconds(15)))
+        .write(move |c| {
+            outbox::claim_due(
+                c,
+                &claim_lease,
+                now,
+                10,
+                chrono::Duration::seconds(15),
+                None,
+            )
+        })
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

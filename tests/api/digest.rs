@@ -471,7 +471,12 @@ async fn a_digest_by_hand_renders_sends_to_one_or_claims_the_period() {
     assert!(ok, "{err}");
     assert_eq!(app.smtp.messages_to("boss@shop.example").len(), 1);
     assert!(app.smtp.messages_to(CX).is_empty());
-    // Without --to: the period is claimed and sent to the recipients, once.
+    // Without --to: the period is claimed and sent to the recipients, once; nothing else that
+    // waits in the outbox (a survey email due now) is touched.
+    let r = app
+        .post_transaction(json!({"transaction_id": "order-9", "email": "carl@example.com"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let (ok, out, err) = npsd_cli(
         &app,
         dir.path(),
@@ -480,6 +485,9 @@ async fn a_digest_by_hand_renders_sends_to_one_or_claims_the_period() {
     assert!(ok, "{err}");
     assert!(out.contains("2 recipient"), "{out}");
     assert_eq!(app.smtp.messages_to(CX).len(), 1);
+    assert!(app.smtp.messages_to("carl@example.com").is_empty());
+    app.drain().await;
+    assert_eq!(app.smtp.messages_to("carl@example.com").len(), 1);
     let (ok, _, err) = npsd_cli(
         &app,
         dir.path(),
