@@ -4,8 +4,7 @@
 //! then a lettre message. The rendering is pure; the caller gathers the figures.
 use super::templates::RenderedEmail;
 use askama::Template;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::Mailbox;
 use lettre::Message;
 
 /// One period's figures, as the API's NPS report gives them.
@@ -239,33 +238,16 @@ pub struct DigestMessage<'a> {
 
 pub fn build(m: &DigestMessage<'_>) -> anyhow::Result<Message> {
     let rendered = render_digest_email(m.content)?;
-    let to: Mailbox = m.to.parse()?;
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(rendered.text),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(rendered.html),
-        );
-    Ok(Message::builder()
-        .from(m.from.clone())
-        .to(to)
-        .subject(rendered.subject)
-        .date_now()
-        .message_id(Some(super::survey::message_id(m.message_id_local, m.from)))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            format!("<{}>", m.content.unsubscribe_url),
-        ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-            "List-Unsubscribe=One-Click".to_string(),
-        ))
-        .multipart(body)?)
+    super::compose(
+        super::Envelope {
+            from: m.from,
+            to: m.to.parse()?,
+            reply_to: None,
+            message_id: m.message_id_local,
+            unsubscribe_url: &m.content.unsubscribe_url,
+        },
+        rendered,
+    )
 }
 
 fn view<'a>(d: &'a DigestEmail, accent: &'a str) -> View<'a> {
@@ -731,31 +713,12 @@ mod tests {
             .replace('\'', "&#39;")
     }
 
-    /// The rendered email is kept under tests/snapshots so that a template change shows up in
-    /// review as a diff of what recipients get. `UPDATE_SNAPSHOTS=1 cargo test` rewrites them.
     #[test]
     fn digest_email_matches_its_reviewed_snapshot() {
-        let rendered = render_digest_email(&sample()).unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
-        for (name, body) in [
-            (
-                "digest_email.txt",
-                format!("Subject: {}\n\n{}", rendered.subject, rendered.text),
-            ),
-            ("digest_email.html", rendered.html),
-        ] {
-            let path = dir.join(name);
-            if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &body).unwrap();
-            }
-            let kept = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                kept == body,
-                "{} differs from the rendered email; review the change and run UPDATE_SNAPSHOTS=1 cargo test",
-                path.display()
-            );
-        }
+        crate::mail::templates::assert_snapshot(
+            "digest_email",
+            &render_digest_email(&sample()).unwrap(),
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod survey;
 pub mod templates;
 
 use crate::config::Config;
+use lettre::message::Mailbox;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
@@ -98,6 +99,60 @@ impl Mailer {
                 .map_err(|e| SendError::Temporary(e.to_string())),
         }
     }
+}
+
+/// How every email npsd sends is put together: From, To, Reply-To, Date, a Message-ID in the
+/// sender's domain, the RFC 8058 one-click unsubscribe headers, and the rendered subject with its
+/// text and HTML bodies as multipart/alternative.
+pub struct Envelope<'a> {
+    pub from: &'a Mailbox,
+    pub to: Mailbox,
+    pub reply_to: Option<Mailbox>,
+    /// The unique part of the Message-ID, fixed when the job was queued (a domain, if any, is
+    /// replaced by the sender's).
+    pub message_id: &'a str,
+    pub unsubscribe_url: &'a str,
+}
+
+pub fn compose(e: Envelope<'_>, rendered: templates::RenderedEmail) -> anyhow::Result<Message> {
+    use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+    use lettre::message::{MultiPart, SinglePart};
+    let mut builder = Message::builder()
+        .from(e.from.clone())
+        .to(e.to)
+        .subject(rendered.subject)
+        .date_now()
+        .message_id(Some(message_id(e.message_id, e.from)))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{}>", e.unsubscribe_url),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_string(),
+        ));
+    if let Some(reply_to) = e.reply_to {
+        builder = builder.reply_to(reply_to);
+    }
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(rendered.text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(rendered.html),
+        );
+    Ok(builder.multipart(body)?)
+}
+
+/// The Message-ID in the sender's domain (what receivers expect of mail from that domain), its
+/// unique part fixed when the job was queued, so every retry carries the same one.
+pub fn message_id(stored: &str, from: &Mailbox) -> String {
+    let unique = stored.split('@').next().unwrap_or(stored);
+    format!("<{unique}@{}>", from.email.domain())
 }
 
 fn classify(e: lettre::transport::smtp::Error) -> SendError {

@@ -2,8 +2,7 @@
 use super::templates::{render_survey_email, SurveyEmail};
 use crate::domain::survey::SurveySettings;
 use crate::domain::token::Token;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::Mailbox;
 use lettre::Message;
 
 /// What the survey email is made of; everything comes from the stored invitation and survey.
@@ -34,13 +33,6 @@ pub fn trap_url(public_url: &str, token: &Token) -> String {
     format!("{public_url}/r/{}/verify", token.as_str())
 }
 
-/// The Message-ID in the sender's domain (what receivers expect of mail from that domain), its
-/// unique part fixed when the invitation was queued, so every retry carries the same one.
-pub fn message_id(stored: &str, from: &Mailbox) -> String {
-    let unique = stored.split('@').next().unwrap_or(stored);
-    format!("<{unique}@{}>", from.email.domain())
-}
-
 pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
     let unsubscribe = unsubscribe_url(m.public_url, m.token);
     let content = SurveyEmail {
@@ -65,41 +57,23 @@ pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
         Some(s) => s.parse()?,
         None => m.default_from.clone(),
     };
-    let to = Mailbox::new(m.to_name.map(str::to_string), m.to_email.parse()?);
-    let mut builder = Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(rendered.subject)
-        .date_now()
-        .message_id(Some(message_id(m.message_id, &from)))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            format!("<{unsubscribe}>"),
-        ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-            "List-Unsubscribe=One-Click".to_string(),
-        ));
-    if let Some(reply_to) = &m.survey.reply_to {
-        builder = builder.reply_to(reply_to.parse()?);
-    }
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(rendered.text),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(rendered.html),
-        );
-    Ok(builder.multipart(body)?)
+    let reply_to = m.survey.reply_to.as_deref().map(str::parse).transpose()?;
+    super::compose(
+        super::Envelope {
+            from: &from,
+            to: Mailbox::new(m.to_name.map(str::to_string), m.to_email.parse()?),
+            reply_to,
+            message_id: m.message_id,
+            unsubscribe_url: &unsubscribe,
+        },
+        rendered,
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::message_id;
+    use lettre::message::Mailbox;
 
     #[test]
     fn the_message_id_is_in_the_senders_domain() {

@@ -77,6 +77,33 @@ pub fn render_survey_email(email: &SurveyEmail) -> Result<RenderedEmail, askama:
     })
 }
 
+/// Every email is kept rendered under tests/snapshots (`NAME.txt` with its subject, `NAME.html`),
+/// so that a template change shows up in review as a diff of what people receive.
+/// `UPDATE_SNAPSHOTS=1 cargo test` rewrites them.
+#[cfg(test)]
+pub fn assert_snapshot(name: &str, rendered: &RenderedEmail) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for (file, body) in [
+        (
+            format!("{name}.txt"),
+            format!("Subject: {}\n\n{}", rendered.subject, rendered.text),
+        ),
+        (format!("{name}.html"), rendered.html.clone()),
+    ] {
+        let path = dir.join(file);
+        if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &body).unwrap();
+        }
+        let kept = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            kept == body,
+            "{} differs from the rendered email; review the change and run UPDATE_SNAPSHOTS=1 cargo test",
+            path.display()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,31 +123,9 @@ mod tests {
         }
     }
 
-    /// The rendered email is kept under tests/snapshots so that a template change shows up in
-    /// review as a diff of what customers receive. `UPDATE_SNAPSHOTS=1 cargo test` rewrites them.
     #[test]
     fn survey_email_matches_its_reviewed_snapshot() {
-        let rendered = render_survey_email(&sample()).unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
-        for (name, body) in [
-            (
-                "survey_email.txt",
-                format!("Subject: {}\n\n{}", rendered.subject, rendered.text),
-            ),
-            ("survey_email.html", rendered.html),
-        ] {
-            let path = dir.join(name);
-            if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &body).unwrap();
-            }
-            let kept = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                kept == body,
-                "{} differs from the rendered email; review the change and run UPDATE_SNAPSHOTS=1 cargo test",
-                path.display()
-            );
-        }
+        assert_snapshot("survey_email", &render_survey_email(&sample()).unwrap());
     }
 
     /// Positions of each score link in `body`, asserting all 11 are there in order.
