@@ -14,11 +14,10 @@ use crate::store::reports::{self, NpsReport};
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::schema::surveys as s;
 use crate::store::surveys::SurveyRow;
-use crate::store::{digests, invitations, suppressions, surveys, DbConn, StoreResult};
+use crate::store::{digests, suppressions, surveys, DbConn, StoreResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use lettre::message::Mailbox;
-use std::collections::BTreeMap;
 
 /// Comments of each kind a digest quotes.
 const NOTABLE_COMMENTS: i64 = 5;
@@ -186,29 +185,10 @@ fn notable(
     if missing > 0 {
         rows.extend(responses::comments(conn, &query(false, missing))?);
     }
-    let invitation_ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.invitation_id.clone())
-        .collect();
-    let response_ids: Vec<String> = rows
-        .iter()
-        .filter(|r| r.invitation_id.is_none())
-        .map(|r| r.response_id.clone())
-        .collect();
-    let mut props: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for (owner, name, value) in invitations::properties_of(conn, &invitation_ids)?
-        .into_iter()
-        .chain(responses::properties_of(conn, &response_ids)?)
-    {
-        props.entry(owner).or_default().push((name, value));
-    }
+    let mut props = responses::properties_of_comments(conn, &rows)?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            let owner = r
-                .invitation_id
-                .clone()
-                .unwrap_or_else(|| r.response_id.clone());
             let name = r.invitation_name.or(r.web_name);
             NotableComment {
                 score: u8::try_from(r.score).unwrap_or_default(),
@@ -217,7 +197,7 @@ fn notable(
                     .comment
                     .filter(|c| !c.is_empty())
                     .unwrap_or_else(|| "(no comment)".to_string()),
-                segment: props.remove(&owner).unwrap_or_default(),
+                segment: props.remove(&r.response_id).unwrap_or_default(),
             }
         })
         .collect())

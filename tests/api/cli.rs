@@ -6,11 +6,25 @@ use serde_json::{json, Value};
 use std::process::Command;
 
 fn npsd(db_url: &str, args: &[&str]) -> (bool, String, String) {
+    npsd_in(
+        &std::env::temp_dir(),
+        &[("NPSD_DATABASE_URL", db_url)],
+        args,
+    )
+}
+
+/// Runs the built binary in `dir` with these variables (and no config file): success, stdout,
+/// stderr.
+pub(crate) fn npsd_in(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_npsd"))
         .args(args)
-        .env("NPSD_DATABASE_URL", db_url)
+        .envs(env.iter().copied())
         .env_remove("NPSD_CONFIG")
-        .current_dir(std::env::temp_dir())
+        .current_dir(dir)
         .output()
         .expect("run npsd");
     (

@@ -412,20 +412,15 @@ async fn the_digest_reads_well_on_a_phone_and_a_desktop() {
 }
 
 fn npsd_cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npsd"))
-        .args(args)
-        .env("NPSD_DATABASE_URL", app.db.url())
-        .env("NPSD_SMTP_URL", app.smtp.url())
-        .env("NPSD_MAIL_FROM", "ACME Feedback <feedback@shop.example>")
-        .env("NPSD_PUBLIC_URL", &app.address)
-        .env_remove("NPSD_CONFIG")
-        .current_dir(dir)
-        .output()
-        .expect("run npsd");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    crate::cli::npsd_in(
+        dir,
+        &[
+            ("NPSD_DATABASE_URL", app.db.url()),
+            ("NPSD_SMTP_URL", &app.smtp.url()),
+            ("NPSD_MAIL_FROM", "ACME Feedback <feedback@shop.example>"),
+            ("NPSD_PUBLIC_URL", &app.address),
+        ],
+        args,
     )
 }
 

@@ -75,6 +75,15 @@ async fn allow_shop(app: &TestApp) {
     .await;
 }
 
+/// The value of a hidden field of a page's form.
+fn hidden_field(page: &str, name: &str) -> String {
+    page.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no hidden {name} in:\n{page}"))
+        .to_string()
+}
+
 fn sign(secret: &str, identity: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(identity.as_bytes());
@@ -602,12 +611,7 @@ async fn the_iframe_page_works_without_script(backend: Backend) {
     assert!(page.contains("How likely are you to recommend ACME to a friend or colleague?"));
     assert_eq!(page.matches("type=\"submit\" name=\"score\"").count(), 11);
     assert!(page.contains("name=\"email\" value=\"ann@example.com\""));
-    let visitor = page
-        .split("name=\"visitor_id\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a visitor id of the form")
-        .to_string();
+    let visitor = hidden_field(&page, "visitor_id");
 
     // The score, stored at once; then the comment; then thanks in the brand, by category.
     let form = [
@@ -623,49 +627,34 @@ async fn the_iframe_page_works_without_script(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Thanks, your score of 2 is saved."));
     assert_eq!(web_nps(&app, "").await["distribution"][2], 1);
-    let field = |name: &str| {
-        page.split(&format!("name=\"{name}\" value=\""))
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap()
-            .to_string()
-    };
-    let (id, token) = (field("response_id"), field("edit_token"));
+    let (id, token) = (
+        hidden_field(&page, "response_id"),
+        hidden_field(&page, "edit_token"),
+    );
     // Sent twice (the back button): still one answer.
     let (status, _) = app.post_form(&app.url("/embed/default"), &form).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(web_nps(&app, "").await["responses"], 1);
-    let (status, page) = app
-        .post_form(
-            &app.url("/embed/default/comment"),
-            &[
-                ("response_id", &id),
-                ("edit_token", &token),
-                ("score", "2"),
-                ("comment", "Too slow"),
-            ],
-        )
-        .await;
+    let comment = |token: String| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            app.post_form(
+                &app.url("/embed/default/comment"),
+                &[
+                    ("response_id", id.as_str()),
+                    ("edit_token", token.as_str()),
+                    ("score", "2"),
+                    ("comment", "Too slow"),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, page) = comment(token).await;
     // (The second post gave a new edit token: the first one no longer matches.)
     assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
     let (_, page) = app.post_form(&app.url("/embed/default"), &form).await;
-    let token = page
-        .split("name=\"edit_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string();
-    let (status, page) = app
-        .post_form(
-            &app.url("/embed/default/comment"),
-            &[
-                ("response_id", &id),
-                ("edit_token", &token),
-                ("score", "2"),
-                ("comment", "Too slow"),
-            ],
-        )
-        .await;
+    let (status, page) = comment(hidden_field(&page, "edit_token")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("sorry ACME fell short"));
     assert!(page.contains("mailto:help@acme.example"));

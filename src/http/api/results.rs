@@ -8,13 +8,12 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use crate::store::reports::{self, NpsReport};
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
+use crate::store::surveys;
 use crate::store::surveys::SurveyRow;
-use crate::store::{invitations, surveys};
 use actix_web::{web, HttpResponse};
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// An inclusive range of days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`, in UTC or in the IANA zone
@@ -206,17 +205,7 @@ pub async fn comments(
         .store
         .read(move |c| {
             let rows = responses::comments(c, &query)?;
-            let invitation_ids: Vec<String> = rows
-                .iter()
-                .filter_map(|r| r.invitation_id.clone())
-                .collect();
-            let response_ids: Vec<String> = rows
-                .iter()
-                .filter(|r| r.invitation_id.is_none())
-                .map(|r| r.response_id.clone())
-                .collect();
-            let mut properties = invitations::properties_of(c, &invitation_ids)?;
-            properties.extend(responses::properties_of(c, &response_ids)?);
+            let properties = responses::properties_of_comments(c, &rows)?;
             Ok((rows, properties))
         })
         .await?;
@@ -227,14 +216,6 @@ pub async fn comments(
     } else {
         None
     };
-    // Keyed by invitation id (email answers) or response id (web answers).
-    let mut props: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
-    for (owner, name, value) in properties {
-        props
-            .entry(owner)
-            .or_default()
-            .insert(name, Value::String(value));
-    }
     let comments: Vec<CommentView> = rows
         .iter()
         .map(|r| CommentView {
@@ -248,10 +229,12 @@ pub async fn comments(
             transaction_id: r.transaction_id.clone(),
             page_url: r.page_url.clone(),
             verified: r.verified,
-            properties: props
-                .get(r.invitation_id.as_ref().unwrap_or(&r.response_id))
-                .cloned()
-                .unwrap_or_default(),
+            properties: properties
+                .get(&r.response_id)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
             responded_at: timestamp(r.responded_at),
         })
         .collect();
