@@ -262,24 +262,12 @@ pub fn clean_text(raw: &str) -> String {
         .collect()
 }
 
-fn one_line(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, ValidationError> {
-    match v {
-        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
-            Err(ValidationError::new(
-                field,
-                format!("must be at most {max} characters on one line"),
-            ))
-        }
-        other => Ok(other),
-    }
-}
-
 pub fn parse_customer_id(v: Option<String>) -> Result<Option<String>, ValidationError> {
-    one_line("customer_id", v, 200)
+    super::one_line("customer_id", v, 200)
 }
 
 pub fn parse_name(v: Option<String>) -> Result<Option<String>, ValidationError> {
-    one_line("name", v, 200)
+    super::one_line("name", v, 200)
 }
 
 /// The page the answer was given on: an http(s) URL, its fragment dropped.

@@ -70,3 +70,20 @@ pub fn reject_nul(value: &serde_json::Value) -> Result<(), ValidationError> {
         )),
     }
 }
+
+/// An optional one-line text field: at most `max` characters, no control characters.
+pub fn one_line(
+    field: &str,
+    v: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    match v {
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
+            Err(ValidationError::new(
+                field,
+                format!("must be at most {max} characters on one line"),
+            ))
+        }
+        other => Ok(other),
+    }
+}

@@ -70,15 +70,7 @@ impl NewTransaction {
             Some(_) => return Err(ValidationError::new("email", "must be a string")),
         };
 
-        let name = opt_string(obj, "name")?;
-        if let Some(n) = &name {
-            if n.chars().count() > 200 || n.chars().any(char::is_control) {
-                return Err(ValidationError::new(
-                    "name",
-                    "must be at most 200 characters on one line",
-                ));
-            }
-        }
+        let name = super::one_line("name", opt_string(obj, "name")?, 200)?;
 
         let survey = match opt_string(obj, "survey")? {
             Some(s) => parse_slug("survey", &s)?,

@@ -408,6 +408,21 @@ async fn the_digest_reads_well_on_a_phone_and_a_desktop() {
         .assert_no_horizontal_overflow("the digest at 800 px")
         .await;
     browser.screenshot("digest-800.png").await;
+    // Its unsubscribe page, in the survey's brand, asks before it acts.
+    let link = html
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|u| u.contains("/d/"))
+        .expect("the unsubscribe link")
+        .to_string();
+    browser.resize((390, 900)).await;
+    browser.goto(&link).await;
+    let page = browser.wait_for("main").await.text().await.unwrap();
+    assert!(page.contains("from ACME NPS digests?"), "{page}");
+    browser
+        .assert_no_horizontal_overflow("the digest's unsubscribe page")
+        .await;
+    browser.screenshot("digest-unsubscribe-390.png").await;
     browser.close().await;
 }
 

@@ -942,8 +942,7 @@ async fn the_iframe_form_and_the_response_pages_pass_axe() {
         .await
         .unwrap();
     assert!(saved.contains("your score of 3 is saved"), "{saved}");
-    assert_accessible_at_both_widths(&browser, "score page", None).await;
-    browser.screenshot("score-page-390.png").await;
+    assert_accessible_at_both_widths(&browser, "score page", Some("score-page")).await;
 
     // At 320 px the 11 choices still make one row of targets of at least 24x24 px.
     // (Tall enough for no scrollbar: a phone's overlays the page, a desktop's takes 15 px.)
@@ -985,8 +984,12 @@ async fn the_iframe_form_and_the_response_pages_pass_axe() {
         "{body}"
     );
     assert!(body.contains(REPLY_TO), "{body}");
-    assert_accessible_at_both_widths(&browser, "thank-you page, detractor", None).await;
-    browser.screenshot("thanks-detractor-390.png").await;
+    assert_accessible_at_both_widths(
+        &browser,
+        "thank-you page, detractor",
+        Some("thanks-detractor"),
+    )
+    .await;
 
     // And for a promoter.
     let mail = app
