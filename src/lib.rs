@@ -1,6 +1,6 @@
 //! npsd: a self-hosted Net Promoter Score service.
 // diesel's boxed, grouped queries over two backends nest deep types.
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 pub mod cli;
 pub mod config;
 pub mod domain;

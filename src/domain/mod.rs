@@ -6,6 +6,7 @@ pub mod clock;
 pub mod digest;
 pub mod email;
 pub mod embed;
+pub mod insight;
 pub mod nps;
 pub mod score;
 pub mod state;

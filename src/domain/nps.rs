@@ -57,10 +57,15 @@ fn one_decimal(x: f64) -> f64 {
 
 impl NpsSummary {
     pub fn from_counts(counts: &ScoreCounts) -> NpsSummary {
-        let n = counts.total();
-        let promoters = counts.in_category(Category::Promoter);
-        let passives = counts.in_category(Category::Passive);
-        let detractors = counts.in_category(Category::Detractor);
+        NpsSummary::from_categories(
+            counts.in_category(Category::Promoter),
+            counts.in_category(Category::Passive),
+            counts.in_category(Category::Detractor),
+        )
+    }
+
+    pub fn from_categories(promoters: u64, passives: u64, detractors: u64) -> NpsSummary {
+        let n = promoters + passives + detractors;
         let (nps, margin_of_error) = if n == 0 {
             (None, None)
         } else {

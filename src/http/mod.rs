@@ -4,6 +4,7 @@ pub mod boundary;
 pub mod embed;
 pub mod limits;
 pub mod pages;
+pub mod query;
 pub mod request_span;
 
 use crate::domain::clock::SharedClock;

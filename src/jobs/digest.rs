@@ -176,9 +176,9 @@ fn notable(
         survey_id: survey.id.clone(),
         category: Some(category),
         filter: filter(period),
-        before: None,
         limit,
-        commented,
+        commented: Some(commented),
+        ..Default::default()
     };
     let mut rows = responses::comments(conn, &query(true, NOTABLE_COMMENTS))?;
     let missing = NOTABLE_COMMENTS - rows.len() as i64;

@@ -261,18 +261,28 @@ pub fn properties_of(
 pub fn count_sent(
     conn: &mut DbConn,
     survey_id: &str,
-    from: Option<NaiveDateTime>,
-    until: Option<NaiveDateTime>,
+    f: &super::responses::ResponseFilter,
 ) -> StoreResult<i64> {
     let mut q = invitations::table
         .filter(invitations::survey_id.eq(survey_id))
         .filter(invitations::status.eq(InvitationStatus::Sent))
         .into_boxed();
-    if let Some(from) = from {
+    if let Some(from) = f.from {
         q = q.filter(invitations::sent_at.ge(from));
     }
-    if let Some(until) = until {
+    if let Some(until) = f.until {
         q = q.filter(invitations::sent_at.lt(until));
+    }
+    // A segment's response rate: the invitations of transactions with its properties.
+    for (name, values) in f.properties.iter() {
+        q = q.filter(
+            invitations::id.eq_any(
+                invitation_properties::table
+                    .filter(invitation_properties::name.eq(name.clone()))
+                    .filter(invitation_properties::value.eq_any(values.clone()))
+                    .select(invitation_properties::invitation_id),
+            ),
+        );
     }
     Ok(q.count().get_result(conn)?)
 }
@@ -300,4 +310,106 @@ pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
 /// same moment cannot both pass the throttle.
 fn lock_person(conn: &mut DbConn, survey_id: &str, email_key: &str) -> StoreResult<()> {
     super::lock_name(conn, &format!("{survey_id}/{email_key}"))
+}
+
+/// Which invitations a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct InvitationQuery {
+    pub survey_id: Option<String>,
+    pub status: Option<InvitationStatus>,
+    pub email_key: Option<String>,
+    /// Only invitations older than this (created_at, id) position.
+    pub before: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// Invitations newest first, with their survey's slug.
+pub fn list(conn: &mut DbConn, q: &InvitationQuery) -> StoreResult<Vec<(InvitationRow, String)>> {
+    use super::schema::surveys;
+    let mut query = invitations::table.inner_join(surveys::table).into_boxed();
+    if let Some(id) = &q.survey_id {
+        query = query.filter(invitations::survey_id.eq(id.clone()));
+    }
+    if let Some(status) = q.status {
+        query = query.filter(invitations::status.eq(status));
+    }
+    if let Some(key) = &q.email_key {
+        query = query.filter(invitations::email_key.eq(key.clone()));
+    }
+    if let Some((at, id)) = &q.before {
+        query = query.filter(
+            invitations::created_at.lt(*at).or(invitations::created_at
+                .eq(*at)
+                .and(invitations::id.lt(id.clone()))),
+        );
+    }
+    Ok(query
+        .order((invitations::created_at.desc(), invitations::id.desc()))
+        .limit(q.limit)
+        .select((InvitationRow::as_select(), surveys::slug))
+        .load(conn)?)
+}
+
+/// What cancelling an invitation came to.
+#[derive(Debug)]
+pub enum Cancelled {
+    Done(InvitationRow),
+    NotFound,
+    /// Sent, failed or skipped already, or being sent right now.
+    TooLate(InvitationRow),
+}
+
+pub const REASON_CANCELLED: &str = "cancelled";
+
+/// Cancels a scheduled invitation: it is skipped, and its email job will not run. An invitation a
+/// dispatcher holds under a live lease is being sent and cannot be called back.
+pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Cancelled> {
+    use super::schema::outbox;
+    use crate::domain::state::OutboxStatus;
+    lock(conn, id)?;
+    let Some(row) = invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(Cancelled::NotFound);
+    };
+    if row.status != InvitationStatus::Scheduled {
+        return Ok(Cancelled::TooLate(row));
+    }
+    let sending: i64 = outbox::table
+        .filter(outbox::invitation_id.eq(id))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
+        .filter(outbox::lease_expires_at.gt(now))
+        .count()
+        .get_result(conn)?;
+    if sending > 0 {
+        return Ok(Cancelled::TooLate(row));
+    }
+    diesel::update(
+        outbox::table
+            .filter(outbox::invitation_id.eq(id))
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
+    )
+    .set((
+        outbox::status.eq(OutboxStatus::Cancelled),
+        outbox::last_error.eq(Some(REASON_CANCELLED)),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    set_status(
+        conn,
+        id,
+        InvitationStatus::Skipped,
+        Some(REASON_CANCELLED),
+        None,
+        now,
+    )?;
+    Ok(Cancelled::Done(InvitationRow {
+        status: InvitationStatus::Skipped,
+        reason: Some(REASON_CANCELLED.to_string()),
+        updated_at: now,
+        ..row
+    }))
 }

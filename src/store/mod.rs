@@ -14,6 +14,7 @@ pub mod schema;
 mod state_sql;
 pub mod suppressions;
 pub mod surveys;
+pub mod tallies;
 pub mod unsubscribes;
 pub mod web_responses;
 

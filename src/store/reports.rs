@@ -1,12 +1,16 @@
 //! The one NPS report: counts, NPS with its margin, invitations sent, response and comment
-//! rates for a survey and a filter. The API, the digest and (later) the dashboard all read
-//! their figures from here, so they agree to the decimal.
-use super::responses::{self, ResponseFilter};
-use super::schema::responses as r;
-use super::{invitations, DbConn, StoreResult};
+//! rates for a survey and a filter, and the same figures per period (trend) and per property
+//! value (breakdown). The API, the digest and the dashboard all read their figures from here, so
+//! they agree to the decimal.
+use super::responses::ResponseFilter;
+use super::tallies::{self, Tally};
+use super::{DbConn, StoreResult};
+use crate::domain::insight::TrendPeriod;
 use crate::domain::nps::{response_rate, NpsSummary, ScoreCounts};
-use crate::domain::state::{Channel, ResponseStatus};
-use diesel::prelude::*;
+use crate::domain::state::Channel;
+
+/// Below this many responses a segment's NPS swings too much to act on.
+pub const SMALL_SAMPLE: u64 = 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpsReport {
@@ -21,47 +25,102 @@ pub struct NpsReport {
     pub comment_rate: Option<f64>,
 }
 
-pub fn nps(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<NpsReport> {
-    let (counts, by_email) = responses::score_counts(conn, survey_id, f)?;
-    let sent = invitations::count_sent(conn, survey_id, f.from, f.until)? as u64;
-    let comments = count_comments(conn, survey_id, f)?;
-    let summary = NpsSummary::from_counts(&counts);
-    // Only web answers (or only verified ones, which are all web answers): no rate of emails.
-    let web_only = f.channel == Some(Channel::Web) || f.verified == Some(true);
-    let comment_rate = (summary.responses > 0).then(|| {
-        let rate = comments as f64 / summary.responses as f64;
-        (rate * 1000.0).round() / 1000.0
-    });
-    Ok(NpsReport {
-        response_rate: if web_only {
-            None
-        } else {
-            response_rate(by_email, sent)
-        },
-        counts,
-        summary,
-        invitations_sent: sent,
-        comments,
-        comment_rate,
-    })
+impl NpsReport {
+    fn new(t: Tally, f: &ResponseFilter) -> NpsReport {
+        let summary = NpsSummary::from_counts(&t.counts);
+        // Only web answers (or only verified ones, which are all web answers): no rate of emails.
+        let web_only = f.channel == Some(Channel::Web) || f.verified == Some(true);
+        let comment_rate = (summary.responses > 0).then(|| {
+            let rate = t.comments as f64 / summary.responses as f64;
+            (rate * 1000.0).round() / 1000.0
+        });
+        NpsReport {
+            response_rate: if web_only {
+                None
+            } else {
+                response_rate(t.by_email, t.sent)
+            },
+            counts: t.counts,
+            summary,
+            invitations_sent: t.sent,
+            comments: t.comments,
+            comment_rate,
+        }
+    }
 }
 
-fn count_comments(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<u64> {
-    let (from, until) = super::open_range(f.from, f.until);
-    let mut q = r::table
-        .filter(r::survey_id.eq(survey_id))
-        .filter(r::status.eq(ResponseStatus::Counted))
-        .filter(r::responded_at.ge(from))
-        .filter(r::responded_at.lt(until))
-        .filter(r::comment.is_not_null())
-        .filter(r::comment.ne(""))
-        .into_boxed();
-    if let Some(channel) = f.channel {
-        q = q.filter(r::channel.eq(channel));
+pub fn nps(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<NpsReport> {
+    Ok(NpsReport::new(tallies::between(conn, survey_id, f)?, f))
+}
+
+/// The report of each period, in order. Whole-hour periods without other filters read the hourly
+/// tallies once; anything else is counted per period.
+pub fn trend(
+    conn: &mut DbConn,
+    survey_id: &str,
+    f: &ResponseFilter,
+    periods: &[TrendPeriod],
+) -> StoreResult<Vec<NpsReport>> {
+    let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+        return Ok(Vec::new());
+    };
+    let aligned = periods
+        .iter()
+        .all(|p| tallies::on_the_hour(p.start) && tallies::on_the_hour(p.end));
+    if !(f.tallied() && aligned) {
+        return periods
+            .iter()
+            .map(|p| nps(conn, survey_id, &f.between(p.start, p.end)))
+            .collect();
     }
-    if let Some(verified) = f.verified {
-        q = q.filter(r::verified.eq(verified));
+    let hours = tallies::hours(conn, survey_id, f.channel, first.start, last.end, true)?;
+    let mut per_period = vec![Tally::default(); periods.len()];
+    for (hour, t) in &hours {
+        // The last period starting at or before this hour holds it.
+        let i = periods.partition_point(|p| p.start <= *hour);
+        if i > 0 && *hour < periods[i - 1].end {
+            per_period[i - 1].add(t);
+        }
     }
-    let n: i64 = q.count().get_result(conn)?;
-    Ok(n as u64)
+    Ok(per_period
+        .into_iter()
+        .zip(periods)
+        .map(|(t, p)| NpsReport::new(t, &f.between(p.start, p.end)))
+        .collect())
+}
+
+/// One value of a property, with its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub value: String,
+    pub summary: NpsSummary,
+    pub small_sample: bool,
+}
+
+/// The NPS per value of property `by`, worst first (then by value).
+pub fn breakdown(
+    conn: &mut DbConn,
+    survey_id: &str,
+    f: &ResponseFilter,
+    by: &str,
+) -> StoreResult<Vec<Segment>> {
+    let mut segments: Vec<Segment> = tallies::segments(conn, survey_id, f, by)?
+        .into_iter()
+        .map(|(value, [p, pa, d])| {
+            let summary = NpsSummary::from_categories(p, pa, d);
+            Segment {
+                value,
+                small_sample: summary.responses < SMALL_SAMPLE,
+                summary,
+            }
+        })
+        .collect();
+    segments.sort_by(|a, b| {
+        a.summary
+            .nps
+            .unwrap_or(f64::MAX)
+            .total_cmp(&b.summary.nps.unwrap_or(f64::MAX))
+            .then_with(|| a.value.cmp(&b.value))
+    });
+    Ok(segments)
 }

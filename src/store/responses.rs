@@ -4,6 +4,7 @@ use super::{is_unique_violation, new_id, DbConn, StoreResult};
 use crate::domain::bot::{assess, LinkEvent, LinkEventKind, Verdict};
 use crate::domain::nps::ScoreCounts;
 use crate::domain::score::{Category, Score};
+use crate::domain::insight::{CommentSort, PropertyFilter, SearchWords};
 use crate::domain::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -33,6 +34,8 @@ pub struct ResponseRow {
     pub respondent_key: Option<String>,
     pub edit_token_hash: Option<String>,
     pub edit_token_expires_at: Option<NaiveDateTime>,
+    /// Restored or discarded by hand: wins over the scanner rules.
+    pub manual_status: Option<ResponseStatus>,
 }
 
 fn event_kind_parts(kind: LinkEventKind) -> (&'static str, Option<i32>) {
@@ -126,13 +129,18 @@ fn judge(
     };
     let score = score.value() as i32;
     let existing = find_for_invitation(conn, &invitation.id)?;
+    // A person restored or discarded this answer by hand: later clicks change its score, not that.
+    let (status, reason) = match existing.as_ref().and_then(|r| r.manual_status) {
+        Some(manual) => (manual, existing.as_ref().and_then(|r| r.status_reason.clone())),
+        None => (status, reason.map(str::to_string)),
+    };
     let row = match existing {
         Some(mut row) => {
             let changed = row.score != score || row.status != status || comment.is_some();
             if changed {
                 row.score = score;
                 row.status = status;
-                row.status_reason = reason.map(str::to_string);
+                row.status_reason = reason.clone();
                 row.responded_at = now;
                 if let Some(c) = comment {
                     row.comment = c.map(str::to_string);
@@ -162,7 +170,7 @@ fn judge(
                 score,
                 comment: comment.flatten().map(str::to_string),
                 status,
-                status_reason: reason.map(str::to_string),
+                status_reason: reason.clone(),
                 responded_at: now,
                 submitted_at: comment.map(|_| now),
                 created_at: now,
@@ -176,6 +184,7 @@ fn judge(
                 respondent_key: None,
                 edit_token_hash: None,
                 edit_token_expires_at: None,
+                manual_status: None,
             };
             let inserted = conn.transaction(|c| {
                 diesel::insert_into(responses::table)
@@ -194,7 +203,7 @@ fn judge(
     Ok(Some(row))
 }
 
-/// Which responses a figure counts: a period, a channel, only verified ones.
+/// Which responses a figure counts: a period, a channel, only verified ones, property segments.
 #[derive(Debug, Clone, Default)]
 pub struct ResponseFilter {
     pub from: Option<NaiveDateTime>,
@@ -202,16 +211,68 @@ pub struct ResponseFilter {
     pub channel: Option<Channel>,
     /// Some(true): only answers whose identity the site signed; Some(false): only the others.
     pub verified: Option<bool>,
+    /// `property.plan=pro`: only responses whose transaction (or web answer) has these properties.
+    pub properties: PropertyFilter,
 }
 
-/// The counted responses of a survey per score, and how many of them answered an email.
+impl ResponseFilter {
+    /// The same filter over another range.
+    pub fn between(&self, from: NaiveDateTime, until: NaiveDateTime) -> ResponseFilter {
+        ResponseFilter {
+            from: Some(from),
+            until: Some(until),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the per-hour tallies can answer it (they know survey, hour and channel only).
+    pub fn tallied(&self) -> bool {
+        self.verified.is_none() && self.properties.is_empty()
+    }
+}
+
+diesel::alias!(super::schema::response_properties as segment_properties: SegmentProperties);
+
+/// Narrows a boxed query over `responses` (alone or joined) to a [`ResponseFilter`].
+macro_rules! narrow {
+    ($query:expr, $filter:expr) => {{
+        use $crate::store::responses::segment_properties as seg;
+        use $crate::store::schema::{response_properties as rp, responses as r};
+        let f: &$crate::store::responses::ResponseFilter = $filter;
+        let mut q = $query;
+        if let Some(from) = f.from {
+            q = q.filter(r::responded_at.ge(from));
+        }
+        if let Some(until) = f.until {
+            q = q.filter(r::responded_at.lt(until));
+        }
+        if let Some(channel) = f.channel {
+            q = q.filter(r::channel.eq(channel));
+        }
+        if let Some(verified) = f.verified {
+            q = q.filter(r::verified.eq(verified));
+        }
+        for (name, values) in f.properties.iter() {
+            q = q.filter(
+                r::id.eq_any(
+                    seg.filter(seg.field(rp::name).eq(name.clone()))
+                        .filter(seg.field(rp::value).eq_any(values.clone()))
+                        .select(seg.field(rp::response_id)),
+                ),
+            );
+        }
+        q
+    }};
+}
+
+/// The counted responses of a survey per score, and how many of them answered an email,
+/// counted row by row (the tallies answer the common case: `crate::store::tallies`).
 pub fn score_counts(
     conn: &mut DbConn,
     survey_id: &str,
     f: &ResponseFilter,
 ) -> StoreResult<(ScoreCounts, u64)> {
-    let (from, until) = super::open_range(f.from, f.until);
-    let mut query = responses::table
+    let query = responses::table
         .group_by((responses::channel, responses::score))
         .select((
             responses::channel,
@@ -220,16 +281,8 @@ pub fn score_counts(
         ))
         .filter(responses::survey_id.eq(survey_id))
         .filter(responses::status.eq(ResponseStatus::Counted))
-        .filter(responses::responded_at.ge(from))
-        .filter(responses::responded_at.lt(until))
         .into_boxed();
-    if let Some(channel) = f.channel {
-        query = query.filter(responses::channel.eq(channel));
-    }
-    if let Some(verified) = f.verified {
-        query = query.filter(responses::verified.eq(verified));
-    }
-    let rows: Vec<(Channel, i32, i64)> = query.load(conn)?;
+    let rows: Vec<(Channel, i32, i64)> = narrow!(query, f).load(conn)?;
     let mut counts = ScoreCounts::default();
     let mut by_email = 0;
     for (channel, score, n) in rows {
@@ -243,7 +296,42 @@ pub fn score_counts(
     Ok((counts, by_email))
 }
 
-/// One comment with who wrote it: from the invitation for email answers, from the answer
+/// Counted responses with a comment, row by row.
+pub fn count_comments(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<u64> {
+    let q = responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::status.eq(ResponseStatus::Counted))
+        .filter(responses::comment.is_not_null())
+        .filter(responses::comment.ne(""))
+        .into_boxed();
+    let n: i64 = narrow!(q, f).count().get_result(conn)?;
+    Ok(n as u64)
+}
+
+/// Counted responses per value of one property and score, row by row.
+pub fn breakdown_counts(
+    conn: &mut DbConn,
+    survey_id: &str,
+    f: &ResponseFilter,
+    by: &str,
+) -> StoreResult<Vec<(String, i32, i64)>> {
+    use super::schema::response_properties;
+    let q = responses::table
+        .inner_join(response_properties::table)
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::status.eq(ResponseStatus::Counted))
+        .filter(response_properties::name.eq(by))
+        .group_by((response_properties::value, responses::score))
+        .select((
+            response_properties::value,
+            responses::score,
+            diesel::dsl::count_star(),
+        ))
+        .into_boxed();
+    Ok(narrow!(q, f).load(conn)?)
+}
+
+/// One response with who gave it: from the invitation for email answers, from the answer
 /// itself for web ones.
 #[derive(Debug, Clone, Queryable)]
 pub struct CommentRow {
@@ -261,60 +349,24 @@ pub struct CommentRow {
     pub invitation_email: Option<String>,
     pub invitation_name: Option<String>,
     pub transaction_id: Option<String>,
+    pub status: ResponseStatus,
+    pub status_reason: Option<String>,
+    pub submitted_at: Option<NaiveDateTime>,
 }
 
-pub struct CommentQuery {
-    pub survey_id: String,
-    pub category: Option<Category>,
-    pub filter: ResponseFilter,
-    /// Only comments older than this (responded_at, response id) position.
-    pub before: Option<(NaiveDateTime, String)>,
-    pub limit: i64,
-    /// false: the counted responses without a comment instead (the digest fills up with them).
-    pub commented: bool,
+impl CommentRow {
+    pub fn email(&self) -> Option<&str> {
+        self.invitation_email.as_deref().or(self.web_email.as_deref())
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.invitation_name.as_deref().or(self.web_name.as_deref())
+    }
 }
 
-/// Counted responses with a comment (or, `commented: false`, without one), newest first.
-pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentRow>> {
-    let mut query = responses::table
-        .left_join(invitations::table)
-        .filter(responses::survey_id.eq(&q.survey_id))
-        .filter(responses::status.eq(ResponseStatus::Counted))
-        .into_boxed();
-    query = if q.commented {
-        query
-            .filter(responses::comment.is_not_null())
-            .filter(responses::comment.ne(""))
-    } else {
-        query.filter(responses::comment.is_null().or(responses::comment.eq("")))
-    };
-    if let Some(cat) = q.category {
-        let (lo, hi) = cat.range();
-        query = query.filter(responses::score.between(lo as i32, hi as i32));
-    }
-    if let Some(from) = q.filter.from {
-        query = query.filter(responses::responded_at.ge(from));
-    }
-    if let Some(until) = q.filter.until {
-        query = query.filter(responses::responded_at.lt(until));
-    }
-    if let Some(channel) = q.filter.channel {
-        query = query.filter(responses::channel.eq(channel));
-    }
-    if let Some(verified) = q.filter.verified {
-        query = query.filter(responses::verified.eq(verified));
-    }
-    if let Some((at, id)) = &q.before {
-        query = query.filter(
-            responses::responded_at.lt(*at).or(responses::responded_at
-                .eq(*at)
-                .and(responses::id.lt(id.clone()))),
-        );
-    }
-    Ok(query
-        .order((responses::responded_at.desc(), responses::id.desc()))
-        .limit(q.limit)
-        .select((
+/// The columns of a [`CommentRow`].
+fn comment_row() -> CommentColumns {
+    (
             responses::id,
             responses::score,
             responses::comment,
@@ -329,8 +381,191 @@ pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentR
             invitations::email.nullable(),
             invitations::name.nullable(),
             invitations::transaction_id.nullable(),
-        ))
+            responses::status,
+            responses::status_reason,
+            responses::submitted_at,
+        )
+}
+
+type CommentColumns = (
+    responses::id,
+    responses::score,
+    responses::comment,
+    responses::responded_at,
+    responses::channel,
+    responses::page_url,
+    responses::verified,
+    responses::email,
+    responses::name,
+    responses::customer_id,
+    diesel::helper_types::Nullable<invitations::id>,
+    diesel::helper_types::Nullable<invitations::email>,
+    diesel::helper_types::Nullable<invitations::name>,
+    diesel::helper_types::Nullable<invitations::transaction_id>,
+    responses::status,
+    responses::status_reason,
+    responses::submitted_at,
+);
+
+/// A position in a list of responses: after this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// Set when the list is ordered by score first (`CommentSort::Lowest`).
+    pub score: Option<i32>,
+    pub at: NaiveDateTime,
+    pub id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommentQuery {
+    pub survey_id: String,
+    pub status: ResponseStatus,
+    pub category: Option<Category>,
+    pub min_score: Option<i32>,
+    pub max_score: Option<i32>,
+    pub filter: ResponseFilter,
+    /// Full-text search over the comment.
+    pub words: Option<SearchWords>,
+    pub sort: CommentSort,
+    /// Only responses after this position in `sort` order.
+    pub after: Option<Position>,
+    pub limit: i64,
+    /// Some(true): with a comment; Some(false): without one (the digest fills up with them);
+    /// None: all.
+    pub commented: Option<bool>,
+}
+
+impl Default for CommentQuery {
+    fn default() -> Self {
+        CommentQuery {
+            survey_id: String::new(),
+            status: ResponseStatus::Counted,
+            category: None,
+            min_score: None,
+            max_score: None,
+            filter: ResponseFilter::default(),
+            words: None,
+            sort: CommentSort::Newest,
+            after: None,
+            limit: 50,
+            commented: Some(true),
+        }
+    }
+}
+
+/// Responses of a survey in `sort` order (newest first by default), with their filters.
+pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentRow>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let mut query = responses::table
+        .left_join(invitations::table)
+        .filter(responses::survey_id.eq(&q.survey_id))
+        .filter(responses::status.eq(q.status))
+        .into_boxed();
+    query = match q.commented {
+        Some(true) => query
+            .filter(responses::comment.is_not_null())
+            .filter(responses::comment.ne("")),
+        Some(false) => query.filter(responses::comment.is_null().or(responses::comment.eq(""))),
+        None => query,
+    };
+    if let Some(cat) = q.category {
+        let (lo, hi) = cat.range();
+        query = query.filter(responses::score.between(lo as i32, hi as i32));
+    }
+    if let Some(min) = q.min_score {
+        query = query.filter(responses::score.ge(min));
+    }
+    if let Some(max) = q.max_score {
+        query = query.filter(responses::score.le(max));
+    }
+    if let Some(words) = &q.words {
+        query = match conn {
+            #[cfg(feature = "sqlite")]
+            DbConn::Sqlite(_) => query.filter(
+                sql::<Bool>(
+                    "responses.id IN (SELECT s.response_id FROM response_search s WHERE s.id IN \
+                     (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ",
+                )
+                .bind::<Text, _>(words.fts5())
+                .sql("))"),
+            ),
+            #[cfg(feature = "postgres")]
+            DbConn::Postgresql(_) => query.filter(
+                sql::<Bool>(
+                    "to_tsvector('english', coalesce(responses.comment, '')) @@ plainto_tsquery('english', ",
+                )
+                .bind::<Text, _>(words.plain())
+                .sql(")"),
+            ),
+        };
+    }
+    query = narrow!(query, &q.filter);
+    if let Some(p) = &q.after {
+        let later_in_time = responses::responded_at
+            .lt(p.at)
+            .or(responses::responded_at.eq(p.at).and(responses::id.lt(p.id.clone())));
+        query = match (q.sort, p.score) {
+            (CommentSort::Lowest, Some(score)) => query.filter(
+                responses::score
+                    .gt(score)
+                    .or(responses::score.eq(score).and(later_in_time)),
+            ),
+            _ => query.filter(later_in_time),
+        };
+    }
+    query = match q.sort {
+        CommentSort::Newest => query.order((responses::responded_at.desc(), responses::id.desc())),
+        CommentSort::Lowest => query.order((
+            responses::score.asc(),
+            responses::responded_at.desc(),
+            responses::id.desc(),
+        )),
+    };
+    Ok(query.limit(q.limit).select(comment_row()).load(conn)?)
+}
+
+/// One response of a survey, as a list row (empty when there is none).
+pub fn one(conn: &mut DbConn, survey_id: &str, response_id: &str) -> StoreResult<Vec<CommentRow>> {
+    Ok(responses::table
+        .left_join(invitations::table)
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::id.eq(response_id))
+        .select(comment_row())
         .load(conn)?)
+}
+
+/// Counts a bot answer as human (`Counted`) or the reverse, by hand; every tally follows in the
+/// same transaction. None when the survey has no such response.
+pub fn set_status_by_hand(
+    conn: &mut DbConn,
+    survey_id: &str,
+    response_id: &str,
+    status: ResponseStatus,
+    reason: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Option<ResponseRow>> {
+    let n = diesel::update(
+        responses::table
+            .filter(responses::id.eq(response_id))
+            .filter(responses::survey_id.eq(survey_id)),
+    )
+    .set((
+        responses::status.eq(status),
+        responses::manual_status.eq(Some(status)),
+        responses::status_reason.eq(reason),
+        responses::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        responses::table
+            .find(response_id)
+            .select(ResponseRow::as_select())
+            .first(conn)?,
+    ))
 }
 
 /// The properties of web answers: (response id, name, value).

@@ -150,6 +150,7 @@ diesel::table! {
         respondent_key -> Nullable<Text>,
         edit_token_hash -> Nullable<Text>,
         edit_token_expires_at -> Nullable<Timestamp>,
+        manual_status -> Nullable<Text>,
     }
 }
 
@@ -180,6 +181,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    score_tallies (survey_id, hour, channel) {
+        survey_id -> Text,
+        hour -> Timestamp,
+        channel -> Text,
+        s0 -> BigInt,
+        s1 -> BigInt,
+        s2 -> BigInt,
+        s3 -> BigInt,
+        s4 -> BigInt,
+        s5 -> BigInt,
+        s6 -> BigInt,
+        s7 -> BigInt,
+        s8 -> BigInt,
+        s9 -> BigInt,
+        s10 -> BigInt,
+        comments -> BigInt,
+        sent -> BigInt,
+    }
+}
+
+diesel::table! {
+    property_tallies (survey_id, name, value, hour, channel) {
+        survey_id -> Text,
+        name -> Text,
+        value -> Text,
+        hour -> Timestamp,
+        channel -> Text,
+        promoters -> BigInt,
+        passives -> BigInt,
+        detractors -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        email_key -> Text,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_links (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(invitation_properties -> invitations (invitation_id));
 diesel::joinable!(invitation_tokens -> invitations (invitation_id));
@@ -192,7 +266,21 @@ diesel::joinable!(responses -> surveys (survey_id));
 diesel::joinable!(response_properties -> responses (response_id));
 diesel::joinable!(unsubscribes -> surveys (survey_id));
 
+diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(sign_in_links -> users (user_id));
+
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    response_properties::value,
+    responses::score,
+);
+
 diesel::allow_tables_to_appear_in_same_query!(
+    score_tallies,
+    property_tallies,
+    users,
+    user_sessions,
+    sign_in_links,
+    app_secrets,
     surveys,
     api_keys,
     invitations,

@@ -22,6 +22,12 @@ macro_rules! text_on {
             }
         }
 
+        impl ToSql<Nullable<Text>, $db> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, $db>) -> serialize::Result {
+                <Self as ToSql<Text, $db>>::to_sql(self, out)
+            }
+        }
+
         impl FromSql<Text, $db> for $ty {
             fn from_sql(bytes: <$db as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
                 let text = <String as FromSql<Text, $db>>::from_sql(bytes)?;
@@ -68,11 +74,13 @@ macro_rules! text_column {
             }
         }
 
-        impl ToSql<Nullable<Text>, Db> for $ty {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Db>) -> serialize::Result {
-                <Self as ToSql<Text, Db>>::to_sql(self, out)
+        impl<'a> AsExpression<Nullable<Text>> for &'a $ty {
+            type Expression = Bound<Nullable<Text>, Self>;
+            fn as_expression(self) -> Self::Expression {
+                Bound::new(self)
             }
         }
+
         )+
     };
 }

@@ -146,6 +146,14 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> StoreResult<SurveyRow> {
         .first(conn)?)
 }
 
+/// A survey's slug by id.
+pub fn slug_of(conn: &mut DbConn, id: &str) -> StoreResult<String> {
+    Ok(surveys::table
+        .find(id)
+        .select(surveys::slug)
+        .first(conn)?)
+}
+
 pub fn list(conn: &mut DbConn) -> StoreResult<Vec<SurveyRow>> {
     Ok(surveys::table
         .order(surveys::created_at.asc())

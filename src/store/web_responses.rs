@@ -117,6 +117,7 @@ pub fn record(
                 respondent_key: key,
                 edit_token_hash: Some(new.edit_token_hash.clone()),
                 edit_token_expires_at: Some(new.edit_token_expires_at),
+                manual_status: None,
             };
             diesel::insert_into(responses::table)
                 .values(&row)

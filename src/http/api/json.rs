@@ -162,6 +162,35 @@ pub fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ValidationErr
     Ok((at.naive_utc(), id.to_string()))
 }
 
+/// A position in a response list; lists ordered by score first carry the score too.
+pub fn encode_position(p: &crate::store::responses::Position) -> String {
+    let micros = p.at.and_utc().timestamp_micros();
+    let text = match p.score {
+        Some(score) => format!("s{score}|{micros}|{}", p.id),
+        None => format!("{micros}|{}", p.id),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+pub fn decode_position(raw: &str) -> Result<crate::store::responses::Position, ValidationError> {
+    let invalid = || ValidationError::new("cursor", "is not a cursor this API returned");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (score, rest) = match text.strip_prefix('s') {
+        Some(rest) => {
+            let (score, rest) = rest.split_once('|').ok_or_else(invalid)?;
+            (Some(score.parse::<i32>().map_err(|_| invalid())?), rest.to_string())
+        }
+        None => (None, text),
+    };
+    let (at, id) = decode_cursor(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rest),
+    )?;
+    Ok(crate::store::responses::Position { score, at, id })
+}
+
 /// JSON nested deeper than this is refused: npsd's deepest body (a batch of transactions with
 /// properties) is four levels deep.
 pub const MAX_JSON_DEPTH: usize = 32;

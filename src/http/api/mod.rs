@@ -5,7 +5,10 @@ pub mod json;
 pub mod keys;
 pub mod openapi;
 pub mod people;
+pub mod responses;
 pub mod results;
+pub mod export;
+pub mod invitations;
 pub mod suppressions;
 pub mod surveys;
 pub mod transactions;
@@ -44,7 +47,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/surveys/{slug}/embed-secret").post(surveys::rotate_embed_secret))
     .service(web::resource("/surveys/{slug}/nps").get(results::nps))
+    .service(web::resource("/surveys/{slug}/nps/trend").get(results::trend))
+    .service(web::resource("/surveys/{slug}/nps/breakdown").get(results::breakdown))
     .service(web::resource("/surveys/{slug}/comments").get(results::comments))
+    .service(web::resource("/surveys/{slug}/responses").get(responses::list))
+    .service(web::resource("/surveys/{slug}/responses.csv").get(export::csv))
+    .service(web::resource("/surveys/{slug}/responses.ndjson").get(export::ndjson))
+    .service(web::resource("/surveys/{slug}/responses/{id}/restore").post(responses::restore))
+    .service(web::resource("/surveys/{slug}/responses/{id}/discard").post(responses::discard))
+    .service(web::resource("/invitations").get(invitations::list))
+    .service(web::resource("/invitations/{id}").delete(invitations::cancel))
     .service(
         web::resource("/api-keys")
             .get(keys::list)

@@ -1,86 +1,26 @@
-//! Reading results: the NPS of a period and the comments behind it.
+//! Reading results: the NPS of a period, its trend, its breakdown by a property, and the
+//! comments behind it.
 use super::auth::{Read, Scoped};
-use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
+use super::json::{decode_position, encode_position, parse_limit, timestamp};
+use crate::domain::insight::{self, CommentSort, Interval, SearchWords, TrendPeriod};
 use crate::domain::score::Category;
-use crate::domain::state::Channel;
+use crate::domain::state::ResponseStatus;
 use crate::domain::ValidationError;
 use crate::error::ApiError;
+use crate::http::query::QueryPairs;
 use crate::http::AppState;
-use crate::store::reports::{self, NpsReport};
-use crate::store::responses::{self, CommentQuery, ResponseFilter};
+use crate::store::reports::{self, NpsReport, Segment};
+use crate::store::responses::{self, CommentQuery, CommentRow, Position};
 use crate::store::surveys;
 use crate::store::surveys::SurveyRow;
 use actix_web::{web, HttpResponse};
-use chrono::{Days, NaiveDate, NaiveDateTime};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-/// An inclusive range of days, as `from=YYYY-MM-DD&to=YYYY-MM-DD`, in UTC or in the IANA zone
-/// of `tz=` (the digest's links name the survey's zone, so they show its very figures).
-pub struct Period {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    tz: Option<String>,
-}
+pub use crate::http::query::{parse_channel, parse_verified, Period};
 
-impl Period {
-    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ValidationError> {
-        let day = |field: &str, raw: Option<&str>| {
-            raw.filter(|s| !s.is_empty())
-                .map(|s| {
-                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                        .map_err(|_| ValidationError::new(field, "must be a date like 2026-01-31"))
-                })
-                .transpose()
-        };
-        let period = Period {
-            from: day("from", from)?,
-            to: day("to", to)?,
-            tz: None,
-        };
-        if let (Some(f), Some(t)) = (period.from, period.to) {
-            if f > t {
-                return Err(ValidationError::new("from", "must not be after to"));
-            }
-        }
-        Ok(period)
-    }
-
-    /// Days in the IANA zone `tz` instead of UTC.
-    pub fn in_zone(mut self, tz: Option<&str>) -> Result<Period, ValidationError> {
-        if let Some(tz) = tz.filter(|t| !t.is_empty()) {
-            crate::domain::digest::local_midnight(tz, NaiveDate::default())?;
-            self.tz = Some(tz.to_string());
-        }
-        Ok(self)
-    }
-
-    fn midnight(&self, d: NaiveDate) -> NaiveDateTime {
-        match &self.tz {
-            Some(tz) => crate::domain::digest::local_midnight(tz, d)
-                .unwrap_or_else(|_| d.and_hms_opt(0, 0, 0).expect("midnight")),
-            None => d.and_hms_opt(0, 0, 0).expect("midnight"),
-        }
-    }
-
-    pub fn start(&self) -> Option<NaiveDateTime> {
-        self.from.map(|d| self.midnight(d))
-    }
-
-    /// The first instant after the period.
-    pub fn end(&self) -> Option<NaiveDateTime> {
-        self.to
-            .and_then(|d| d.checked_add_days(Days::new(1)))
-            .map(|d| self.midnight(d))
-    }
-
-    fn echo(d: Option<NaiveDate>) -> Option<String> {
-        d.map(|d| d.format("%Y-%m-%d").to_string())
-    }
-}
-
-async fn find_survey(state: &AppState, slug: String) -> Result<SurveyRow, ApiError> {
+pub async fn find_survey(state: &AppState, slug: String) -> Result<SurveyRow, ApiError> {
     let lookup = slug.clone();
     state
         .store
@@ -89,11 +29,15 @@ async fn find_survey(state: &AppState, slug: String) -> Result<SurveyRow, ApiErr
         .ok_or_else(|| ApiError::NotFound(format!("no survey with slug '{slug}'")))
 }
 
-#[derive(Deserialize, IntoParams)]
+/// The filters every insight takes (documentation only: handlers read them through `QueryPairs`).
+/// Documents the query for OpenAPI; the handler reads it through `QueryPairs`.
+#[allow(dead_code)]
+#[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NpsQuery {
-    /// First UTC day, YYYY-MM-DD.
+    /// First day, YYYY-MM-DD (in `tz`, UTC by default).
     from: Option<String>,
+    /// Last day, YYYY-MM-DD, inclusive.
     to: Option<String>,
     /// email or web: only answers that came that way.
     channel: Option<String>,
@@ -101,25 +45,10 @@ pub struct NpsQuery {
     verified: Option<String>,
     /// An IANA time zone: `from` and `to` are days there (default UTC).
     tz: Option<String>,
-}
-
-/// `channel=email|web`; absent or empty: every channel.
-pub fn parse_channel(raw: Option<&str>) -> Result<Option<Channel>, ValidationError> {
-    raw.filter(|c| !c.is_empty())
-        .map(|c| {
-            c.parse::<Channel>()
-                .map_err(|_| ValidationError::new("channel", "must be email or web"))
-        })
-        .transpose()
-}
-
-pub fn parse_verified(raw: Option<&str>) -> Result<Option<bool>, ValidationError> {
-    match raw.filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some("true" | "1") => Ok(Some(true)),
-        Some("false" | "0") => Ok(Some(false)),
-        Some(_) => Err(ValidationError::new("verified", "must be true or false")),
-    }
+    /// Segments: `property.plan=pro&property.country=DE`; a name repeated means any of its
+    /// values.
+    #[param(rename = "property.NAME")]
+    property: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps", tag = "results",
@@ -129,16 +58,9 @@ pub async fn nps(
     _: Scoped<Read>,
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    query: web::Query<NpsQuery>,
+    query: QueryPairs,
 ) -> Result<HttpResponse, ApiError> {
-    let period =
-        Period::parse(query.from.as_deref(), query.to.as_deref())?.in_zone(query.tz.as_deref())?;
-    let filter = ResponseFilter {
-        from: period.start(),
-        until: period.end(),
-        channel: parse_channel(query.channel.as_deref())?,
-        verified: parse_verified(query.verified.as_deref())?,
-    };
+    let (period, filter) = query.filter()?;
     let survey = find_survey(&state, slug.into_inner()).await?;
     let report = state
         .store
@@ -147,60 +69,204 @@ pub async fn nps(
     Ok(HttpResponse::Ok().json(NpsView::new(&report, &period)))
 }
 
-#[derive(Deserialize, IntoParams)]
+/// Documents the query for OpenAPI; the handler reads it through `QueryPairs`.
+#[allow(dead_code)]
+#[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct CommentsQuery {
-    /// promoter, passive or detractor.
-    category: Option<String>,
+pub struct TrendQuery {
+    /// day, week (ISO, from Monday) or month; default week.
+    interval: Option<String>,
+    /// First day; default 30 days, 12 weeks or 12 months before `to`.
+    from: Option<String>,
+    /// Last day, inclusive; default today in `tz`.
+    to: Option<String>,
+    /// An IANA time zone the periods are days of (default UTC).
+    tz: Option<String>,
+    channel: Option<String>,
+    verified: Option<String>,
+    #[param(rename = "property.NAME")]
+    property: Option<String>,
+}
+
+/// The trend of a survey's NPS: the whole periods covering a range, empty ones included.
+pub struct Trend {
+    pub interval: Interval,
+    pub tz: String,
+    pub periods: Vec<TrendPeriod>,
+    pub reports: Vec<NpsReport>,
+}
+
+/// Reads a trend for a query (the API and the dashboard both call this).
+pub async fn read_trend(
+    state: &AppState,
+    survey_id: String,
+    query: &QueryPairs,
+    default_interval: Interval,
+) -> Result<Trend, ApiError> {
+    let interval = match query.get("interval").filter(|s| !s.is_empty()) {
+        Some(raw) => Interval::parse(Some(raw))?,
+        None => default_interval,
+    };
+    let (period, filter) = query.filter()?;
+    let today = period.today(state.clock.now());
+    let to = period.to.unwrap_or(today);
+    let from = period.from.unwrap_or_else(|| interval.default_from(to));
+    if from > to {
+        return Err(ValidationError::new("from", "must not be after to").into());
+    }
+    let periods = insight::periods(interval, from, to, |d| period.midnight(d))?;
+    let tz = period.tz.clone().unwrap_or_else(|| "UTC".to_string());
+    let for_query = periods.clone();
+    let reports = state
+        .store
+        .read(move |c| reports::trend(c, &survey_id, &filter, &for_query))
+        .await?;
+    Ok(Trend {
+        interval,
+        tz,
+        periods,
+        reports,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps/trend", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), TrendQuery),
+    responses((status = 200, description = "One point per period, empty periods with nps null", body = TrendView)),
+    security(("bearer" = [])))]
+pub async fn trend(
+    _: Scoped<Read>,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: QueryPairs,
+) -> Result<HttpResponse, ApiError> {
+    let survey = find_survey(&state, slug.into_inner()).await?;
+    let t = read_trend(&state, survey.id, &query, Interval::Week).await?;
+    Ok(HttpResponse::Ok().json(TrendView::new(&t)))
+}
+
+/// Documents the query for OpenAPI; the handler reads it through `QueryPairs`.
+#[allow(dead_code)]
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BreakdownQuery {
+    /// The property to break down by, e.g. plan.
+    by: String,
     from: Option<String>,
     to: Option<String>,
+    tz: Option<String>,
+    channel: Option<String>,
+    verified: Option<String>,
+    #[param(rename = "property.NAME")]
+    property: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps/breakdown", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), BreakdownQuery),
+    responses((status = 200, description = "The NPS per value of the property, worst first", body = BreakdownView)),
+    security(("bearer" = [])))]
+pub async fn breakdown(
+    _: Scoped<Read>,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: QueryPairs,
+) -> Result<HttpResponse, ApiError> {
+    let by = insight::parse_property_name("by", query.get("by"))?;
+    let (_, filter) = query.filter()?;
+    let survey = find_survey(&state, slug.into_inner()).await?;
+    let name = by.clone();
+    let segments = state
+        .store
+        .read(move |c| reports::breakdown(c, &survey.id, &filter, &name))
+        .await?;
+    Ok(HttpResponse::Ok().json(BreakdownView {
+        by,
+        segments: segments.iter().map(SegmentView::new).collect(),
+    }))
+}
+
+/// Documents the query for OpenAPI; the handler reads it through `QueryPairs`.
+#[allow(dead_code)]
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommentsQuery {
+    /// Full-text search: every word must match (stemmed: "deliveries" finds "delivery").
+    q: Option<String>,
+    /// promoter, passive or detractor.
+    category: Option<String>,
+    min_score: Option<String>,
+    max_score: Option<String>,
+    /// newest (default) or lowest score first.
+    sort: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    tz: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
     /// email or web.
     channel: Option<String>,
     /// true: only web answers whose identity the site signed.
     verified: Option<String>,
+    #[param(rename = "property.NAME")]
+    property: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/surveys/{slug}/comments", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), CommentsQuery),
-    responses((status = 200, description = "Comments, newest first", body = CommentsPage)), security(("bearer" = [])))]
-pub async fn comments(
-    _: Scoped<Read>,
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-    query: web::Query<CommentsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let period = Period::parse(q.from.as_deref(), q.to.as_deref())?;
-    let category = q
-        .category
-        .as_deref()
+/// A comment feed's query, parsed (the API, the export and the dashboard share it).
+pub fn comment_query(
+    query: &QueryPairs,
+    survey_id: String,
+    status: ResponseStatus,
+) -> Result<CommentQuery, ValidationError> {
+    let (_, filter) = query.filter()?;
+    let category = query
+        .get("category")
         .filter(|c| !c.is_empty())
         .map(|c| Category::parse("category", c))
         .transpose()?;
-    // Larger pages than the maximum are cut to it: the cursor brings the rest.
-    let limit = parse_limit(q.limit.as_deref())?;
-    let before = q
-        .cursor
-        .as_deref()
+    let min_score = insight::parse_score_bound("min_score", query.get("min_score"))?;
+    let max_score = insight::parse_score_bound("max_score", query.get("max_score"))?;
+    if let (Some(lo), Some(hi)) = (min_score, max_score) {
+        if lo > hi {
+            return Err(ValidationError::new(
+                "min_score",
+                "must not be above max_score",
+            ));
+        }
+    }
+    let sort = CommentSort::parse(query.get("sort"))?;
+    let after = query
+        .get("cursor")
         .filter(|c| !c.is_empty())
-        .map(decode_cursor)
+        .map(decode_position)
         .transpose()?;
-    let survey = find_survey(&state, slug.into_inner()).await?;
-    let query = CommentQuery {
-        survey_id: survey.id.clone(),
+    if after.as_ref().is_some_and(|p| p.score.is_some() != (sort == CommentSort::Lowest)) {
+        return Err(ValidationError::new(
+            "cursor",
+            "belongs to a list in another order",
+        ));
+    }
+    Ok(CommentQuery {
+        survey_id,
+        status,
         category,
-        filter: ResponseFilter {
-            from: period.start(),
-            until: period.end(),
-            channel: parse_channel(q.channel.as_deref())?,
-            verified: parse_verified(q.verified.as_deref())?,
-        },
-        before,
-        limit: limit + 1,
-        commented: true,
-    };
+        min_score,
+        max_score,
+        filter,
+        words: SearchWords::parse(query.get("q"))?,
+        sort,
+        after,
+        limit: parse_limit(query.get("limit"))?,
+        commented: Some(true),
+    })
+}
+
+/// One page of a response list and the cursor of the next.
+pub async fn read_page(
+    state: &AppState,
+    mut query: CommentQuery,
+) -> Result<(Vec<CommentView>, Option<String>), ApiError> {
+    let limit = query.limit;
+    query.limit = limit + 1;
+    let sort = query.sort;
     let (mut rows, properties) = state
         .store
         .read(move |c| {
@@ -211,33 +277,35 @@ pub async fn comments(
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last()
-            .map(|r| encode_cursor(r.responded_at, &r.response_id))
+        rows.last().map(|r| {
+            encode_position(&Position {
+                score: (sort == CommentSort::Lowest).then_some(r.score),
+                at: r.responded_at,
+                id: r.response_id.clone(),
+            })
+        })
     } else {
         None
     };
-    let comments: Vec<CommentView> = rows
+    let views = rows
         .iter()
-        .map(|r| CommentView {
-            response_id: r.response_id.clone(),
-            score: r.score,
-            comment: r.comment.clone(),
-            channel: r.channel.to_string(),
-            email: r.invitation_email.clone().or_else(|| r.web_email.clone()),
-            name: r.invitation_name.clone().or_else(|| r.web_name.clone()),
-            customer_id: r.customer_id.clone(),
-            transaction_id: r.transaction_id.clone(),
-            page_url: r.page_url.clone(),
-            verified: r.verified,
-            properties: properties
-                .get(&r.response_id)
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect(),
-            responded_at: timestamp(r.responded_at),
-        })
+        .map(|r| CommentView::new(r, properties.get(&r.response_id)))
         .collect();
+    Ok((views, next_cursor))
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/{slug}/comments", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), CommentsQuery),
+    responses((status = 200, description = "Comments, newest (or lowest score) first", body = CommentsPage)), security(("bearer" = [])))]
+pub async fn comments(
+    _: Scoped<Read>,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: QueryPairs,
+) -> Result<HttpResponse, ApiError> {
+    let survey = find_survey(&state, slug.into_inner()).await?;
+    let q = comment_query(&query, survey.id, ResponseStatus::Counted)?;
+    let (comments, next_cursor) = read_page(&state, q).await?;
     Ok(HttpResponse::Ok().json(CommentsPage {
         comments,
         next_cursor,
@@ -292,6 +360,12 @@ impl NpsView {
 pub struct CommentView {
     pub response_id: String,
     pub score: i32,
+    /// promoter, passive or detractor.
+    pub category: String,
+    /// counted, or bot: discarded by the scanner rules (or by hand).
+    pub status: String,
+    /// Why a bot answer was discarded (or that a person decided).
+    pub status_reason: Option<String>,
     pub comment: Option<String>,
     /// email or web.
     pub channel: String,
@@ -311,8 +385,125 @@ pub struct CommentView {
     pub responded_at: String,
 }
 
+impl CommentView {
+    pub fn new(r: &CommentRow, properties: Option<&Vec<(String, String)>>) -> CommentView {
+        CommentView {
+            response_id: r.response_id.clone(),
+            score: r.score,
+            category: category_of(r.score).to_string(),
+            status: r.status.to_string(),
+            status_reason: r.status_reason.clone(),
+            comment: r.comment.clone(),
+            channel: r.channel.to_string(),
+            email: r.email().map(str::to_string),
+            name: r.name().map(str::to_string),
+            customer_id: r.customer_id.clone(),
+            transaction_id: r.transaction_id.clone(),
+            page_url: r.page_url.clone(),
+            verified: r.verified,
+            properties: properties
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+            responded_at: timestamp(r.responded_at),
+        }
+    }
+}
+
+/// promoter, passive or detractor, by score.
+pub fn category_of(score: i32) -> &'static str {
+    match score {
+        9.. => "promoter",
+        7..=8 => "passive",
+        _ => "detractor",
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CommentsPage {
     pub comments: Vec<CommentView>,
     pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrendPoint {
+    /// The period's first day, YYYY-MM-DD in `tz`.
+    pub start: String,
+    /// The period's last day, inclusive.
+    pub end: String,
+    /// Null for a period without responses.
+    pub nps: Option<f64>,
+    pub responses: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    pub margin_of_error: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrendView {
+    /// day, week or month.
+    pub interval: String,
+    pub tz: String,
+    pub points: Vec<TrendPoint>,
+}
+
+impl TrendView {
+    pub fn new(t: &Trend) -> TrendView {
+        TrendView {
+            interval: t.interval.as_str().to_string(),
+            tz: t.tz.clone(),
+            points: t
+                .periods
+                .iter()
+                .zip(&t.reports)
+                .map(|(p, r)| TrendPoint {
+                    start: p.first_day.format("%Y-%m-%d").to_string(),
+                    end: p.last_day.format("%Y-%m-%d").to_string(),
+                    nps: r.summary.nps,
+                    responses: r.summary.responses,
+                    promoters: r.summary.promoters,
+                    passives: r.summary.passives,
+                    detractors: r.summary.detractors,
+                    margin_of_error: r.summary.margin_of_error,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SegmentView {
+    pub value: String,
+    pub nps: Option<f64>,
+    pub responses: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    pub margin_of_error: Option<f64>,
+    /// Fewer than 10 responses: the NPS may swing widely.
+    pub small_sample: bool,
+}
+
+impl SegmentView {
+    pub fn new(s: &Segment) -> SegmentView {
+        SegmentView {
+            value: s.value.clone(),
+            nps: s.summary.nps,
+            responses: s.summary.responses,
+            promoters: s.summary.promoters,
+            passives: s.summary.passives,
+            detractors: s.summary.detractors,
+            margin_of_error: s.summary.margin_of_error,
+            small_sample: s.small_sample,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BreakdownView {
+    pub by: String,
+    /// Worst NPS first.
+    pub segments: Vec<SegmentView>,
 }

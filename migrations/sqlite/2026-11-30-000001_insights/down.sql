@@ -1,0 +1,17 @@
+DROP TRIGGER IF EXISTS responses_after_insert;
+DROP TRIGGER IF EXISTS responses_after_update;
+DROP TRIGGER IF EXISTS responses_before_delete;
+DROP TRIGGER IF EXISTS response_properties_after_insert;
+DROP TRIGGER IF EXISTS response_properties_after_update;
+DROP TRIGGER IF EXISTS response_properties_after_delete;
+DROP TRIGGER IF EXISTS invitations_after_insert;
+DROP TRIGGER IF EXISTS invitations_after_update;
+DROP TRIGGER IF EXISTS invitations_after_delete;
+DROP TABLE IF EXISTS responses_fts;
+DROP TABLE IF EXISTS response_search;
+DROP TABLE IF EXISTS property_tallies;
+DROP TABLE IF EXISTS score_tallies;
+DROP INDEX IF EXISTS response_properties_by_value;
+DELETE FROM response_properties WHERE response_id IN (SELECT id FROM responses WHERE invitation_id IS NOT NULL);
+DROP INDEX IF EXISTS responses_by_score;
+ALTER TABLE responses DROP COLUMN manual_status;

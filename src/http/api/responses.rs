@@ -1,0 +1,147 @@
+//! The bot audit: the answers the scanner rules discarded, with why, and a person's decision to
+//! count one as human (restore) or to discard one (discard). Every figure follows at once: the
+//! tallies change in the same transaction.
+use super::auth::{Admin, Read, Scoped};
+use super::results::{comment_query, find_survey, read_page, CommentView};
+use crate::domain::state::ResponseStatus;
+use crate::domain::ValidationError;
+use crate::error::ApiError;
+use crate::http::query::QueryPairs;
+use crate::http::AppState;
+use crate::store::responses;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// Documents the query for OpenAPI; the handler reads it through `QueryPairs`.
+#[allow(dead_code)]
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResponsesQuery {
+    /// counted (default) or bot: the answers the scanner rules (or a person) discarded.
+    status: Option<String>,
+    q: Option<String>,
+    category: Option<String>,
+    min_score: Option<String>,
+    max_score: Option<String>,
+    /// newest (default) or lowest.
+    sort: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    tz: Option<String>,
+    channel: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+    #[param(rename = "property.NAME")]
+    property: Option<String>,
+}
+
+pub fn parse_status(raw: Option<&str>) -> Result<ResponseStatus, ValidationError> {
+    match raw.filter(|s| !s.is_empty()) {
+        None | Some("counted") => Ok(ResponseStatus::Counted),
+        Some("bot") => Ok(ResponseStatus::Bot),
+        Some(_) => Err(ValidationError::new("status", "must be counted or bot")),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResponsesPage {
+    pub responses: Vec<CommentView>,
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/{slug}/responses", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), ResponsesQuery),
+    responses((status = 200, description = "Responses with or without a comment, newest first", body = ResponsesPage)),
+    security(("bearer" = [])))]
+pub async fn list(
+    _: Scoped<Read>,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: QueryPairs,
+) -> Result<HttpResponse, ApiError> {
+    let status = parse_status(query.get("status"))?;
+    let survey = find_survey(&state, slug.into_inner()).await?;
+    let mut q = comment_query(&query, survey.id, status)?;
+    q.commented = None;
+    let (responses, next_cursor) = read_page(&state, q).await?;
+    Ok(HttpResponse::Ok().json(ResponsesPage {
+        responses,
+        next_cursor,
+    }))
+}
+
+/// Why a response has its status now that a person decided.
+pub const RESTORED: &str = "restored by hand: counted as a person's answer";
+pub const DISCARDED: &str = "discarded by hand";
+
+/// Sets a response's status by hand (the dashboard calls this too).
+pub async fn decide(
+    state: &AppState,
+    slug: String,
+    response_id: String,
+    status: ResponseStatus,
+) -> Result<CommentView, ApiError> {
+    let survey = find_survey(state, slug).await?;
+    let now = state.clock.now();
+    let reason = match status {
+        ResponseStatus::Counted => RESTORED,
+        _ => DISCARDED,
+    };
+    let id = response_id.clone();
+    let survey_id = survey.id.clone();
+    let changed = state
+        .store
+        .write(move |c| responses::set_status_by_hand(c, &survey_id, &id, status, reason, now))
+        .await?;
+    if changed.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "no response '{response_id}' in this survey"
+        )));
+    }
+    let q = responses::CommentQuery {
+        survey_id: survey.id,
+        status,
+        commented: None,
+        limit: 1,
+        ..Default::default()
+    };
+    // The one response, through the same view as the lists.
+    let (rows, properties) = state
+        .store
+        .read(move |c| {
+            let rows = responses::one(c, &q.survey_id, &response_id)?;
+            let props = responses::properties_of_comments(c, &rows)?;
+            Ok((rows, props))
+        })
+        .await?;
+    rows.first()
+        .map(|r| CommentView::new(r, properties.get(&r.response_id)))
+        .ok_or_else(|| ApiError::NotFound("the response is gone".into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/surveys/{slug}/responses/{id}/restore", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), ("id" = String, Path, description = "The response's id")),
+    responses((status = 200, description = "The response, now counted", body = CommentView)),
+    security(("bearer" = [])))]
+pub async fn restore(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(decide(&state, slug, id, ResponseStatus::Counted).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/surveys/{slug}/responses/{id}/discard", tag = "results",
+    params(("slug" = String, Path, description = "The survey's slug"), ("id" = String, Path, description = "The response's id")),
+    responses((status = 200, description = "The response, now not counted", body = CommentView)),
+    security(("bearer" = [])))]
+pub async fn discard(
+    _: Scoped<Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(decide(&state, slug, id, ResponseStatus::Bot).await?))
+}

@@ -1,0 +1,196 @@
+"""Writes the insights migration for both backends (kept in step by construction)."""
+import sys
+S = [f"s{i}" for i in range(11)]
+PT = ["promoters", "passives", "detractors"]
+
+class B:
+    def __init__(self, pg): self.pg = pg
+    def hour(self, x): return f"date_trunc('hour', {x})" if self.pg else f"strftime('%Y-%m-%d %H:00:00', {x})"
+    def b(self, e): return f"({e})::int" if self.pg else f"({e})"
+    def t(self, table): return f"{table}." if self.pg else ""
+
+def score_upsert(b, r, sign):
+    neg = "-" if sign < 0 else ""
+    vals = [neg + b.b(f"{r}.score = {i}") for i in range(11)]
+    vals.append(neg + b.b(f"{r}.comment IS NOT NULL AND {r}.comment <> ''"))
+    sets = ", ".join(f"{c} = {b.t('score_tallies')}{c} + excluded.{c}" for c in S + ["comments"])
+    return (f"INSERT INTO score_tallies (survey_id, hour, channel, {', '.join(S + ['comments'])})\n"
+            f"        SELECT {r}.survey_id, {b.hour(r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
+            f"        WHERE {r}.status = 'counted'\n"
+            f"        ON CONFLICT (survey_id, hour, channel) DO UPDATE SET {sets};")
+
+def prop_upsert(b, r, name, value, frm, where, sign):
+    neg = "-" if sign < 0 else ""
+    vals = [neg + b.b(f"{r}.score >= 9"), neg + b.b(f"{r}.score BETWEEN 7 AND 8"), neg + b.b(f"{r}.score <= 6")]
+    sets = ", ".join(f"{c} = {b.t('property_tallies')}{c} + excluded.{c}" for c in PT)
+    return (f"INSERT INTO property_tallies (survey_id, name, value, hour, channel, {', '.join(PT)})\n"
+            f"        SELECT {r}.survey_id, {name}, {value}, {b.hour(r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
+            f"        FROM {frm} WHERE {where} AND {r}.status = 'counted'\n"
+            f"        ON CONFLICT (survey_id, name, value, hour, channel) DO UPDATE SET {sets};")
+
+def response_props(b, r, sign):
+    return prop_upsert(b, r, "p.name", "p.value", "response_properties p", f"p.response_id = {r}.id", sign)
+
+def one_prop(b, p, sign):
+    return prop_upsert(b, "r", f"{p}.name", f"{p}.value", "responses r", f"r.id = {p}.response_id", sign)
+
+def sent_upsert(b, i, sign):
+    one = "-1" if sign < 0 else "1"
+    return (f"INSERT INTO score_tallies (survey_id, hour, channel, sent)\n"
+            f"        SELECT {i}.survey_id, {b.hour(i + '.sent_at')}, 'email', {one}\n"
+            f"        WHERE {i}.status = 'sent' AND {i}.sent_at IS NOT NULL\n"
+            f"        ON CONFLICT (survey_id, hour, channel) DO UPDATE SET sent = {b.t('score_tallies')}sent + excluded.sent;")
+
+def search_insert(b, r):
+    if b.pg: return []
+    return [f"INSERT INTO response_search (response_id) VALUES ({r}.id);",
+            f"INSERT INTO responses_fts (rowid, comment)\n        SELECT id, coalesce({r}.comment, '') FROM response_search WHERE response_id = {r}.id;"]
+
+def search_delete(b, r):
+    if b.pg: return []
+    return [f"DELETE FROM responses_fts WHERE rowid = (SELECT id FROM response_search WHERE response_id = {r}.id);"]
+
+def copy_invitation_props(r):
+    return (f"INSERT INTO response_properties (response_id, name, value)\n"
+            f"        SELECT {r}.id, name, value FROM invitation_properties WHERE invitation_id = {r}.invitation_id;")
+
+TRIGGERS = {
+    # name: (table, timing/event, sqlite WHEN, body(b))
+    "responses_after_insert": ("responses", "AFTER INSERT", None, lambda b: search_insert(b, "NEW") + [
+        score_upsert(b, "NEW", 1), copy_invitation_props("NEW")]),
+    "responses_after_update": ("responses", "AFTER UPDATE", 
+        "OLD.score IS DISTINCT FROM NEW.score OR OLD.status IS DISTINCT FROM NEW.status OR OLD.responded_at IS DISTINCT FROM NEW.responded_at OR OLD.channel IS DISTINCT FROM NEW.channel OR OLD.comment IS DISTINCT FROM NEW.comment OR OLD.survey_id IS DISTINCT FROM NEW.survey_id",
+        lambda b: [score_upsert(b, "OLD", -1), response_props(b, "OLD", -1),
+                   score_upsert(b, "NEW", 1), response_props(b, "NEW", 1)] + search_delete(b, "OLD") + (
+                   [] if b.pg else [f"INSERT INTO responses_fts (rowid, comment)\n        SELECT id, coalesce(NEW.comment, '') FROM response_search WHERE response_id = NEW.id;"])),
+    "responses_before_delete": ("responses", "BEFORE DELETE", None, lambda b: [
+        score_upsert(b, "OLD", -1), response_props(b, "OLD", -1)] + search_delete(b, "OLD")),
+    "response_properties_after_insert": ("response_properties", "AFTER INSERT", None, lambda b: [one_prop(b, "NEW", 1)]),
+    "response_properties_after_update": ("response_properties", "AFTER UPDATE", None, lambda b: [one_prop(b, "OLD", -1), one_prop(b, "NEW", 1)]),
+    "response_properties_after_delete": ("response_properties", "AFTER DELETE", None, lambda b: [one_prop(b, "OLD", -1)]),
+    "invitations_after_insert": ("invitations", "AFTER INSERT", None, lambda b: [sent_upsert(b, "NEW", 1)]),
+    "invitations_after_update": ("invitations", "AFTER UPDATE", "OLD.status IS DISTINCT FROM NEW.status OR OLD.sent_at IS DISTINCT FROM NEW.sent_at OR OLD.survey_id IS DISTINCT FROM NEW.survey_id",
+        lambda b: [sent_upsert(b, "OLD", -1), sent_upsert(b, "NEW", 1)]),
+    "invitations_after_delete": ("invitations", "AFTER DELETE", None, lambda b: [sent_upsert(b, "OLD", -1)]),
+}
+
+def head(b):
+    return """-- Insights: segments, comment search, figures that stay fast at any size, the bot audit.
+-- Written by a generator so both backends keep the very same logic; keep in step across backends.
+
+-- Restored or discarded by hand: wins over the scanner rules from then on.
+ALTER TABLE responses ADD COLUMN manual_status TEXT;
+CREATE INDEX responses_by_score ON responses (survey_id, status, score, responded_at);
+
+-- Every response's properties in one place: email answers take their transaction's (a trigger
+-- copies them from now on).
+INSERT INTO response_properties (response_id, name, value)
+    SELECT r.id, p.name, p.value FROM responses r
+    JOIN invitation_properties p ON p.invitation_id = r.invitation_id;
+CREATE INDEX response_properties_by_value ON response_properties (name, value, response_id);
+
+-- Per-hour counts, kept up to date by the triggers below in the same transaction as every change
+-- to a response, its properties or an invitation's sending. NPS, trends and breakdowns read hours,
+-- not rows; a range that does not start or end on a UTC hour adds the raw rows of its edge hours.
+CREATE TABLE score_tallies (
+    survey_id TEXT NOT NULL REFERENCES surveys(id),
+    hour TIMESTAMP NOT NULL,
+    channel TEXT NOT NULL,
+""" + ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in S + ["comments", "sent"]) + """,
+    PRIMARY KEY (survey_id, hour, channel)
+);
+
+CREATE TABLE property_tallies (
+    survey_id TEXT NOT NULL REFERENCES surveys(id),
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    hour TIMESTAMP NOT NULL,
+    channel TEXT NOT NULL,
+""" + ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in PT) + """,
+    PRIMARY KEY (survey_id, name, value, hour, channel)
+);
+CREATE INDEX property_tallies_by_name ON property_tallies (survey_id, name, hour);
+"""
+
+def backfill(b):
+    commented = b.b("comment IS NOT NULL AND comment <> ''")
+    sums = ", ".join([f"SUM({b.b(f'score = {i}')})" for i in range(11)] + [f"SUM({commented})"])
+    psums = ", ".join(f"SUM({b.b(e)})" for e in ["r.score >= 9", "r.score BETWEEN 7 AND 8", "r.score <= 6"])
+    return f"""
+INSERT INTO score_tallies (survey_id, hour, channel, {', '.join(S + ['comments'])})
+    SELECT survey_id, {b.hour('responded_at')}, channel, {sums}
+    FROM responses WHERE status = 'counted' GROUP BY 1, 2, 3;
+INSERT INTO score_tallies (survey_id, hour, channel, sent)
+    SELECT survey_id, {b.hour('sent_at')}, 'email', COUNT(*)
+    FROM invitations WHERE status = 'sent' AND sent_at IS NOT NULL GROUP BY 1, 2, 3
+    ON CONFLICT (survey_id, hour, channel) DO UPDATE SET sent = excluded.sent;
+INSERT INTO property_tallies (survey_id, name, value, hour, channel, promoters, passives, detractors)
+    SELECT r.survey_id, p.name, p.value, {b.hour('r.responded_at')}, r.channel, {psums}
+    FROM responses r JOIN response_properties p ON p.response_id = r.id
+    WHERE r.status = 'counted' GROUP BY 1, 2, 3, 4, 5;
+"""
+
+def search(b):
+    if b.pg:
+        return """
+-- Comment search: a GIN index over the English tsvector of the comment (stemmed).
+CREATE INDEX responses_comment_search ON responses USING GIN (to_tsvector('english', coalesce(comment, '')));
+"""
+    return """
+-- Comment search: FTS5 with the Porter stemmer. The index keys on response_search's own integer
+-- id (stable across VACUUM, unlike the rowid of a table with a text key); the text itself lives
+-- only in responses.
+CREATE TABLE response_search (
+    id INTEGER PRIMARY KEY,
+    response_id TEXT NOT NULL UNIQUE REFERENCES responses(id) ON DELETE CASCADE
+);
+CREATE VIRTUAL TABLE responses_fts USING fts5(comment, tokenize = 'porter unicode61', content = '', contentless_delete = 1);
+INSERT INTO response_search (response_id) SELECT id FROM responses;
+INSERT INTO responses_fts (rowid, comment)
+    SELECT s.id, coalesce(r.comment, '') FROM response_search s JOIN responses r ON r.id = s.response_id;
+"""
+
+def triggers(b):
+    out = ["\n-- The triggers that keep the tallies (and, on SQLite, the search index) in step."]
+    for name, (table, when, cond, body) in TRIGGERS.items():
+        stmts = body(b)
+        if b.pg:
+            timing, event = when.split(" ")
+            ret = "OLD" if timing == "BEFORE" and event == "DELETE" else "NULL"
+            inner = "\n    ".join(stmts)
+            guard = f"    IF NOT ({cond}) THEN RETURN {ret}; END IF;\n" if cond else ""
+            out.append(f"""CREATE FUNCTION npsd_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+{guard}    {inner}
+    RETURN {ret};
+END $$;
+CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION npsd_{name}();
+""")
+        else:
+            w = f" WHEN {cond}" if cond else ""
+            inner = "\n    ".join(stmts)
+            out.append(f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW{w} BEGIN\n    {inner}\nEND;\n")
+    return "\n".join(out)
+
+def down(b):
+    lines = []
+    for name, (table, *_ ) in TRIGGERS.items():
+        lines.append(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table};" if b.pg else ";"))
+        if b.pg: lines.append(f"DROP FUNCTION IF EXISTS npsd_{name}();")
+    if b.pg:
+        lines.append("DROP INDEX IF EXISTS responses_comment_search;")
+    else:
+        lines += ["DROP TABLE IF EXISTS responses_fts;", "DROP TABLE IF EXISTS response_search;"]
+    lines += ["DROP TABLE IF EXISTS property_tallies;", "DROP TABLE IF EXISTS score_tallies;",
+              "DROP INDEX IF EXISTS response_properties_by_value;",
+              "DELETE FROM response_properties WHERE response_id IN (SELECT id FROM responses WHERE invitation_id IS NOT NULL);",
+              "DROP INDEX IF EXISTS responses_by_score;", "ALTER TABLE responses DROP COLUMN manual_status;"]
+    return "\n".join(lines) + "\n"
+
+import os
+base = sys.argv[1]
+for kind, b in (("sqlite", B(False)), ("postgres", B(True))):
+    d = f"{base}/migrations/{kind}/2026-11-30-000001_insights"
+    os.makedirs(d, exist_ok=True)
+    open(f"{d}/up.sql", "w").write(head(b) + backfill(b) + search(b) + triggers(b))
+    open(f"{d}/down.sql", "w").write(down(b))
