@@ -14,6 +14,7 @@ mod embed;
 mod embed_browser;
 mod hostile;
 mod ingest;
+mod insights;
 mod migrations;
 mod openapi;
 mod privacy;
