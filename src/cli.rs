@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, and the operator's commands that work on
-//! the database directly (`keys`, `suppress`, `backup`, `digest`), so they work with the service
+//! the database directly (`keys`, `users`, `suppress`, `backup`, `digest`), so they work with the service
 //! stopped.
 use crate::config::Config;
 use crate::domain::access::Scopes;
@@ -51,6 +51,11 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Add, list and remove the people who sign in to the dashboard.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Write a consistent copy of the SQLite database to FILE, also while the service runs.
     Backup {
         /// Where the copy goes; it must not exist yet.
@@ -83,6 +88,28 @@ pub enum KeysAction {
     },
     /// Revoke a key by its id.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Add a user. Without --password-stdin it prints a one-time sign-in link that sets a
+    /// password.
+    Add {
+        email: String,
+        /// admin (also changes things) or viewer (reads).
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user; their sessions end at once.
+    Remove { email: String },
 }
 
 #[derive(Debug, Args)]
@@ -251,8 +278,98 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
                 }
             }
         }
+        Command::Users { action } => users_command(action, config, &store, now).await?,
         Command::Serve | Command::Migrate | Command::Backup { .. } => {
             unreachable!("handled by main")
+        }
+    }
+    Ok(())
+}
+
+async fn users_command(
+    action: UsersAction,
+    config: &Config,
+    store: &Store,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    use crate::domain::user::{Password, Role};
+    use crate::http::dashboard::team::{add_user, Added};
+    use crate::store::users;
+    match action {
+        UsersAction::Add {
+            email,
+            role,
+            password_stdin,
+        } => {
+            let email = EmailAddress::parse("email", &email)?;
+            let role = Role::parse("--role", &role)?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(Password::parse(
+                    "password",
+                    line.trim_end_matches(['\r', '\n']),
+                )?)
+            } else {
+                None
+            };
+            let public_url = match &config.public_url {
+                Some(u) => u.as_str().trim_end_matches('/').to_string(),
+                None => format!("http://{}", config.bind),
+            };
+            match add_user(store, &public_url, &email, role, password, now).await? {
+                Added::Created(user, Some(link)) => {
+                    println!(
+                        "npsd: added {} as {}. Send them this one-time sign-in link (valid 72 hours):",
+                        user.email, user.role
+                    );
+                    println!("{link}");
+                }
+                Added::Created(user, None) => {
+                    println!(
+                        "npsd: added {} as {}; they can sign in at /login",
+                        user.email, user.role
+                    )
+                }
+                Added::Exists => anyhow::bail!("{email} is a user already"),
+            }
+        }
+        UsersAction::List { json } => {
+            let rows = store.read(users::list).await?;
+            if json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "email": u.email,
+                            "role": u.role,
+                            "password_set": u.password_hash.is_some(),
+                            "created_at": crate::http::api::json::timestamp(u.created_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for u in rows {
+                    println!(
+                        "{}\t{}\t{}",
+                        u.email,
+                        u.role,
+                        if u.password_hash.is_some() {
+                            "password set"
+                        } else {
+                            "no password yet"
+                        }
+                    );
+                }
+            }
+        }
+        UsersAction::Remove { email } => {
+            let email = EmailAddress::parse("email", &email)?;
+            let key = email.key();
+            let removed = store.write(move |c| users::remove(c, &key)).await?;
+            anyhow::ensure!(removed, "{email} is not a user");
+            println!("npsd: removed {email}; their sessions have ended");
         }
     }
     Ok(())

@@ -78,6 +78,24 @@ impl Application {
             config.mail_from.clone(),
             wake.clone(),
         );
+        let cookie_key = {
+            let now = clock.now();
+            store
+                .write(move |c| {
+                    crate::store::users::shared_secret(
+                        c,
+                        "cookie_key",
+                        crate::http::dashboard::DashboardState::new_key_hex,
+                        now,
+                    )
+                })
+                .await
+                .map_err(|e| database_error(&config.database_url, e, "cannot write to"))?
+        };
+        let dashboard = crate::http::dashboard::DashboardState::new(
+            &cookie_key,
+            public_url.starts_with("https://"),
+        )?;
         let state = web::Data::new(AppState {
             store: store.clone(),
             clock,
@@ -90,6 +108,7 @@ impl Application {
                 config.embed_ip_limit,
                 config.embed_survey_limit,
             ),
+            dashboard,
         });
         let server =
             HttpServer::new(move || {

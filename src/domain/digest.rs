@@ -244,7 +244,8 @@ pub fn local_midnight(tz: &str, day: chrono::NaiveDate) -> Result<NaiveDateTime,
 
 /// The local date in `tz` at the UTC instant `at`.
 pub fn local_date(tz: &str, at: NaiveDateTime) -> Result<chrono::NaiveDate, ValidationError> {
-    let zone = TimeZone::get(tz).map_err(|_| ValidationError::new("tz", "is not a known time zone"))?;
+    let zone =
+        TimeZone::get(tz).map_err(|_| ValidationError::new("tz", "is not a known time zone"))?;
     let d = to_zoned(at, &zone).date();
     chrono::NaiveDate::from_ymd_opt(d.year().into(), d.month() as u32, d.day() as u32)
         .ok_or_else(|| ValidationError::new("tz", "gives a date out of range"))

@@ -24,6 +24,10 @@ impl PropertyFilter {
             let Some(name) = key.strip_prefix("property.") else {
                 continue;
             };
+            // An empty value is "any" (a form's unselected choice).
+            if value.is_empty() {
+                continue;
+            }
             if name.is_empty() || name.chars().count() > MAX_PROPERTY_TEXT {
                 return Err(ValidationError::new(
                     key,

@@ -14,6 +14,7 @@ pub mod suppression;
 pub mod survey;
 pub mod token;
 pub mod transaction;
+pub mod user;
 
 /// A value from outside was not acceptable. `field` names it as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

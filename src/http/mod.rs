@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that parse at the boundary, call one function and map its result.
 pub mod api;
 pub mod boundary;
+pub mod dashboard;
 pub mod embed;
 pub mod limits;
 pub mod pages;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub dispatcher_wake: Arc<Notify>,
     /// Answers through the embedded form per address and per survey.
     pub embed_limits: embed::limits::AnswerLimiter,
+    /// The dashboard's cookie key and sign-in slow-down.
+    pub dashboard: dashboard::DashboardState,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,5 +43,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(api::auth::authenticate))
                 .configure(api::routes),
         )
-        .configure(pages::routes);
+        .configure(pages::routes)
+        .configure(dashboard::routes);
 }

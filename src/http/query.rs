@@ -144,4 +144,3 @@ pub fn parse_verified(raw: Option<&str>) -> Result<Option<bool>, ValidationError
         Some(_) => Err(ValidationError::new("verified", "must be true or false")),
     }
 }
-

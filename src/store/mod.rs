@@ -16,6 +16,7 @@ pub mod suppressions;
 pub mod surveys;
 pub mod tallies;
 pub mod unsubscribes;
+pub mod users;
 pub mod web_responses;
 
 use diesel::connection::SimpleConnection;

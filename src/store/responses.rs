@@ -2,9 +2,9 @@ use super::invitations::InvitationRow;
 use super::schema::{invitations, link_events, responses};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
 use crate::domain::bot::{assess, LinkEvent, LinkEventKind, Verdict};
+use crate::domain::insight::{CommentSort, PropertyFilter, SearchWords};
 use crate::domain::nps::ScoreCounts;
 use crate::domain::score::{Category, Score};
-use crate::domain::insight::{CommentSort, PropertyFilter, SearchWords};
 use crate::domain::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -131,7 +131,10 @@ fn judge(
     let existing = find_for_invitation(conn, &invitation.id)?;
     // A person restored or discarded this answer by hand: later clicks change its score, not that.
     let (status, reason) = match existing.as_ref().and_then(|r| r.manual_status) {
-        Some(manual) => (manual, existing.as_ref().and_then(|r| r.status_reason.clone())),
+        Some(manual) => (
+            manual,
+            existing.as_ref().and_then(|r| r.status_reason.clone()),
+        ),
         None => (status, reason.map(str::to_string)),
     };
     let row = match existing {
@@ -356,7 +359,9 @@ pub struct CommentRow {
 
 impl CommentRow {
     pub fn email(&self) -> Option<&str> {
-        self.invitation_email.as_deref().or(self.web_email.as_deref())
+        self.invitation_email
+            .as_deref()
+            .or(self.web_email.as_deref())
     }
 
     pub fn name(&self) -> Option<&str> {
@@ -367,24 +372,24 @@ impl CommentRow {
 /// The columns of a [`CommentRow`].
 fn comment_row() -> CommentColumns {
     (
-            responses::id,
-            responses::score,
-            responses::comment,
-            responses::responded_at,
-            responses::channel,
-            responses::page_url,
-            responses::verified,
-            responses::email,
-            responses::name,
-            responses::customer_id,
-            invitations::id.nullable(),
-            invitations::email.nullable(),
-            invitations::name.nullable(),
-            invitations::transaction_id.nullable(),
-            responses::status,
-            responses::status_reason,
-            responses::submitted_at,
-        )
+        responses::id,
+        responses::score,
+        responses::comment,
+        responses::responded_at,
+        responses::channel,
+        responses::page_url,
+        responses::verified,
+        responses::email,
+        responses::name,
+        responses::customer_id,
+        invitations::id.nullable(),
+        invitations::email.nullable(),
+        invitations::name.nullable(),
+        invitations::transaction_id.nullable(),
+        responses::status,
+        responses::status_reason,
+        responses::submitted_at,
+    )
 }
 
 type CommentColumns = (
@@ -502,9 +507,9 @@ pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentR
     }
     query = narrow!(query, &q.filter);
     if let Some(p) = &q.after {
-        let later_in_time = responses::responded_at
-            .lt(p.at)
-            .or(responses::responded_at.eq(p.at).and(responses::id.lt(p.id.clone())));
+        let later_in_time = responses::responded_at.lt(p.at).or(responses::responded_at
+            .eq(p.at)
+            .and(responses::id.lt(p.id.clone())));
         query = match (q.sort, p.score) {
             (CommentSort::Lowest, Some(score)) => query.filter(
                 responses::score

@@ -148,10 +148,7 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> StoreResult<SurveyRow> {
 
 /// A survey's slug by id.
 pub fn slug_of(conn: &mut DbConn, id: &str) -> StoreResult<String> {
-    Ok(surveys::table
-        .find(id)
-        .select(surveys::slug)
-        .first(conn)?)
+    Ok(surveys::table.find(id).select(surveys::slug).first(conn)?)
 }
 
 pub fn list(conn: &mut DbConn) -> StoreResult<Vec<SurveyRow>> {

@@ -49,7 +49,12 @@ async fn web_answer(app: &TestApp, n: usize, g: &Given, comment: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
 }
 
 /// An answer through the email's form, with the properties on the transaction.
@@ -190,7 +195,11 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
             (Some(n), Some(pr), Some(pa), Some(de)),
             "week {week}: {p}"
         );
-        assert_eq!(p["nps"].as_f64(), expected_nps(&in_week), "week {week}: {p}");
+        assert_eq!(
+            p["nps"].as_f64(),
+            expected_nps(&in_week),
+            "week {week}: {p}"
+        );
         if n == 0 {
             assert!(p["nps"].is_null() && p["margin_of_error"].is_null(), "{p}");
         } else {
@@ -224,8 +233,14 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
         assert_eq!(s["nps"].as_f64(), expected_nps(mine), "{s}");
         assert_eq!(s["small_sample"], mine.len() < 10, "{s}");
     }
-    let order: Vec<f64> = segments.iter().map(|s| s["nps"].as_f64().unwrap()).collect();
-    assert!(order.windows(2).all(|w| w[0] <= w[1]), "worst first: {order:?}");
+    let order: Vec<f64> = segments
+        .iter()
+        .map(|s| s["nps"].as_f64().unwrap())
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] <= w[1]),
+        "worst first: {order:?}"
+    );
 
     // Segments: a repeated key is any of its values; two keys must both match.
     let pro_or_team_de: Vec<&Given> = given
@@ -242,7 +257,11 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
     assert_eq!(seg["responses"], pro_or_team_de.len() as u64, "{seg}");
     assert_eq!(seg["nps"].as_f64(), expected_nps(&pro_or_team_de), "{seg}");
     let web: Vec<&Given> = given.iter().filter(|g| g.channel == "web").collect();
-    let seg = get(&app, &format!("/api/v1/surveys/default/nps?{range}&channel=web")).await;
+    let seg = get(
+        &app,
+        &format!("/api/v1/surveys/default/nps?{range}&channel=web"),
+    )
+    .await;
     assert_eq!(seg["nps"].as_f64(), expected_nps(&web), "{seg}");
     // The trend and the breakdown take the same segments.
     let t = get(
@@ -256,7 +275,10 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
         .iter()
         .map(|p| p["responses"].as_u64().unwrap())
         .sum();
-    assert_eq!(total, given.iter().filter(|g| g.country == "DE").count() as u64);
+    assert_eq!(
+        total,
+        given.iter().filter(|g| g.country == "DE").count() as u64
+    );
     let b = get(
         &app,
         &format!("/api/v1/surveys/default/nps/breakdown?by=country&{range}&property.plan=pro"),
@@ -268,7 +290,10 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
         .iter()
         .map(|s| s["responses"].as_u64().unwrap())
         .sum();
-    assert_eq!(total, given.iter().filter(|g| g.plan == "pro").count() as u64);
+    assert_eq!(
+        total,
+        given.iter().filter(|g| g.plan == "pro").count() as u64
+    );
 
     // Bad input: clear errors.
     for bad in [
@@ -280,7 +305,12 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
         "/api/v1/surveys/default/comments?q=***",
     ] {
         let r = app.get_api(bad).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.body
+        );
         assert!(r.body["error"]["message"].as_str().is_some());
     }
 }
@@ -299,7 +329,10 @@ async fn comments_are_searched_with_the_databases_own_text_search(backend: Backe
         .collect();
     assert!(texts.contains(&"The delivery was slow"), "{texts:?}");
     assert!(texts.contains(&"Deliveries are always late"), "{texts:?}");
-    assert!(texts.iter().all(|t| t.to_lowercase().contains("deliver")), "{texts:?}");
+    assert!(
+        texts.iter().all(|t| t.to_lowercase().contains("deliver")),
+        "{texts:?}"
+    );
     // Every word must match; search syntax in the query is plain text.
     let both = get(&app, &search("slow%20delivery")).await;
     assert!(both["comments"]
@@ -426,7 +459,9 @@ async fn export_streams_every_response_with_its_properties(backend: Backend) {
 
 async fn the_bot_audit_restores_and_discards_with_every_figure_following(backend: Backend) {
     let app = app(backend).await;
-    let mail = app.transaction_and_email("order-bot", "ann@example.com").await;
+    let mail = app
+        .transaction_and_email("order-bot", "ann@example.com")
+        .await;
     // A scanner opens every link at once: discarded as a bot.
     for score in 0..=10 {
         app.get_page(&mail.score_link(score)).await;
@@ -436,7 +471,10 @@ async fn the_bot_audit_restores_and_discards_with_every_figure_following(backend
     let list = bots["responses"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{bots}");
     assert_eq!(list[0]["status"], "bot");
-    assert!(list[0]["status_reason"].as_str().unwrap().len() > 3, "{bots}");
+    assert!(
+        list[0]["status_reason"].as_str().unwrap().len() > 3,
+        "{bots}"
+    );
     let id = list[0]["response_id"].as_str().unwrap().to_string();
 
     let restored = app
@@ -483,7 +521,8 @@ async fn the_bot_audit_restores_and_discards_with_every_figure_following(backend
 
 async fn invitations_are_listed_and_a_scheduled_one_cancelled(backend: Backend) {
     let app = app(backend).await;
-    app.transaction_and_email("order-1", "ann@example.com").await;
+    app.transaction_and_email("order-1", "ann@example.com")
+        .await;
     app.patch_survey("default", json!({"send_delay_seconds": 3600}))
         .await;
     let r = app
@@ -526,7 +565,11 @@ async fn invitations_are_listed_and_a_scheduled_one_cancelled(backend: Backend) 
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
     let sent_id = sent["invitations"][0]["id"].as_str().unwrap();
     let too_late = app
-        .api(Method::DELETE, &format!("/api/v1/invitations/{sent_id}"), None)
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/invitations/{sent_id}"),
+            None,
+        )
         .await;
     assert_eq!(too_late.status, StatusCode::CONFLICT);
     let bad = app.get_api("/api/v1/invitations?status=lost").await;

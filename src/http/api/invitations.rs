@@ -118,7 +118,9 @@ pub async fn cancel(
         })
         .await?;
     match outcome {
-        (Cancelled::Done(row), slug) => Ok(HttpResponse::Ok().json(InvitationView::new(&row, &slug))),
+        (Cancelled::Done(row), slug) => {
+            Ok(HttpResponse::Ok().json(InvitationView::new(&row, &slug)))
+        }
         (Cancelled::NotFound, _) => Err(ApiError::NotFound(format!("no invitation '{id}'"))),
         (Cancelled::TooLate(row), _) => Err(ApiError::Conflict(format!(
             "invitation '{id}' is {} already and cannot be cancelled",

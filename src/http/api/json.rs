@@ -181,13 +181,14 @@ pub fn decode_position(raw: &str) -> Result<crate::store::responses::Position, V
     let (score, rest) = match text.strip_prefix('s') {
         Some(rest) => {
             let (score, rest) = rest.split_once('|').ok_or_else(invalid)?;
-            (Some(score.parse::<i32>().map_err(|_| invalid())?), rest.to_string())
+            (
+                Some(score.parse::<i32>().map_err(|_| invalid())?),
+                rest.to_string(),
+            )
         }
         None => (None, text),
     };
-    let (at, id) = decode_cursor(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rest),
-    )?;
+    let (at, id) = decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rest))?;
     Ok(crate::store::responses::Position { score, at, id })
 }
 

@@ -1,14 +1,14 @@
 //! The JSON API under /api/v1. Every route needs `Authorization: Bearer <key>`, except the
 //! embedded form's public endpoint under /api/v1/embed (`crate::http::embed`).
 pub mod auth;
+pub mod export;
+pub mod invitations;
 pub mod json;
 pub mod keys;
 pub mod openapi;
 pub mod people;
 pub mod responses;
 pub mod results;
-pub mod export;
-pub mod invitations;
 pub mod suppressions;
 pub mod surveys;
 pub mod transactions;

@@ -238,7 +238,10 @@ pub fn comment_query(
         .filter(|c| !c.is_empty())
         .map(decode_position)
         .transpose()?;
-    if after.as_ref().is_some_and(|p| p.score.is_some() != (sort == CommentSort::Lowest)) {
+    if after
+        .as_ref()
+        .is_some_and(|p| p.score.is_some() != (sort == CommentSort::Lowest))
+    {
         return Err(ValidationError::new(
             "cursor",
             "belongs to a list in another order",

@@ -1,0 +1,172 @@
+//! The dashboard: the team signs in at /login and reads every survey's figures, trend, segments
+//! and comments as server-rendered pages (no script). Sessions are random tokens in a signed,
+//! HttpOnly, SameSite=Lax cookie (Secure when npsd is served over https), stored as hashes so that
+//! signing out, a new password or removing a user ends them at once. Every form that changes
+//! something carries the session's CSRF token.
+pub mod charts;
+mod pages;
+mod session;
+mod sign_in;
+pub mod team;
+
+pub use session::{DashboardState, SignedIn};
+
+use crate::domain::ValidationError;
+use crate::store::StoreError;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse, ResponseError};
+use askama::Template;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").get(pages::home))
+        .service(
+            web::resource("/login")
+                .get(sign_in::login_page)
+                .post(sign_in::login),
+        )
+        .service(web::resource("/logout").post(sign_in::logout))
+        .service(
+            web::resource("/login/link/{token}")
+                .get(sign_in::link_page)
+                .post(sign_in::use_link),
+        )
+        .service(web::resource("/team").get(team::page).post(team::add))
+        .service(web::resource("/team/remove").post(team::remove))
+        .service(web::resource("/dashboard").get(pages::overview))
+        .service(web::resource("/dashboard/{slug}").get(pages::survey))
+        .service(web::resource("/dashboard/{slug}/export.csv").get(pages::export))
+        .service(web::resource("/dashboard/{slug}/responses/{id}/{decision}").post(pages::decide));
+}
+
+/// What goes wrong in the dashboard, as a page.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// Not signed in: to the sign-in page, then back to `next`.
+    #[error("sign in first")]
+    SignIn { next: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("this needs an admin")]
+    AdminOnly,
+    /// A form without the session's token: an old tab, or another site posting.
+    #[error("form expired")]
+    Csrf,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("too many attempts")]
+    TooMany { retry_after_seconds: u64 },
+    #[error("database unavailable")]
+    Store(#[from] StoreError),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<ValidationError> for PageError {
+    fn from(v: ValidationError) -> Self {
+        PageError::Invalid(format!("{}: {}", v.field, v.message))
+    }
+}
+
+impl From<crate::error::ApiError> for PageError {
+    fn from(e: crate::error::ApiError) -> Self {
+        use crate::error::ApiError as A;
+        match e {
+            A::Validation(v) => v.into(),
+            A::NotFound(m) => PageError::NotFound(m),
+            A::BadRequest { message, .. } => PageError::Invalid(message),
+            other => PageError::Internal(anyhow::anyhow!(other.to_string())),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/error.html")]
+struct ErrorView<'a> {
+    title: &'a str,
+    message: &'a str,
+    user: Option<&'a str>,
+    is_admin: bool,
+    csrf: &'a str,
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            PageError::Invalid(_) => StatusCode::BAD_REQUEST,
+            PageError::AdminOnly | PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            PageError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Store(_) | PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let PageError::SignIn { next } = self {
+            let target = format!(
+                "/login?next={}",
+                percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+            );
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, target))
+                .finish();
+        }
+        if matches!(self, PageError::Store(_) | PageError::Internal(_)) {
+            tracing::error!(error = ?self, "dashboard request failed");
+        }
+        let (title, message) = match self {
+            PageError::Invalid(m) => ("That did not work", m.as_str()),
+            PageError::AdminOnly => (
+                "Admins only",
+                "Only an admin can do this. Ask an admin of your team.",
+            ),
+            PageError::Csrf => (
+                "This form has expired",
+                "Go back, reload the page and try again.",
+            ),
+            PageError::NotFound(m) => ("Not found", m.as_str()),
+            PageError::TooMany { .. } => (
+                "Too many attempts",
+                "Too many wrong passwords. Wait a few minutes, then try again.",
+            ),
+            _ => (
+                "Something went wrong",
+                "The dashboard could not load this. Try again in a moment.",
+            ),
+        };
+        let body = ErrorView {
+            title,
+            message,
+            user: None,
+            is_admin: false,
+            csrf: "",
+        }
+        .render()
+        .unwrap_or_else(|_| message.to_string());
+        let mut res = HttpResponse::build(self.status_code());
+        if let PageError::TooMany {
+            retry_after_seconds,
+        } = self
+        {
+            res.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+        }
+        res.content_type("text/html; charset=utf-8").body(body)
+    }
+}
+
+/// An HTML page from a template.
+pub fn html(page: impl Template) -> Result<HttpResponse, PageError> {
+    let body = page.render().map_err(|e| PageError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// A redirect after a form (303: the browser follows with GET).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}

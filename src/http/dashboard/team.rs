@@ -1,0 +1,170 @@
+//! The team: who may sign in, as admin or viewer. Admins add people (each gets a one-time sign-in
+//! link to set a password) and remove them; `npsd users` does the same from the command line.
+use super::session::SignedIn;
+use super::sign_in::parse_email;
+use super::{html, see_other, PageError};
+use crate::domain::token::Token;
+use crate::domain::user::{Password, Role};
+use crate::http::AppState;
+use crate::store::users::{self, UserRow};
+use crate::store::Store;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+/// How long a sign-in link works.
+pub const LINK_HOURS: i64 = 72;
+
+/// What adding a user came to.
+pub enum Added {
+    /// With the one-time link to set a password (absent when a password was given).
+    Created(UserRow, Option<String>),
+    Exists,
+}
+
+/// Adds a user, with a password or a one-time sign-in link (`public_url` + /login/link/TOKEN).
+pub async fn add_user(
+    store: &Store,
+    public_url: &str,
+    email: &crate::domain::email::EmailAddress,
+    role: Role,
+    password: Option<Password>,
+    now: NaiveDateTime,
+) -> Result<Added, crate::store::StoreError> {
+    let hash = match password {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || p.hash())
+                .await
+                .expect("hashing does not panic"),
+        ),
+        None => None,
+    };
+    let link = Token::generate();
+    let wants_link = hash.is_none();
+    let (shown, key) = (email.to_string(), email.key());
+    let link_hash = link.hash();
+    let created = store
+        .write(move |c| {
+            let Some(user) = users::add(c, &shown, &key, role, hash, now)? else {
+                return Ok(None);
+            };
+            if wants_link {
+                users::add_sign_in_link(
+                    c,
+                    &link_hash,
+                    &user.id,
+                    now,
+                    now + chrono::Duration::hours(LINK_HOURS),
+                )?;
+            }
+            Ok(Some(user))
+        })
+        .await?;
+    Ok(match created {
+        None => Added::Exists,
+        Some(user) => Added::Created(
+            user,
+            wants_link.then(|| format!("{public_url}/login/link/{}", link.as_str())),
+        ),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/team.html")]
+struct TeamView<'a> {
+    user: Option<&'a str>,
+    is_admin: bool,
+    csrf: &'a str,
+    me: &'a str,
+    members: &'a [UserRow],
+    /// Just added: who, and the link to hand them.
+    added: Option<(&'a str, &'a str)>,
+    error: Option<&'a str>,
+}
+
+async fn render(
+    state: &AppState,
+    s: &SignedIn,
+    added: Option<(&str, &str)>,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let members = state.store.read(users::list).await?;
+    html(TeamView {
+        user: Some(&s.user.email),
+        is_admin: s.user.is_admin(),
+        csrf: &s.csrf,
+        me: &s.user.id,
+        members: &members,
+        added,
+        error,
+    })
+}
+
+pub async fn page(s: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    render(&state, &s, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn add(
+    s: SignedIn,
+    state: web::Data<AppState>,
+    form: web::Form<AddForm>,
+) -> Result<HttpResponse, PageError> {
+    s.check_csrf(&form.csrf)?;
+    s.require_admin()?;
+    let parsed = parse_email(&form.email).and_then(|e| {
+        Role::parse("role", &form.role)
+            .map(|r| (e, r))
+            .map_err(PageError::from)
+    });
+    let (email, role) = match parsed {
+        Ok(p) => p,
+        Err(PageError::Invalid(m)) => return render(&state, &s, None, Some(&m)).await,
+        Err(e) => return Err(e),
+    };
+    let now = state.clock.now();
+    match add_user(&state.store, &state.public_url, &email, role, None, now).await? {
+        Added::Created(user, Some(link)) => {
+            render(&state, &s, Some((&user.email, &link)), None).await
+        }
+        Added::Created(_, None) => Ok(see_other("/team")),
+        Added::Exists => {
+            let m = format!("{email} is on the team already.");
+            render(&state, &s, None, Some(&m)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn remove(
+    s: SignedIn,
+    state: web::Data<AppState>,
+    form: web::Form<RemoveForm>,
+) -> Result<HttpResponse, PageError> {
+    s.check_csrf(&form.csrf)?;
+    s.require_admin()?;
+    let key = form.email.trim().to_lowercase();
+    if key == s.user.email_key {
+        let m = "You cannot remove yourself; another admin can.";
+        return render(&state, &s, None, Some(m)).await;
+    }
+    state.store.write(move |c| users::remove(c, &key)).await?;
+    Ok(see_other("/team"))
+}
