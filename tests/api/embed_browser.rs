@@ -175,7 +175,7 @@ fn shop_page(head: &str, embed: &str, end: &str) -> String {
 // --- Starting a test ---------------------------------------------------------------------------
 
 /// axe-core's source, or None when it is not installed (after printing why).
-fn axe_source() -> Option<&'static str> {
+pub(crate) fn axe_source() -> Option<&'static str> {
     static AXE: OnceLock<Option<String>> = OnceLock::new();
     AXE.get_or_init(|| {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -412,7 +412,7 @@ async fn axe_violations(browser: &Browser, what: &str) -> Vec<Value> {
 }
 
 /// Runs axe-core on the document of the current frame; fails listing every violation.
-async fn assert_axe_clean(browser: &Browser, what: &str) {
+pub(crate) async fn assert_axe_clean(browser: &Browser, what: &str) {
     let violations = axe_violations(browser, what).await;
     if !violations.is_empty() {
         let mut report = String::new();

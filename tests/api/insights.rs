@@ -13,7 +13,7 @@ const SHOP: &str = "https://shop.example";
 
 /// One answer the test gave, and what it knows about it.
 #[derive(Clone)]
-struct Given {
+pub(crate) struct Given {
     day: NaiveDate,
     score: i64,
     plan: &'static str,
@@ -21,7 +21,7 @@ struct Given {
     channel: &'static str,
 }
 
-async fn app(backend: Backend) -> TestApp {
+pub(crate) async fn app(backend: Backend) -> TestApp {
     let app = spawn_app_with(
         backend,
         &[
@@ -99,7 +99,7 @@ fn week_start(d: NaiveDate) -> NaiveDate {
 }
 
 /// Three batches of answers two weeks apart (so the week between is empty).
-async fn seed(app: &TestApp) -> Vec<Given> {
+pub(crate) async fn seed(app: &TestApp) -> Vec<Given> {
     let plans = ["pro", "pro", "team", "free", "pro"];
     let countries = ["DE", "US"];
     let scores = [10, 9, 3, 7, 10, 0, 8, 9, 6, 10, 5, 9];

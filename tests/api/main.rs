@@ -7,6 +7,7 @@ mod access;
 mod bots;
 mod browser;
 mod cli;
+mod dashboard;
 mod delivery;
 mod digest;
 mod email_path;

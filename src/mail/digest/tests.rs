@@ -254,8 +254,10 @@ fn user_text_is_escaped_in_html_and_kept_in_text() {
     d.detractor_comments[0].first_name = Some("<b>Marta</b>".into());
     d.detractor_comments[0].segment[0].1 = "<i>pro</i>".into();
     d.accent_color = "red\"><script>".into();
+    d.promoter_comments[0].comment = "<img src=x onerror=alert(1)>".into();
     let r = render_digest_email(&d).unwrap();
     assert!(r.html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    assert!(r.html.contains("&#60;img src=x onerror=alert(1)&#62;"));
     assert!(r.html.contains(">A&#38;B &#60;x&#62;</td>"));
     assert!(r.html.contains("A&#38;B &#60;x&#62; NPS — Week 47"));
     assert!(r.html.contains("&#60;b&#62;Marta&#60;/b&#62;"));
@@ -263,7 +265,7 @@ fn user_text_is_escaped_in_html_and_kept_in_text() {
     assert!(r.html.contains("because &#34;a&#34;@b.example is on"));
     assert!(r.html.contains("<title>A&#38;B &#60;x&#62; NPS Week 47"));
     assert!(r.html.contains("?from=2026-11-17&#38;to=2026-11-23\""));
-    for raw in ["<script", "<x>", "<b>", "<i>"] {
+    for raw in ["<script", "<x>", "<b>", "<i>", "<img src=x"] {
         assert!(!r.html.contains(raw), "{raw} reached the HTML");
     }
     assert!(

@@ -1,0 +1,385 @@
+//! The dashboard over HTTP, as a browser without script would use it: users from the command
+//! line, sign-in with its slow-down, sessions that end, CSRF on every form, roles, and comments
+//! that stay inert text.
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+pub(crate) const ADMIN: &str = "admin@shop.example";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+/// `npsd users ...` against the app's database; stdin gets `input` when given.
+pub(crate) fn users_cli(app: &TestApp, args: &[&str], input: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_npsd"))
+        .arg("users")
+        .args(args)
+        .env("NPSD_DATABASE_URL", app.db.url())
+        .env("NPSD_PUBLIC_URL", &app.address)
+        .env_remove("NPSD_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run npsd users");
+    if let Some(text) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub(crate) fn add_admin(app: &TestApp) {
+    let (ok, out, err) = users_cli(
+        app,
+        &["add", ADMIN, "--role", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(ok, "{out}{err}");
+}
+
+/// A browser without script: cookies kept by hand.
+pub(crate) struct Session<'a> {
+    app: &'a TestApp,
+    cookies: HashMap<String, String>,
+}
+
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of a hidden field.
+    pub fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        self.body
+            .split(&marker)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+            .to_string()
+    }
+}
+
+impl<'a> Session<'a> {
+    pub fn new(app: &'a TestApp) -> Session<'a> {
+        Session {
+            app,
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn absorb(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read(&mut self, res: reqwest::Response) -> Page {
+        let status = res.status();
+        let headers = res.headers().clone();
+        self.absorb(&headers);
+        Page {
+            status,
+            headers,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .header("Cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let res = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header("Cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let token = form.field("form_token");
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("form_token", &token),
+                ("next", "/dashboard"),
+            ],
+        )
+        .await
+    }
+}
+
+async fn pages_need_a_session(backend: Backend) {
+    let app = crate::insights::app(backend).await;
+    let mut s = Session::new(&app);
+    for path in [
+        "/dashboard",
+        "/dashboard/default",
+        "/dashboard/default/export.csv",
+        "/team",
+    ] {
+        let page = s.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(page.location().starts_with("/login?next="), "{path}: {}", page.location());
+        assert!(!page.body.contains("NPS"), "{path} shows nothing");
+    }
+    let home = s.get("/").await;
+    assert_eq!(home.location(), "/login");
+    // A form posted without a session goes to sign in, never changes anything.
+    let post = s
+        .post("/dashboard/default/responses/x/restore", &[("csrf", "x")])
+        .await;
+    assert_eq!(post.status, StatusCode::SEE_OTHER);
+}
+
+async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
+    let app = crate::insights::app(backend).await;
+    add_admin(&app);
+    let (ok, out, _) = users_cli(&app, &["add", "viewer@shop.example"], None);
+    assert!(ok);
+    let link = out
+        .lines()
+        .find(|l| l.contains("/login/link/"))
+        .expect("a one-time link")
+        .trim()
+        .to_string();
+    let (_, list, _) = users_cli(&app, &["list"], None);
+    assert!(list.contains(ADMIN) && list.contains("viewer@shop.example"), "{list}");
+
+    let mut admin = Session::new(&app);
+    let wrong = admin.sign_in(ADMIN, "not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("do not match"));
+    let ok = admin.sign_in(ADMIN, PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(ok.location(), "/dashboard");
+    let cookie = ok.headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+    let overview = admin.get("/dashboard").await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(overview.body.contains("/dashboard/default"));
+
+    // The viewer sets a password through the link: opening it changes nothing, posting uses it.
+    let path = link.trim_start_matches(&app.address).to_string();
+    let mut viewer = Session::new(&app);
+    let form = viewer.get(&path).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let again = viewer.get(&path).await;
+    assert_eq!(again.status, StatusCode::OK, "opening twice still works");
+    let token = again.field("form_token");
+    let short = viewer
+        .post(
+            &path,
+            &[("password", "short"), ("password_again", "short"), ("form_token", &token)],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let token = short.field("form_token");
+    let set = viewer
+        .post(
+            &path,
+            &[
+                ("password", "a long viewer password"),
+                ("password_again", "a long viewer password"),
+                ("form_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
+    assert_eq!(viewer.get("/dashboard").await.status, StatusCode::OK);
+    assert_eq!(
+        Session::new(&app).get(&path).await.status,
+        StatusCode::NOT_FOUND,
+        "a link works once"
+    );
+    let mut again = Session::new(&app);
+    assert_eq!(
+        again
+            .sign_in("viewer@shop.example", "a long viewer password")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+
+    // Logging out needs the token and ends the session.
+    let page = viewer.get("/dashboard").await;
+    let csrf = page.field("csrf");
+    let refused = viewer.post("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let out = viewer.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location(), "/login");
+    assert_eq!(viewer.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+
+    // Removing a user ends their sessions at once.
+    let (ok, _, err) = users_cli(&app, &["remove", "viewer@shop.example"], None);
+    assert!(ok, "{err}");
+    assert_eq!(again.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+    let (ok, _, err) = users_cli(&app, &["remove", "viewer@shop.example"], None);
+    assert!(!ok && err.contains("not a user"), "{err}");
+
+    // Repeated wrong passwords slow the account down, also for the right one.
+    let mut guesser = Session::new(&app);
+    for _ in 0..5 {
+        guesser.sign_in(ADMIN, "guess guess guess").await;
+    }
+    let blocked = guesser.sign_in(ADMIN, PASSWORD).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(blocked.headers.contains_key("retry-after"));
+}
+
+async fn forms_need_the_token_and_viewers_only_read(backend: Backend) {
+    let app = crate::insights::app(backend).await;
+    add_admin(&app);
+    users_cli(
+        &app,
+        &["add", "viewer@shop.example", "--role", "viewer", "--password-stdin"],
+        Some("a long viewer password\n"),
+    );
+    let mail = app.transaction_and_email("order-bot", "ann@example.com").await;
+    for score in 0..=10 {
+        app.get_page(&mail.score_link(score)).await;
+    }
+    let bots = app
+        .get_api("/api/v1/surveys/default/responses?status=bot")
+        .await;
+    let id = bots.body["responses"][0]["response_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let restore = format!("/dashboard/default/responses/{id}/restore");
+
+    let mut viewer = Session::new(&app);
+    viewer.sign_in("viewer@shop.example", "a long viewer password").await;
+    let page = viewer.get("/dashboard/default").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains(&restore), "viewers get no restore button");
+    let csrf = page.field("csrf");
+    let refused = viewer.post(&restore, &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let mut admin = Session::new(&app);
+    admin.sign_in(ADMIN, PASSWORD).await;
+    let page = admin.get("/dashboard/default").await;
+    assert!(page.body.contains(&restore), "admins can restore");
+    let forged = admin.post(&restore, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.nps("").await["responses"], 0, "nothing changed");
+    let csrf = page.field("csrf");
+    let done = admin.post(&restore, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.nps("").await["responses"], 1);
+
+    // Admins add and remove teammates from the dashboard.
+    let team = admin.get("/team").await;
+    let added = admin
+        .post(
+            "/team",
+            &[("csrf", &team.field("csrf")), ("email", "new@shop.example"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK);
+    assert!(added.body.contains("/login/link/"), "the one-time link is shown");
+    let (_, list, _) = users_cli(&app, &["list"], None);
+    assert!(list.contains("new@shop.example"));
+    let viewer_team = viewer.get("/team").await;
+    let refused = viewer
+        .post(
+            "/team",
+            &[("csrf", &viewer_team.field("csrf")), ("email", "x@shop.example"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+async fn comments_are_inert_text_everywhere(backend: Backend) {
+    let app = crate::insights::app(backend).await;
+    add_admin(&app);
+    crate::insights::seed(&app).await;
+    let mut admin = Session::new(&app);
+    admin.sign_in(ADMIN, PASSWORD).await;
+    let page = admin.get("/dashboard/default?q=img").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("&lt;img src=x onerror=alert(1)&gt;")
+            || page.body.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "escaped in the dashboard"
+    );
+    assert!(!page.body.contains("<img src=x"), "never markup in the dashboard");
+    let csv = admin.get("/dashboard/default/export.csv?q=img").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
+    let comments: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[3].to_string())
+        .collect();
+    assert!(!comments.is_empty());
+    assert!(comments.iter().all(|c| c == "<img src=x onerror=alert(1)>"), "{comments:?}");
+    // Every section of the page is there with its accessible alternative.
+    let all = admin.get("/dashboard/default").await;
+    for part in ["<svg", "Trend as a table", "Scores as a table", "Breakdown", "Bot audit", "Export CSV"] {
+        assert!(all.body.contains(part), "{part}");
+    }
+}
+
+backend_tests!(
+    pages_need_a_session,
+    users_sign_in_set_passwords_and_leave,
+    forms_need_the_token_and_viewers_only_read,
+    comments_are_inert_text_everywhere,
+);
