@@ -13,7 +13,11 @@ pub(crate) const ADMIN: &str = "admin@shop.example";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// `npsd users ...` against the app's database; stdin gets `input` when given.
-pub(crate) fn users_cli(app: &TestApp, args: &[&str], input: Option<&str>) -> (bool, String, String) {
+pub(crate) fn users_cli(
+    app: &TestApp,
+    args: &[&str],
+    input: Option<&str>,
+) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_npsd"))
         .arg("users")
         .args(args)
@@ -175,7 +179,11 @@ async fn pages_need_a_session(backend: Backend) {
     ] {
         let page = s.get(path).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
-        assert!(page.location().starts_with("/login?next="), "{path}: {}", page.location());
+        assert!(
+            page.location().starts_with("/login?next="),
+            "{path}: {}",
+            page.location()
+        );
         assert!(!page.body.contains("NPS"), "{path} shows nothing");
     }
     let home = s.get("/").await;
@@ -199,7 +207,10 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         .trim()
         .to_string();
     let (_, list, _) = users_cli(&app, &["list"], None);
-    assert!(list.contains(ADMIN) && list.contains("viewer@shop.example"), "{list}");
+    assert!(
+        list.contains(ADMIN) && list.contains("viewer@shop.example"),
+        "{list}"
+    );
 
     let mut admin = Session::new(&app);
     let wrong = admin.sign_in(ADMIN, "not the password").await;
@@ -209,7 +220,10 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
     assert_eq!(ok.location(), "/dashboard");
     let cookie = ok.headers["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
     let overview = admin.get("/dashboard").await;
     assert_eq!(overview.status, StatusCode::OK);
@@ -226,7 +240,11 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
     let short = viewer
         .post(
             &path,
-            &[("password", "short"), ("password_again", "short"), ("form_token", &token)],
+            &[
+                ("password", "short"),
+                ("password_again", "short"),
+                ("form_token", &token),
+            ],
         )
         .await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -288,10 +306,18 @@ async fn forms_need_the_token_and_viewers_only_read(backend: Backend) {
     add_admin(&app);
     users_cli(
         &app,
-        &["add", "viewer@shop.example", "--role", "viewer", "--password-stdin"],
+        &[
+            "add",
+            "viewer@shop.example",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
         Some("a long viewer password\n"),
     );
-    let mail = app.transaction_and_email("order-bot", "ann@example.com").await;
+    let mail = app
+        .transaction_and_email("order-bot", "ann@example.com")
+        .await;
     for score in 0..=10 {
         app.get_page(&mail.score_link(score)).await;
     }
@@ -305,10 +331,15 @@ async fn forms_need_the_token_and_viewers_only_read(backend: Backend) {
     let restore = format!("/dashboard/default/responses/{id}/restore");
 
     let mut viewer = Session::new(&app);
-    viewer.sign_in("viewer@shop.example", "a long viewer password").await;
+    viewer
+        .sign_in("viewer@shop.example", "a long viewer password")
+        .await;
     let page = viewer.get("/dashboard/default").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains(&restore), "viewers get no restore button");
+    assert!(
+        !page.body.contains(&restore),
+        "viewers get no restore button"
+    );
     let csrf = page.field("csrf");
     let refused = viewer.post(&restore, &[("csrf", &csrf)]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -330,18 +361,29 @@ async fn forms_need_the_token_and_viewers_only_read(backend: Backend) {
     let added = admin
         .post(
             "/team",
-            &[("csrf", &team.field("csrf")), ("email", "new@shop.example"), ("role", "viewer")],
+            &[
+                ("csrf", &team.field("csrf")),
+                ("email", "new@shop.example"),
+                ("role", "viewer"),
+            ],
         )
         .await;
     assert_eq!(added.status, StatusCode::OK);
-    assert!(added.body.contains("/login/link/"), "the one-time link is shown");
+    assert!(
+        added.body.contains("/login/link/"),
+        "the one-time link is shown"
+    );
     let (_, list, _) = users_cli(&app, &["list"], None);
     assert!(list.contains("new@shop.example"));
     let viewer_team = viewer.get("/team").await;
     let refused = viewer
         .post(
             "/team",
-            &[("csrf", &viewer_team.field("csrf")), ("email", "x@shop.example"), ("role", "admin")],
+            &[
+                ("csrf", &viewer_team.field("csrf")),
+                ("email", "x@shop.example"),
+                ("role", "admin"),
+            ],
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -360,7 +402,10 @@ async fn comments_are_inert_text_everywhere(backend: Backend) {
             || page.body.contains("&#60;img src=x onerror=alert(1)&#62;"),
         "escaped in the dashboard"
     );
-    assert!(!page.body.contains("<img src=x"), "never markup in the dashboard");
+    assert!(
+        !page.body.contains("<img src=x"),
+        "never markup in the dashboard"
+    );
     let csv = admin.get("/dashboard/default/export.csv?q=img").await;
     assert_eq!(csv.status, StatusCode::OK);
     let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
@@ -369,10 +414,20 @@ async fn comments_are_inert_text_everywhere(backend: Backend) {
         .map(|r| r.unwrap()[3].to_string())
         .collect();
     assert!(!comments.is_empty());
-    assert!(comments.iter().all(|c| c == "<img src=x onerror=alert(1)>"), "{comments:?}");
+    assert!(
+        comments.iter().all(|c| c == "<img src=x onerror=alert(1)>"),
+        "{comments:?}"
+    );
     // Every section of the page is there with its accessible alternative.
     let all = admin.get("/dashboard/default").await;
-    for part in ["<svg", "Trend as a table", "Scores as a table", "Breakdown", "Bot audit", "Export CSV"] {
+    for part in [
+        "<svg",
+        "Trend as a table",
+        "Scores as a table",
+        "Breakdown",
+        "Bot audit",
+        "Export CSV",
+    ] {
         assert!(all.body.contains(part), "{part}");
     }
 }

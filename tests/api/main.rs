@@ -8,6 +8,7 @@ mod bots;
 mod browser;
 mod cli;
 mod dashboard;
+mod dashboard_browser;
 mod delivery;
 mod digest;
 mod email_path;

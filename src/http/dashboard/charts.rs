@@ -61,7 +61,7 @@ pub fn trend(points: &[TrendDatum], accent: &str) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {W} {H}" preserveAspectRatio="none" aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg">"#
+        r#"<svg class="chart" viewBox="0 0 {W} {H}" aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg">"#
     );
     for v in [100.0, 50.0, 0.0, -50.0, -100.0] {
         let y = y_of(v);
@@ -100,11 +100,15 @@ pub fn trend(points: &[TrendDatum], accent: &str) -> String {
                 esc(accent)
             );
         }
-        for (i, v, _) in &run {
+        for (i, v, m) in &run {
+            let x = x_of(*i, n);
+            // The margin as an error bar too: a lone point has no band to show it.
             let _ = write!(
                 svg,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{}"/>"#,
-                x_of(*i, n),
+                r#"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="{}" stroke-opacity="0.45" stroke-width="6" stroke-linecap="round"/><circle cx="{x:.1}" cy="{:.1}" r="4" fill="{}"/>"#,
+                y_of(v + m),
+                y_of(v - m),
+                esc(accent),
                 y_of(*v),
                 esc(accent)
             );
