@@ -298,7 +298,8 @@ pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
                 .find(id)
                 .select(invitations::id)
                 .for_update()
-                .first::<String>(c)?;
+                .first::<String>(c)
+                .optional()?;
         }
         #[cfg(feature = "sqlite")]
         DbConn::Sqlite(_) => {}

@@ -256,13 +256,13 @@ macro_rules! narrow {
             q = q.filter(r::verified.eq(verified));
         }
         for (name, values) in f.properties.iter() {
-            q = q.filter(
-                r::id.eq_any(
-                    seg.filter(seg.field(rp::name).eq(name.clone()))
-                        .filter(seg.field(rp::value).eq_any(values.clone()))
-                        .select(seg.field(rp::response_id)),
-                ),
-            );
+            // Correlated (EXISTS per row in range), so the cost follows the range, not the
+            // segment's size over all time.
+            q = q.filter(diesel::dsl::exists(
+                seg.filter(seg.field(rp::response_id).eq(r::id))
+                    .filter(seg.field(rp::name).eq(name.clone()))
+                    .filter(seg.field(rp::value).eq_any(values.clone())),
+            ));
         }
         q
     }};

@@ -572,6 +572,14 @@ async fn invitations_are_listed_and_a_scheduled_one_cancelled(backend: Backend) 
         )
         .await;
     assert_eq!(too_late.status, StatusCode::CONFLICT);
+    let unknown = app
+        .api(
+            Method::DELETE,
+            "/api/v1/invitations/01a219f9-5748-7791-9196-6c8760242c92",
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
     let bad = app.get_api("/api/v1/invitations?status=lost").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
