@@ -380,12 +380,23 @@ impl Browser {
                 vec![],
             )
             .await;
-        assert!(
-            widths[0].as_u64() <= widths[1].as_u64(),
-            "{what} scrolls sideways: scrollWidth {} > innerWidth {}",
-            widths[0],
-            widths[1]
-        );
+        if widths[0].as_u64() > widths[1].as_u64() {
+            // Name the elements that stick out, outermost first.
+            let culprits = self
+                .js(
+                    "return [...document.querySelectorAll('body *')]
+                        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                        .slice(0, 6)
+                        .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+                            + ' right=' + Math.round(e.getBoundingClientRect().right))",
+                    vec![],
+                )
+                .await;
+            panic!(
+                "{what} scrolls sideways: scrollWidth {} > innerWidth {}; sticking out: {culprits}",
+                widths[0], widths[1]
+            );
+        }
     }
 
     pub(crate) async fn screenshot(&self, name: &str) -> PathBuf {

@@ -432,7 +432,130 @@ async fn comments_are_inert_text_everywhere(backend: Backend) {
     }
 }
 
+async fn admins_change_surveys_and_keys(backend: Backend) {
+    let app = crate::insights::app(backend).await;
+    add_admin(&app);
+    users_cli(
+        &app,
+        &[
+            "add",
+            "viewer@shop.example",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        Some("a long viewer password\n"),
+    );
+    let mut admin = Session::new(&app);
+    admin.sign_in(ADMIN, PASSWORD).await;
+    let page = admin.get("/dashboard/default/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.field("csrf");
+    let form = |brand: &'static str, color: &'static str| {
+        vec![
+            ("brand", brand),
+            ("question", ""),
+            ("reply_to", "help@shop.example"),
+            ("accent_color", color),
+            ("send_delay_hours", "2"),
+            ("throttle_days", "30"),
+        ]
+    };
+    let mut bad = form("ACME", "blue");
+    bad.push(("csrf", &csrf));
+    let refused = admin.post("/dashboard/default/settings", &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("accent_color"), "names the field");
+    let mut good = form("ACME Shoes", "#0f766e");
+    good.push(("csrf", &csrf));
+    let saved = admin.post("/dashboard/default/settings", &good).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let survey = app.get_api("/api/v1/surveys/default").await;
+    assert_eq!(survey.body["brand"], "ACME Shoes");
+    assert_eq!(survey.body["send_delay_seconds"], 7200);
+    assert_eq!(survey.body["throttle_days"], 30);
+
+    // API keys: created (shown once), working, revoked.
+    let keys = admin.get("/keys").await;
+    let created = admin
+        .post(
+            "/keys",
+            &[
+                ("csrf", &keys.field("csrf")),
+                ("name", "shop backend"),
+                ("scope", "ingest"),
+                ("scope", "read"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let key = created
+        .body
+        .split("<code>")
+        .nth(1)
+        .and_then(|r| r.split("</code>").next())
+        .unwrap()
+        .to_string();
+    assert!(key.starts_with("npsd_"), "{key}");
+    let with_key = |k: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/v1/surveys"))
+                .bearer_auth(k)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(with_key(key.clone()).await, StatusCode::OK);
+    let listed = admin.get("/keys").await;
+    assert!(!listed.body.contains(&key), "never shown again");
+    let id = listed
+        .body
+        .split("name=\"id\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let revoked = admin
+        .post(
+            "/keys/revoke",
+            &[("csrf", &listed.field("csrf")), ("id", &id)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(with_key(key).await, StatusCode::UNAUTHORIZED);
+
+    // A viewer reads, and changes nothing.
+    let mut viewer = Session::new(&app);
+    viewer
+        .sign_in("viewer@shop.example", "a long viewer password")
+        .await;
+    assert_eq!(viewer.get("/keys").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        viewer.get("/dashboard/default/settings").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csrf = viewer.get("/dashboard").await.field("csrf");
+    let mut attempt = form("Hacked", "#000000");
+    attempt.push(("csrf", &csrf));
+    assert_eq!(
+        viewer
+            .post("/dashboard/default/settings", &attempt)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get_api("/api/v1/surveys/default").await.body["brand"],
+        "ACME Shoes"
+    );
+}
+
 backend_tests!(
+    admins_change_surveys_and_keys,
     pages_need_a_session,
     users_sign_in_set_passwords_and_leave,
     forms_need_the_token_and_viewers_only_read,

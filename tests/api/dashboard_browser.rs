@@ -128,5 +128,11 @@ async fn the_team_reads_the_dashboard_in_a_browser() {
     browser.goto(&app.url("/team")).await;
     browser.wait_for("h1").await;
     check_page(&browser, "the team page", "dashboard-team").await;
+    browser.goto(&app.url("/keys")).await;
+    browser.wait_for("h1").await;
+    check_page(&browser, "the API keys page", "dashboard-keys").await;
+    browser.goto(&app.url("/dashboard/default/settings")).await;
+    browser.wait_for("#brand").await;
+    check_page(&browser, "the survey settings", "dashboard-settings").await;
     browser.close().await;
 }

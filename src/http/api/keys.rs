@@ -157,7 +157,12 @@ pub async fn revoke(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    revoke_key(&state, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes a key at once on this instance (the API and the dashboard).
+pub async fn revoke_key(state: &AppState, id: String) -> Result<(), ApiError> {
     let now = state.clock.now();
     let lookup = id.clone();
     let revoked = state
@@ -168,7 +173,7 @@ pub async fn revoke(
         Some(hash) => {
             state.keys.forget(&hash);
             tracing::info!(key = %id, "API key revoked");
-            Ok(HttpResponse::NoContent().finish())
+            Ok(())
         }
         None => Err(ApiError::NotFound(format!(
             "no active API key with id '{id}'"

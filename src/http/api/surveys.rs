@@ -6,7 +6,7 @@ use crate::domain::survey::{parse_slug, validate, SurveyPatch, SurveySettings};
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::store::surveys::{self, CreateSurveyError};
+use crate::store::surveys::{self, CreateSurveyError, SurveyRow};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -214,7 +214,16 @@ pub async fn update(
     slug: web::Path<String>,
     Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug.into_inner();
+    let updated = patch_survey(&state, slug.into_inner(), body).await?;
+    Ok(HttpResponse::Ok().json(SurveyView::from(&updated)))
+}
+
+/// Changes the fields a JSON patch names (the API and the dashboard's settings form).
+pub async fn patch_survey(
+    state: &AppState,
+    slug: String,
+    body: serde_json::Value,
+) -> Result<SurveyRow, ApiError> {
     let (new_slug, patch) = parse_patch(body)?;
     if new_slug.as_deref().is_some_and(|s| s != slug) {
         return Err(ValidationError::new(
@@ -241,7 +250,7 @@ pub async fn update(
         })
         .await?
         .ok_or_else(|| not_found(&slug))??;
-    Ok(HttpResponse::Ok().json(SurveyView::from(&updated)))
+    Ok(updated)
 }
 
 /// A new embed secret, shown only now.

@@ -6,6 +6,7 @@
 pub mod charts;
 mod pages;
 mod session;
+mod settings;
 mod sign_in;
 pub mod team;
 
@@ -32,9 +33,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/team").get(team::page).post(team::add))
         .service(web::resource("/team/remove").post(team::remove))
+        .service(
+            web::resource("/keys")
+                .get(settings::keys_page)
+                .post(settings::create),
+        )
+        .service(web::resource("/keys/revoke").post(settings::revoke))
         .service(web::resource("/dashboard").get(pages::overview))
         .service(web::resource("/dashboard/{slug}").get(pages::survey))
         .service(web::resource("/dashboard/{slug}/export.csv").get(pages::export))
+        .service(
+            web::resource("/dashboard/{slug}/settings")
+                .get(settings::survey_page)
+                .post(settings::save_survey),
+        )
         .service(web::resource("/dashboard/{slug}/responses/{id}/{decision}").post(pages::decide));
 }
 

@@ -20,6 +20,24 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// A page with a sign-in form: the form's token goes out as its cookie too (double submit).
+fn with_form_token(
+    state: &AppState,
+    form_token: &Token,
+    status: actix_web::http::StatusCode,
+    body: String,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(
+            state
+                .dashboard
+                .cookie(FORM_COOKIE, form_token.as_str().to_string(), "/login"),
+        )
+        .body(body)
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/login.html")]
 struct LoginView<'a> {
@@ -56,15 +74,7 @@ fn login_form(
     }
     .render()
     .map_err(|e| PageError::Internal(e.into()))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .cookie(
-            state
-                .dashboard
-                .cookie(FORM_COOKIE, form_token.as_str().to_string(), "/login"),
-        )
-        .body(body))
+    Ok(with_form_token(state, &form_token, status, body))
 }
 
 pub async fn login_page(
@@ -215,15 +225,7 @@ fn link_form(
     }
     .render()
     .map_err(|e| PageError::Internal(e.into()))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .cookie(
-            state
-                .dashboard
-                .cookie(FORM_COOKIE, form_token.as_str().to_string(), "/login"),
-        )
-        .body(body))
+    Ok(with_form_token(state, &form_token, status, body))
 }
 
 fn link_gone() -> PageError {

@@ -1,0 +1,213 @@
+//! What admins change from the dashboard: a survey's settings and the API keys. The same
+//! functions as the API do the work, so the rules (and errors) are the API's.
+use super::session::SignedIn;
+use super::{html, see_other, PageError};
+use crate::domain::access::Scopes;
+use crate::error::ApiError;
+use crate::http::api::keys::{create_key, revoke_key, ApiKeyView};
+use crate::http::api::results::find_survey;
+use crate::http::api::surveys::patch_survey;
+use crate::http::AppState;
+use crate::store::api_keys;
+use crate::store::surveys::SurveyRow;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Template)]
+#[template(path = "dashboard/settings.html")]
+struct SettingsView<'a> {
+    user: Option<&'a str>,
+    is_admin: bool,
+    csrf: &'a str,
+    survey: &'a SurveyRow,
+    error: Option<&'a str>,
+    saved: bool,
+}
+
+pub async fn survey_page(
+    s: SignedIn,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, PageError> {
+    s.require_admin()?;
+    let survey = find_survey(&state, slug.into_inner()).await?;
+    html(SettingsView {
+        user: Some(&s.user.email),
+        is_admin: true,
+        csrf: &s.csrf,
+        survey: &survey,
+        error: None,
+        saved: query.saved.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SurveyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    brand: String,
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    reply_to: String,
+    #[serde(default)]
+    accent_color: String,
+    #[serde(default)]
+    send_delay_hours: String,
+    #[serde(default)]
+    throttle_days: String,
+}
+
+/// A whole number from a form field, or the field's error.
+fn number(field: &str, raw: &str) -> Result<i64, PageError> {
+    raw.trim()
+        .parse::<i64>()
+        .map_err(|_| PageError::Invalid(format!("{field}: must be a whole number")))
+}
+
+pub async fn save_survey(
+    s: SignedIn,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    form: web::Form<SurveyForm>,
+) -> Result<HttpResponse, PageError> {
+    s.check_csrf(&form.csrf)?;
+    s.require_admin()?;
+    let slug = slug.into_inner();
+    let optional = |v: &str| {
+        let v = v.trim();
+        if v.is_empty() {
+            Value::Null
+        } else {
+            Value::String(v.to_string())
+        }
+    };
+    let patch = (|| -> Result<Value, PageError> {
+        Ok(json!({
+            "brand": form.brand.trim(),
+            "question": optional(&form.question),
+            "reply_to": optional(&form.reply_to),
+            "accent_color": form.accent_color.trim(),
+            "send_delay_seconds": number("send delay", &form.send_delay_hours)? * 3600,
+            "throttle_days": number("throttle days", &form.throttle_days)?,
+        }))
+    })();
+    let result = match patch {
+        Ok(p) => patch_survey(&state, slug.clone(), p)
+            .await
+            .map_err(PageError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!("/dashboard/{slug}/settings?saved=1"))),
+        Err(PageError::Invalid(message)) => {
+            let survey = find_survey(&state, slug).await?;
+            let mut res = html(SettingsView {
+                user: Some(&s.user.email),
+                is_admin: true,
+                csrf: &s.csrf,
+                survey: &survey,
+                error: Some(&message),
+                saved: false,
+            })?;
+            *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/keys.html")]
+struct KeysView<'a> {
+    user: Option<&'a str>,
+    is_admin: bool,
+    csrf: &'a str,
+    keys: Vec<ApiKeyView>,
+    created: Option<(&'a str, &'a str)>,
+    error: Option<&'a str>,
+}
+
+async fn keys_view(
+    state: &AppState,
+    s: &SignedIn,
+    created: Option<(&str, &str)>,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let rows = state.store.read(api_keys::list).await?;
+    html(KeysView {
+        user: Some(&s.user.email),
+        is_admin: true,
+        csrf: &s.csrf,
+        keys: rows.iter().map(ApiKeyView::from).collect(),
+        created,
+        error,
+    })
+}
+
+pub async fn keys_page(s: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    s.require_admin()?;
+    keys_view(&state, &s, None, None).await
+}
+
+pub async fn create(
+    s: SignedIn,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    s.check_csrf(&field("csrf"))?;
+    s.require_admin()?;
+    let scopes: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let parsed = crate::http::api::keys::parse_name(&field("name"))
+        .and_then(|name| Scopes::parse("scope", &scopes).map(|s| (name, s)));
+    let (name, scopes) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let m = format!("{}: {}", e.field, e.message);
+            return keys_view(&state, &s, None, Some(&m)).await;
+        }
+    };
+    let created = create_key(&state.store, state.clock.now(), name, scopes).await?;
+    tracing::info!(key = %created.key.id, "API key created in the dashboard");
+    keys_view(&state, &s, Some((&created.key.name, &created.secret)), None).await
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+}
+
+pub async fn revoke(
+    s: SignedIn,
+    state: web::Data<AppState>,
+    form: web::Form<RevokeForm>,
+) -> Result<HttpResponse, PageError> {
+    s.check_csrf(&form.csrf)?;
+    s.require_admin()?;
+    match revoke_key(&state, form.id.clone()).await {
+        Ok(()) | Err(ApiError::NotFound(_)) => Ok(see_other("/keys")),
+        Err(e) => Err(e.into()),
+    }
+}
