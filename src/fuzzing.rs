@@ -48,7 +48,8 @@ pub fn form_body(data: &[u8]) {
     }
 }
 
-/// Query filters of the API: periods, page sizes, cursors, categories.
+/// Query filters of the API: periods, page sizes, cursors, categories, and the insights' segments,
+/// search words, orders and intervals.
 pub fn query_filters(data: &[u8]) {
     let mut from = None;
     let mut to = None;
@@ -77,6 +78,48 @@ pub fn query_filters(data: &[u8]) {
     if let Ok(period) = Period::parse(from.as_deref(), to.as_deref()) {
         if let (Some(start), Some(end)) = (period.start(), period.end()) {
             assert!(start < end);
+        }
+    }
+    insight_filters(data);
+}
+
+/// The insights' own filters: segments, search words, order, interval, score range, cursors.
+fn insight_filters(data: &[u8]) {
+    use crate::domain::insight::{parse_score_bound, CommentSort, Interval, SearchWords};
+    let Ok(pairs) = crate::http::query::QueryPairs::parse(&text(data)) else {
+        return;
+    };
+    if let Ok((period, filter)) = pairs.filter() {
+        if let (Some(start), Some(end)) = (filter.from, filter.until) {
+            assert!(start < end, "{period:?}", period = (period.from, period.to));
+        }
+        for (name, values) in filter.properties.iter() {
+            assert!(!name.is_empty() && !values.is_empty());
+            assert!(values.iter().all(|v| !v.is_empty() && !v.contains('\0')));
+        }
+    }
+    if let Ok(Some(words)) = SearchWords::parse(pairs.get("q")) {
+        // Only quoted words of letters and digits reach FTS5: no operator, no column filter.
+        let fts = words.fts5();
+        for term in fts.split(' ') {
+            let inner = term.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+            assert!(inner.is_some_and(|w| !w.is_empty() && w.chars().all(char::is_alphanumeric)));
+        }
+        assert!(words
+            .plain()
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' '));
+    }
+    let _ = CommentSort::parse(pairs.get("sort"));
+    let _ = Interval::parse(pairs.get("interval"));
+    if let Ok(Some(n)) = parse_score_bound("min_score", pairs.get("min_score")) {
+        assert!((0..=10).contains(&n));
+    }
+    if let Some(c) = pairs.get("cursor") {
+        if let Ok(p) = crate::http::api::json::decode_position(c) {
+            assert!(
+                !p.id.is_empty() && p.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            );
         }
     }
 }
@@ -202,6 +245,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             "from=2026-01-01&to=2026-01-31&limit=50",
             "cursor=MTc2NDE2MDAwMDAwMDAwMHwwMTlh&category=promoter",
             "from=2026-02-30&to=2025-01-01&limit=-1",
+            "property.plan=pro&property.plan=team&property.country=DE&q=slow%20delivery&sort=lowest&min_score=0&max_score=6&interval=week&tz=Asia/Kolkata",
+            "q=%22a%22%20OR%20NEAR(b*)%20-c%20col:d&cursor=czN8MTc2NDE2MDAwMDAwMDAwMHwwMTlh&property.=x&by=plan",
         ],
         "json_ingest" => &[
             r#"{"transaction_id": "order-1", "email": "ann@example.com", "name": "Ann", "properties": {"plan": "pro", "seats": 3}}"#,
