@@ -237,7 +237,10 @@ impl Store {
         let build = |size: u32| {
             Pool::builder()
                 .max_size(size)
-                .min_idle(Some(1))
+                // No idle minimum: r2d2 would replace a taken connection from a background
+                // thread, and a short-lived `npsd` command exiting while that thread is inside
+                // libpq's TLS set-up crashed (SIGSEGV in about one run in four on PostgreSQL).
+                .min_idle(Some(0))
                 .connection_timeout(Duration::from_secs(10))
                 .connection_customizer(Box::new(ConnectionSetup))
                 .build(Manager { url: url.clone() })

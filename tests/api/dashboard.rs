@@ -38,6 +38,9 @@ pub(crate) fn users_cli(
             .unwrap();
     }
     let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        eprintln!("npsd users {args:?} ended with {}", out.status);
+    }
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -187,7 +190,7 @@ async fn pages_need_a_session(backend: Backend) {
         assert!(!page.body.contains("NPS"), "{path} shows nothing");
     }
     let home = s.get("/").await;
-    assert_eq!(home.location(), "/login");
+    assert_eq!(home.location(), "/dashboard");
     // A form posted without a session goes to sign in, never changes anything.
     let post = s
         .post("/dashboard/default/responses/x/restore", &[("csrf", "x")])
@@ -290,6 +293,46 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
     assert_eq!(again.get("/dashboard").await.status, StatusCode::SEE_OTHER);
     let (ok, _, err) = users_cli(&app, &["remove", "viewer@shop.example"], None);
     assert!(!ok && err.contains("not a user"), "{err}");
+
+    // Another site cannot sign a visitor's browser in (login CSRF): a post without the form's
+    // token is taken only from a client that is not a browser on another page.
+    let post = |headers: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            let mut req = app
+                .client
+                .post(app.url("/login"))
+                .form(&[("email", ADMIN), ("password", PASSWORD)]);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            req.send().await.unwrap().status()
+        }
+    };
+    assert_eq!(
+        post(vec![]).await,
+        StatusCode::SEE_OTHER,
+        "a script signs in"
+    );
+    assert_eq!(
+        post(vec![("Origin", "https://evil.example")]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(vec![("Sec-Fetch-Site", "cross-site")]).await,
+        StatusCode::FORBIDDEN
+    );
+    let forged = admin
+        .post(
+            "/login",
+            &[
+                ("email", ADMIN),
+                ("password", PASSWORD),
+                ("form_token", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
     // Repeated wrong passwords slow the account down, also for the right one.
     let mut guesser = Session::new(&app);

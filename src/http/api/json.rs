@@ -104,7 +104,10 @@ pub struct InvitationView {
     pub send_at: String,
     pub sent_at: Option<String>,
     pub transaction_id: String,
+    /// The recipient.
+    pub email: String,
     pub survey: String,
+    pub created_at: String,
 }
 
 impl InvitationView {
@@ -116,7 +119,9 @@ impl InvitationView {
             send_at: timestamp(i.send_at),
             sent_at: i.sent_at.map(timestamp),
             transaction_id: i.transaction_id.clone(),
+            email: i.email.clone(),
             survey: survey_slug.to_string(),
+            created_at: timestamp(i.created_at),
         }
     }
 }

@@ -361,6 +361,8 @@ impl NpsView {
 
 #[derive(Serialize, ToSchema)]
 pub struct CommentView {
+    /// The response's id (also as `response_id`).
+    pub id: String,
     pub response_id: String,
     pub score: i32,
     /// promoter, passive or detractor.
@@ -369,6 +371,8 @@ pub struct CommentView {
     pub status: String,
     /// Why a bot answer was discarded (or that a person decided).
     pub status_reason: Option<String>,
+    /// The same as `status_reason`.
+    pub reason: Option<String>,
     pub comment: Option<String>,
     /// email or web.
     pub channel: String,
@@ -391,11 +395,13 @@ pub struct CommentView {
 impl CommentView {
     pub fn new(r: &CommentRow, properties: Option<&Vec<(String, String)>>) -> CommentView {
         CommentView {
+            id: r.response_id.clone(),
             response_id: r.response_id.clone(),
             score: r.score,
             category: category_of(r.score).to_string(),
             status: r.status.to_string(),
             status_reason: r.status_reason.clone(),
+            reason: r.status_reason.clone(),
             comment: r.comment.clone(),
             channel: r.channel.to_string(),
             email: r.email().map(str::to_string),

@@ -25,7 +25,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(sign_in::login_page)
                 .post(sign_in::login),
         )
-        .service(web::resource("/logout").post(sign_in::logout))
+        .service(
+            web::resource("/logout")
+                .get(sign_in::logout_page)
+                .post(sign_in::logout),
+        )
         .service(
             web::resource("/login/link/{token}")
                 .get(sign_in::link_page)

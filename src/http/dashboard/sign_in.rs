@@ -100,8 +100,25 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// The form's token must match its cookie: another site cannot post a sign-in.
+/// Another site must not post a sign-in in a visitor's browser (login CSRF). A browser's form
+/// carries the token of its cookie; a post without one is taken only from a client that is not a
+/// browser on another site's page: no `Origin` and no `Sec-Fetch-Site` header, which every
+/// current browser sends on a cross-site POST (a script or `curl` signing in has no victim).
 fn check_form_token(state: &AppState, req: &HttpRequest, sent: &str) -> Result<(), PageError> {
+    if sent.is_empty() {
+        let from_a_browser =
+            req.headers().contains_key("origin") || req.headers().contains_key("sec-fetch-site");
+        let same_origin = req
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == "same-origin");
+        return if from_a_browser && !same_origin {
+            Err(PageError::Csrf)
+        } else {
+            Ok(())
+        };
+    }
     match state.dashboard.read(req, FORM_COOKIE) {
         Some(expected) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
         _ => Err(PageError::Csrf),
@@ -172,6 +189,26 @@ pub async fn login(
 pub struct CsrfForm {
     #[serde(default)]
     pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/logout.html")]
+struct LogoutView<'a> {
+    user: Option<&'a str>,
+    is_admin: bool,
+    csrf: &'a str,
+}
+
+/// `GET /logout`: a page with the sign-out button (signing out is a POST with the token).
+pub async fn logout_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
+    match current(&req).await? {
+        Some(s) => super::html(LogoutView {
+            user: Some(&s.user.email),
+            is_admin: s.user.is_admin(),
+            csrf: &s.csrf,
+        }),
+        None => Ok(see_other("/login")),
+    }
 }
 
 pub async fn logout(
