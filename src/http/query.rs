@@ -68,7 +68,12 @@ impl Period {
             raw.filter(|s| !s.is_empty())
                 .map(|s| {
                     NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                        .map_err(|_| ValidationError::new(field, "must be a date like 2026-01-31"))
+                        .ok()
+                        // Years 1 to 9999 only: date arithmetic near chrono's limits overflows.
+                        .filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
+                        .ok_or_else(|| {
+                            ValidationError::new(field, "must be a date like 2026-01-31")
+                        })
                 })
                 .transpose()
         };

@@ -263,6 +263,10 @@ pub fn count_sent(
     survey_id: &str,
     f: &super::responses::ResponseFilter,
 ) -> StoreResult<i64> {
+    // Web answers (and verified ones, which are all web answers) had no invitation.
+    if f.channel == Some(crate::domain::state::Channel::Web) || f.verified == Some(true) {
+        return Ok(0);
+    }
     let mut q = invitations::table
         .filter(invitations::survey_id.eq(survey_id))
         .filter(invitations::status.eq(InvitationStatus::Sent))

@@ -314,6 +314,30 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         StatusCode::SEE_OTHER,
         "a script signs in"
     );
+    // `next` stays on this site, also when a browser would drop a tab from it.
+    for next in [
+        "/\t/evil.example",
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+    ] {
+        let res = app
+            .client
+            .post(app.url("/login"))
+            .form(&[("email", ADMIN), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["location"], "/dashboard", "{next:?}");
+    }
+    let nul = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "a\0b@shop.example"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nul.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         post(vec![("Origin", "https://evil.example")]).await,
         StatusCode::FORBIDDEN
@@ -500,7 +524,7 @@ async fn admins_change_surveys_and_keys(backend: Backend) {
             ("question", ""),
             ("reply_to", "help@shop.example"),
             ("accent_color", color),
-            ("send_delay_hours", "2"),
+            ("send_delay_seconds", "7200"),
             ("throttle_days", "30"),
         ]
     };

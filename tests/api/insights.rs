@@ -303,6 +303,8 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
         "/api/v1/surveys/default/comments?min_score=11",
         "/api/v1/surveys/default/comments?sort=oldest",
         "/api/v1/surveys/default/comments?q=***",
+        "/api/v1/surveys/default/nps/trend?interval=day&from=%2B262142-12-31&to=%2B262142-12-31",
+        "/api/v1/surveys/default/nps?from=0000-01-01",
     ] {
         let r = app.get_api(bad).await;
         assert_eq!(

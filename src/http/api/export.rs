@@ -162,7 +162,8 @@ fn csv_header(names: &[String]) -> Bytes {
         if HEAD.contains(&n.as_str()) || TAIL.contains(&n.as_str()) {
             format!("property.{n}")
         } else {
-            n.clone()
+            // Property names come from answers (the public widget's too): neutralised like cells.
+            spreadsheet_safe(n).into_owned()
         }
     });
     let header: Vec<String> = HEAD

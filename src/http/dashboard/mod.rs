@@ -73,6 +73,9 @@ pub enum PageError {
     TooMany { retry_after_seconds: u64 },
     #[error("database unavailable")]
     Store(#[from] StoreError),
+    /// The database is busy or unreachable: worth a retry.
+    #[error("busy")]
+    Busy,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -90,6 +93,8 @@ impl From<crate::error::ApiError> for PageError {
             A::Validation(v) => v.into(),
             A::NotFound(m) => PageError::NotFound(m),
             A::BadRequest { message, .. } => PageError::Invalid(message),
+            A::Unavailable(_) => PageError::Busy,
+            A::Conflict(m) => PageError::Invalid(m),
             other => PageError::Internal(anyhow::anyhow!(other.to_string())),
         }
     }
@@ -114,6 +119,7 @@ impl ResponseError for PageError {
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             PageError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Store(_) | PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -169,6 +175,16 @@ impl ResponseError for PageError {
         }
         res.content_type("text/html; charset=utf-8").body(body)
     }
+}
+
+/// Refuses a NUL character in form fields: no one types one, and PostgreSQL cannot store it.
+pub fn no_nul(fields: &[&str]) -> Result<(), PageError> {
+    if fields.iter().any(|f| f.contains('\0')) {
+        return Err(PageError::Invalid(
+            "a field holds a NUL character, which no form sends".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// An HTML page from a template.

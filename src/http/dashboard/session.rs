@@ -82,16 +82,10 @@ impl DashboardState {
             .map(|c| c.value().to_string())
     }
 
-    /// Seconds to wait when the address had too many wrong passwords lately.
-    pub fn blocked_for(&self, account: &str) -> Option<u64> {
-        let map = self.failures.lock().expect("failures lock");
-        let (since, n) = map.get(account)?;
-        let age = since.elapsed();
-        (age < ACCOUNT_WINDOW && *n >= ACCOUNT_FAILURES)
-            .then(|| (ACCOUNT_WINDOW - age).as_secs().max(1))
-    }
-
-    pub fn record_failure(&self, account: &str) {
+    /// Counts a sign-in attempt for the address before its password is checked (so parallel
+    /// guesses count too); Err(seconds to wait) once it had too many lately. A right password
+    /// clears the count (`forget_failures`).
+    pub fn begin_attempt(&self, account: &str) -> Result<(), u64> {
         let mut map = self.failures.lock().expect("failures lock");
         if map.len() > 100_000 {
             map.retain(|_, (since, _)| since.elapsed() < ACCOUNT_WINDOW);
@@ -102,7 +96,11 @@ impl DashboardState {
         if entry.0.elapsed() >= ACCOUNT_WINDOW {
             *entry = (Instant::now(), 0);
         }
+        if entry.1 >= ACCOUNT_FAILURES {
+            return Err((ACCOUNT_WINDOW - entry.0.elapsed()).as_secs().max(1));
+        }
         entry.1 += 1;
+        Ok(())
     }
 
     pub fn forget_failures(&self, account: &str) {

@@ -62,7 +62,7 @@ pub struct SurveyForm {
     #[serde(default)]
     accent_color: String,
     #[serde(default)]
-    send_delay_hours: String,
+    send_delay_seconds: String,
     #[serde(default)]
     throttle_days: String,
 }
@@ -82,6 +82,14 @@ pub async fn save_survey(
 ) -> Result<HttpResponse, PageError> {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
+    super::no_nul(&[
+        &form.brand,
+        &form.question,
+        &form.reply_to,
+        &form.accent_color,
+        &form.send_delay_seconds,
+        &form.throttle_days,
+    ])?;
     let slug = slug.into_inner();
     let optional = |v: &str| {
         let v = v.trim();
@@ -97,7 +105,7 @@ pub async fn save_survey(
             "question": optional(&form.question),
             "reply_to": optional(&form.reply_to),
             "accent_color": form.accent_color.trim(),
-            "send_delay_seconds": number("send delay", &form.send_delay_hours)? * 3600,
+            "send_delay_seconds": number("send delay", &form.send_delay_seconds)?,
             "throttle_days": number("throttle days", &form.throttle_days)?,
         }))
     })();
@@ -172,6 +180,7 @@ pub async fn create(
     };
     s.check_csrf(&field("csrf"))?;
     s.require_admin()?;
+    super::no_nul(&[&field("name")])?;
     let scopes: Vec<String> = form
         .iter()
         .filter(|(k, _)| k == "scope")
@@ -206,6 +215,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
+    super::no_nul(&[&form.id])?;
     match revoke_key(&state, form.id.clone()).await {
         Ok(()) | Err(ApiError::NotFound(_)) => Ok(see_other("/keys")),
         Err(e) => Err(e.into()),

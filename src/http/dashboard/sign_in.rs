@@ -15,7 +15,16 @@ use serde::Deserialize;
 /// Where to go after signing in: a path on this site only (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // No control characters or spaces either: browsers drop a tab from "/\t/evil.example",
+        // which makes it "//evil.example", another site.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_string()
+        }
         _ => "/dashboard".to_string(),
     }
 }
@@ -135,10 +144,12 @@ pub async fn login(
     check_form_token(&state, &req, &form.form_token)?;
     let ip = req.peer_addr().map(|a| a.ip());
     let account = form.email.trim().to_lowercase();
+    super::no_nul(&[&form.email, &form.password])?;
+    // Counted before the password is checked, so parallel guesses count too.
     if let Some(wait) = state
-        .dashboard
-        .blocked_for(&account)
-        .or_else(|| state.failures.blocked_for(ip))
+        .failures
+        .blocked_for(ip)
+        .or_else(|| state.dashboard.begin_attempt(&account).err())
     {
         return Err(PageError::TooMany {
             retry_after_seconds: wait,
@@ -162,7 +173,6 @@ pub async fn login(
     .await
     .map_err(|e| PageError::Internal(e.into()))?;
     let Some(user) = user.filter(|_| matches) else {
-        state.dashboard.record_failure(&account);
         state.failures.record_failure(ip, "sign-in");
         return login_form(
             &state,
@@ -311,6 +321,7 @@ pub async fn use_link(
     form: web::Form<SetPasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     check_form_token(&state, &req, &form.form_token)?;
+    super::no_nul(&[&form.password, &form.password_again])?;
     let token = Token::from_url(&token).ok_or_else(link_gone)?;
     let now = state.clock.now();
     let hash = token.hash();

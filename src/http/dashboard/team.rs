@@ -122,6 +122,7 @@ pub async fn add(
 ) -> Result<HttpResponse, PageError> {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
+    super::no_nul(&[&form.email, &form.role])?;
     let parsed = parse_email(&form.email).and_then(|e| {
         Role::parse("role", &form.role)
             .map(|r| (e, r))
@@ -160,6 +161,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, PageError> {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
+    super::no_nul(&[&form.email])?;
     let key = form.email.trim().to_lowercase();
     if key == s.user.email_key {
         let m = "You cannot remove yourself; another admin can.";
