@@ -589,35 +589,18 @@ pub fn properties_of(
         .load(conn)?)
 }
 
-/// The properties of each comment's answer, by response id: an email answer's come from its
-/// invitation (the transaction's), a web answer's were stored with it.
+/// The properties of each listed response, by response id. Every response carries its own in
+/// `response_properties`: a web answer's were stored with it, an email answer's were copied from
+/// its transaction when it was recorded (the `insights` migration's trigger).
 pub fn properties_of_comments(
     conn: &mut DbConn,
     rows: &[CommentRow],
 ) -> StoreResult<std::collections::HashMap<String, Vec<(String, String)>>> {
-    let invitation_ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.invitation_id.clone())
-        .collect();
-    let response_ids: Vec<String> = rows
-        .iter()
-        .filter(|r| r.invitation_id.is_none())
-        .map(|r| r.response_id.clone())
-        .collect();
-    let mut by_owner: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
-    for (owner, name, value) in super::invitations::properties_of(conn, &invitation_ids)?
-        .into_iter()
-        .chain(properties_of(conn, &response_ids)?)
-    {
-        by_owner.entry(owner).or_default().push((name, value));
+    let ids: Vec<String> = rows.iter().map(|r| r.response_id.clone()).collect();
+    let mut by_response: std::collections::HashMap<String, Vec<(String, String)>> =
+        Default::default();
+    for (id, name, value) in properties_of(conn, &ids)? {
+        by_response.entry(id).or_default().push((name, value));
     }
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let owner = r.invitation_id.as_ref().unwrap_or(&r.response_id);
-            by_owner
-                .get(owner)
-                .map(|props| (r.response_id.clone(), props.clone()))
-        })
-        .collect())
+    Ok(by_response)
 }

@@ -43,7 +43,7 @@ const HEAD: [&str; 11] = [
 const TAIL: [&str; 2] = ["responded_at", "submitted_at"];
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/responses.csv", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), super::responses::ResponsesQuery),
+    params(("slug" = String, Path, description = "The survey's slug"), super::responses::ResponsesQuery, super::results::CommentsQuery, super::results::InsightFilters),
     responses((status = 200, description = "One row per response, every property its own column", content_type = "text/csv", body = String)),
     security(("bearer" = [])))]
 pub async fn csv(
@@ -56,7 +56,7 @@ pub async fn csv(
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/responses.ndjson", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), super::responses::ResponsesQuery),
+    params(("slug" = String, Path, description = "The survey's slug"), super::responses::ResponsesQuery, super::results::CommentsQuery, super::results::InsightFilters),
     responses((status = 200, description = "One JSON object per line and response", content_type = "application/x-ndjson", body = String)),
     security(("bearer" = [])))]
 pub async fn ndjson(

@@ -13,27 +13,14 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-/// Documents the query for OpenAPI; the handler reads it through `QueryPairs`.
+/// What the lists and the export take besides the comment filters (`CommentsQuery`) and the
+/// insight filters. For OpenAPI only.
 #[allow(dead_code)]
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResponsesQuery {
     /// counted (default) or bot: the answers the scanner rules (or a person) discarded.
     status: Option<String>,
-    q: Option<String>,
-    category: Option<String>,
-    min_score: Option<String>,
-    max_score: Option<String>,
-    /// newest (default) or lowest.
-    sort: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    tz: Option<String>,
-    channel: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-    #[param(rename = "property.NAME")]
-    property: Option<String>,
 }
 
 pub fn parse_status(raw: Option<&str>) -> Result<ResponseStatus, ValidationError> {
@@ -51,7 +38,7 @@ pub struct ResponsesPage {
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/responses", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), ResponsesQuery),
+    params(("slug" = String, Path, description = "The survey's slug"), ResponsesQuery, super::results::CommentsQuery, super::results::InsightFilters),
     responses((status = 200, description = "Responses with or without a comment, newest first", body = ResponsesPage)),
     security(("bearer" = [])))]
 pub async fn list(

@@ -29,22 +29,22 @@ pub async fn find_survey(state: &AppState, slug: String) -> Result<SurveyRow, Ap
         .ok_or_else(|| ApiError::NotFound(format!("no survey with slug '{slug}'")))
 }
 
-/// The filters every insight takes (documentation only: handlers read them through `QueryPairs`).
-/// Documents the query for OpenAPI; the handler reads it through `QueryPairs`.
+/// The filters every insight takes (figures, trend, breakdown, comments, lists, export). For
+/// OpenAPI only: handlers read them through `QueryPairs`, which also takes the segments.
 #[allow(dead_code)]
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct NpsQuery {
+pub struct InsightFilters {
     /// First day, YYYY-MM-DD (in `tz`, UTC by default).
     from: Option<String>,
     /// Last day, YYYY-MM-DD, inclusive.
     to: Option<String>,
+    /// An IANA time zone: `from` and `to` are days there (default UTC).
+    tz: Option<String>,
     /// email or web: only answers that came that way.
     channel: Option<String>,
     /// true: only web answers whose identity the site signed; false: only the others.
     verified: Option<String>,
-    /// An IANA time zone: `from` and `to` are days there (default UTC).
-    tz: Option<String>,
     /// Segments: `property.plan=pro&property.country=DE`; a name repeated means any of its
     /// values.
     #[param(rename = "property.NAME")]
@@ -52,7 +52,7 @@ pub struct NpsQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), NpsQuery),
+    params(("slug" = String, Path, description = "The survey's slug"), InsightFilters),
     responses((status = 200, description = "The NPS of the period", body = NpsView)), security(("bearer" = [])))]
 pub async fn nps(
     _: Scoped<Read>,
@@ -74,18 +74,9 @@ pub async fn nps(
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TrendQuery {
-    /// day, week (ISO, from Monday) or month; default week.
+    /// day, week (ISO, from Monday) or month; default week. Without `from`: 30 days, 12 weeks
+    /// or 12 months up to `to` (default today in `tz`).
     interval: Option<String>,
-    /// First day; default 30 days, 12 weeks or 12 months before `to`.
-    from: Option<String>,
-    /// Last day, inclusive; default today in `tz`.
-    to: Option<String>,
-    /// An IANA time zone the periods are days of (default UTC).
-    tz: Option<String>,
-    channel: Option<String>,
-    verified: Option<String>,
-    #[param(rename = "property.NAME")]
-    property: Option<String>,
 }
 
 /// The trend of a survey's NPS: the whole periods covering a range, empty ones included.
@@ -130,7 +121,7 @@ pub async fn read_trend(
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps/trend", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), TrendQuery),
+    params(("slug" = String, Path, description = "The survey's slug"), TrendQuery, InsightFilters),
     responses((status = 200, description = "One point per period, empty periods with nps null", body = TrendView)),
     security(("bearer" = [])))]
 pub async fn trend(
@@ -151,17 +142,10 @@ pub async fn trend(
 pub struct BreakdownQuery {
     /// The property to break down by, e.g. plan.
     by: String,
-    from: Option<String>,
-    to: Option<String>,
-    tz: Option<String>,
-    channel: Option<String>,
-    verified: Option<String>,
-    #[param(rename = "property.NAME")]
-    property: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps/breakdown", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), BreakdownQuery),
+    params(("slug" = String, Path, description = "The survey's slug"), BreakdownQuery, InsightFilters),
     responses((status = 200, description = "The NPS per value of the property, worst first", body = BreakdownView)),
     security(("bearer" = [])))]
 pub async fn breakdown(
@@ -197,17 +181,8 @@ pub struct CommentsQuery {
     max_score: Option<String>,
     /// newest (default) or lowest score first.
     sort: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    tz: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
-    /// email or web.
-    channel: Option<String>,
-    /// true: only web answers whose identity the site signed.
-    verified: Option<String>,
-    #[param(rename = "property.NAME")]
-    property: Option<String>,
 }
 
 /// A comment feed's query, parsed (the API, the export and the dashboard share it).
@@ -298,7 +273,7 @@ pub async fn read_page(
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/comments", tag = "results",
-    params(("slug" = String, Path, description = "The survey's slug"), CommentsQuery),
+    params(("slug" = String, Path, description = "The survey's slug"), CommentsQuery, InsightFilters),
     responses((status = 200, description = "Comments, newest (or lowest score) first", body = CommentsPage)), security(("bearer" = [])))]
 pub async fn comments(
     _: Scoped<Read>,
