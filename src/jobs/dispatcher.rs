@@ -353,7 +353,7 @@ impl Dispatcher {
             let now = self.clock.now();
             let (lease, id) = (lease_id.to_string(), job.ids.outbox_id.clone());
             self.store
-                .write(move |c| outbox::release(c, &lease, Some(&[id]), now))
+                .write(move |c| outbox::release(c, &lease, Some(std::slice::from_ref(&id)), now))
                 .await?;
             return Ok(());
         }

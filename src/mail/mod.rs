@@ -1,19 +1,20 @@
 //! Outgoing email: one Mailer over SMTP (pooled connections) or a folder of .eml files,
 //! and the typed messages npsd sends.
 pub mod digest;
+mod smtp;
 pub mod survey;
 pub mod templates;
 
 use crate::config::Config;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Clone)]
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<smtp::SmtpPool>),
     Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
 }
 
@@ -39,16 +40,11 @@ pub enum SendError {
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
         let transport = match &config.smtp_url {
-            Some(url) => {
-                let pool = PoolConfig::new()
-                    .max_size(config.dispatcher.concurrency as u32)
-                    .idle_timeout(std::time::Duration::from_secs(30));
-                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())?
-                    .timeout(Some(config.dispatcher.smtp_timeout))
-                    .pool_config(pool)
-                    .build();
-                Transport::Smtp(smtp)
-            }
+            Some(url) => Transport::Smtp(Arc::new(smtp::SmtpPool::from_url(
+                url.expose_secret(),
+                config.dispatcher.concurrency,
+                config.dispatcher.smtp_timeout,
+            )?)),
             None => {
                 std::fs::create_dir_all(&config.mail_dir).map_err(|e| {
                     anyhow::anyhow!(
@@ -83,8 +79,10 @@ impl Mailer {
     /// Sends one message; in folder mode answers the file it was written to.
     pub async fn send(&self, message: &Message) -> Result<Option<PathBuf>, SendError> {
         match &self.transport {
-            Transport::Smtp(t) => {
-                match tokio::time::timeout(self.send_timeout, t.send(message.clone())).await {
+            Transport::Smtp(pool) => {
+                let formatted = message.formatted();
+                let sent = pool.send(message.envelope(), &formatted);
+                match tokio::time::timeout(self.send_timeout, sent).await {
                     Ok(sent) => sent.map(|_| None).map_err(classify),
                     Err(_) => Err(SendError::Temporary(format!(
                         "the mail server did not finish within {} s",
@@ -155,7 +153,7 @@ pub fn message_id(stored: &str, from: &Mailbox) -> String {
     format!("<{unique}@{}>", from.email.domain())
 }
 
-fn classify(e: lettre::transport::smtp::Error) -> SendError {
+fn classify(e: smtp::Error) -> SendError {
     let text = e.to_string();
     if e.is_permanent() {
         SendError::Permanent(text)

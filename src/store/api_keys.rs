@@ -66,7 +66,7 @@ pub fn find_active(conn: &mut DbConn, key_hash: &str) -> StoreResult<Option<ApiK
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
         .select(ApiKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -84,7 +84,7 @@ pub fn revoke(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Op
         .filter(api_keys::id.eq(id))
         .filter(api_keys::revoked_at.is_null())
         .select(api_keys::key_hash)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if hash.is_some() {
         diesel::update(api_keys::table.find(id))

@@ -38,7 +38,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<DigestRow> {
     Ok(digests::table
         .find(id)
         .select(DigestRow::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Claims the survey's digest of `period` and queues one job per recipient; `None` when it was
@@ -148,7 +148,7 @@ pub fn find_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<(Su
     let found: Option<(String, String)> = digest_tokens::table
         .find(token_hash)
         .select((digest_tokens::survey_id, digest_tokens::recipient))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((survey_id, recipient)) = found else {
         return Ok(None);

@@ -44,7 +44,7 @@ fn find_by_transaction(
         .filter(invitations::survey_id.eq(survey_id))
         .filter(invitations::transaction_id.eq(transaction_id))
         .select(InvitationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -183,7 +183,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<InvitationRow> {
     Ok(invitations::table
         .find(id)
         .select(InvitationRow::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Stores the hash of a token sent in an email. Every email carries a fresh token, so a retried
@@ -220,7 +220,7 @@ pub fn find_by_token(
             SurveyRow::as_select(),
             invitation_tokens::expires_at,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -302,7 +302,7 @@ pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
                 .find(id)
                 .select(invitations::id)
                 .for_update()
-                .first::<String>(c)
+                .get_result::<String>(c)
                 .optional()?;
         }
         #[cfg(feature = "sqlite")]
@@ -375,7 +375,7 @@ pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Ca
     let Some(row) = invitations::table
         .find(id)
         .select(InvitationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
     else {
         return Ok(Cancelled::NotFound);

@@ -18,6 +18,7 @@ pub mod tallies;
 pub mod unsubscribes;
 pub mod users;
 pub mod web_responses;
+mod writer;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection};
@@ -199,8 +200,16 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Writer threads on PostgreSQL, each with its own connection and batches.
+const POSTGRES_WRITERS: usize = 4;
+
 #[derive(Debug)]
 struct ConnectionSetup;
+
+/// What every new connection gets before its first query.
+fn setup_connection(conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+    ConnectionSetup.on_acquire(conn)
+}
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
@@ -226,7 +235,7 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
 #[derive(Clone)]
 pub struct Store {
     read: Pool<Manager>,
-    write: Pool<Manager>,
+    write: writer::Writer,
     backend: Backend,
 }
 
@@ -246,13 +255,13 @@ impl Store {
                 .build(Manager { url: url.clone() })
                 .map_err(|e| StoreError::Connect(e.to_string()))
         };
-        let (read, write) = match url.backend() {
-            Backend::Sqlite => (build(pool_size.max(1))?, build(1)?),
-            Backend::Postgres => {
-                let pool = build(pool_size.max(2))?;
-                (pool.clone(), pool)
-            }
+        // SQLite has one writer anyway: one thread, so a write never meets SQLITE_BUSY inside
+        // the process. PostgreSQL takes writes side by side: a few threads, each batching.
+        let (read, writers) = match url.backend() {
+            Backend::Sqlite => (build(pool_size.max(1))?, 1),
+            Backend::Postgres => (build(pool_size.max(2))?, POSTGRES_WRITERS),
         };
+        let write = writer::Writer::start(Manager { url: url.clone() }, setup_connection, writers);
         Ok(Store {
             read,
             write,
@@ -279,19 +288,16 @@ impl Store {
         .unwrap_or_else(|e| resume_panic(e))
     }
 
-    /// Runs `f` in one transaction on the write connection: all of it or nothing.
+    /// Runs `f` as one atomic write: all of it or nothing, answered once committed. Writes
+    /// waiting at the same moment share one transaction (each in its own savepoint; see
+    /// [`writer`]), and may be run a second time on their own when that transaction cannot
+    /// commit, so `f` must not have effects outside the database.
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
-        F: FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
+        F: Fn(&mut DbConn) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.write.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            write_transaction(&mut conn, f)
-        })
-        .await
-        .unwrap_or_else(|e| resume_panic(e))
+        self.write.write(f).await
     }
 }
 

@@ -245,16 +245,15 @@ pub fn count_claimed(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<i64> 
 
 /// When the next pending row falls due (or its lease runs out), so the dispatcher can sleep until then.
 pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
-    let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = outbox::table
+    // The first row of the index-ordered scan, without `LIMIT ?`: SQLite plans a bound LIMIT
+    // by its value and prepares such a statement again whenever it is re-bound.
+    let row: Option<(NaiveDateTime, Option<NaiveDateTime>)> = outbox::table
         .filter(outbox::status.eq(OutboxStatus::Pending))
         .order(outbox::due_at.asc())
         .select((outbox::due_at, outbox::lease_expires_at))
-        .limit(1)
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .next()
-        .map(|(due, lease)| lease.map_or(due, |l| l.max(due))))
+        .get_result(conn)
+        .optional()?;
+    Ok(row.map(|(due, lease)| lease.map_or(due, |l| l.max(due))))
 }
 
 pub fn find_for_invitation(
@@ -264,6 +263,6 @@ pub fn find_for_invitation(
     Ok(outbox::table
         .filter(outbox::invitation_id.eq(invitation_id))
         .select(OutboxRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }

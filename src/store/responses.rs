@@ -64,7 +64,7 @@ pub fn find_for_invitation(
     Ok(responses::table
         .filter(responses::invitation_id.eq(invitation_id))
         .select(ResponseRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -569,7 +569,7 @@ pub fn set_status_by_hand(
         responses::table
             .find(response_id)
             .select(ResponseRow::as_select())
-            .first(conn)?,
+            .get_result(conn)?,
     ))
 }
 

@@ -26,7 +26,7 @@ pub fn find(conn: &mut DbConn, email_key: &str) -> StoreResult<Option<Suppressio
     Ok(suppressions::table
         .find(hash_key(email_key))
         .select(SuppressionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -135,7 +135,7 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> StoreResult<Option<SurveyR
     Ok(surveys::table
         .filter(surveys::slug.eq(slug))
         .select(SurveyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -143,12 +143,15 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> StoreResult<SurveyRow> {
     Ok(surveys::table
         .find(id)
         .select(SurveyRow::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// A survey's slug by id.
 pub fn slug_of(conn: &mut DbConn, id: &str) -> StoreResult<String> {
-    Ok(surveys::table.find(id).select(surveys::slug).first(conn)?)
+    Ok(surveys::table
+        .find(id)
+        .select(surveys::slug)
+        .get_result(conn)?)
 }
 
 pub fn list(conn: &mut DbConn) -> StoreResult<Vec<SurveyRow>> {

@@ -71,7 +71,7 @@ pub fn find_by_email(conn: &mut DbConn, email_key: &str) -> StoreResult<Option<U
     Ok(users::table
         .filter(users::email_key.eq(email_key))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -136,7 +136,7 @@ pub fn find_session(
         .filter(user_sessions::token_hash.eq(token_hash))
         .filter(user_sessions::expires_at.gt(now))
         .select((UserRow::as_select(), user_sessions::csrf_token))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -174,7 +174,7 @@ pub fn find_sign_in_link(
         .filter(sign_in_links::token_hash.eq(token_hash))
         .filter(sign_in_links::expires_at.gt(now))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -225,7 +225,7 @@ pub fn shared_secret(
         )) => Ok(app_secrets::table
             .find(name)
             .select(app_secrets::value)
-            .first(conn)?),
+            .get_result(conn)?),
         Err(e) => Err(e.into()),
     }
 }

@@ -45,7 +45,7 @@ pub fn record(
                 .filter(responses::created_at.ge(now - Duration::days(days.into())))
                 .order((responses::created_at.desc(), responses::id.desc()))
                 .select(ResponseRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
         }
         _ => None,
@@ -170,7 +170,7 @@ pub fn edit(
         .filter(responses::survey_id.eq(survey_id))
         .filter(responses::channel.eq(Channel::Web))
         .select(ResponseRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(mut row) = found else {
         return Ok(Err(EditRefused::NotFound));

@@ -191,7 +191,7 @@ pub async fn create(
     let taken = settings.slug.clone();
     match state
         .store
-        .write(move |c| Ok(surveys::create(c, settings, now)))
+        .write(move |c| Ok(surveys::create(c, settings.clone(), now)))
         .await?
     {
         Ok(row) => Ok(HttpResponse::Created()
@@ -243,7 +243,7 @@ pub async fn patch_survey(
             // Serialised with digest unsubscribes, which change the recipients in between.
             crate::store::lock_name(c, &format!("survey:{}", found.id))?;
             let row = surveys::find_by_id(c, &found.id)?;
-            match patch.apply(&row.settings()).and_then(validate) {
+            match patch.clone().apply(&row.settings()).and_then(validate) {
                 Ok(settings) => Ok(Some(Ok(surveys::update(c, row, settings, now)?))),
                 Err(e) => Ok(Some(Err(e))),
             }

@@ -46,7 +46,7 @@ pub async fn add_user(
     let link_hash = link.hash();
     let created = store
         .write(move |c| {
-            let Some(user) = users::add(c, &shown, &key, role, hash, now)? else {
+            let Some(user) = users::add(c, &shown, &key, role, hash.clone(), now)? else {
                 return Ok(None);
             };
             if wants_link {

@@ -37,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(HttpResponse::Ok)),
     )
     .route("/healthz", web::get().to(healthz))
+    .route("/livez", web::get().to(livez))
     .default_service(web::to(not_found));
 }
 
@@ -53,6 +54,16 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_we
     }
 }
 
+/// Liveness: the process serves HTTP. A fixed answer that touches nothing (no database, no
+/// template), so a supervisor restarts only a hung process, and the benchmark has the fastest
+/// answer this server can give as its yardstick. Readiness (the database answers) is `/healthz`.
+async fn livez() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(r#"{"status":"ok"}"#)
+}
+
+/// Readiness: the database answers.
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.read(crate::store::api_keys::count_active).await {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
