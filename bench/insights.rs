@@ -80,7 +80,7 @@ fn seed_sql(sqlite: bool, from: u64, to: u64, rows: u64) -> String {
     )
 }
 
-/// The insights migration's backfill, for the bench survey (PostgreSQL).
+/// The insights and daily-tallies migrations' backfill, for the bench survey (PostgreSQL).
 const PG_BACKFILL: &str = "
 DELETE FROM score_tallies WHERE survey_id = 'bench';
 DELETE FROM property_tallies WHERE survey_id = 'bench';
@@ -95,7 +95,16 @@ INSERT INTO property_tallies (survey_id, name, value, hour, channel, promoters, 
     SELECT r.survey_id, p.name, p.value, date_trunc('hour', r.responded_at), r.channel,
         SUM((r.score >= 9)::int), SUM((r.score BETWEEN 7 AND 8)::int), SUM((r.score <= 6)::int)
     FROM responses r JOIN response_properties p ON p.response_id = r.id
-    WHERE r.status = 'counted' AND r.survey_id = 'bench' GROUP BY 1, 2, 3, 4, 5;";
+    WHERE r.status = 'counted' AND r.survey_id = 'bench' GROUP BY 1, 2, 3, 4, 5;
+DELETE FROM score_tallies_daily WHERE survey_id = 'bench';
+DELETE FROM property_tallies_daily WHERE survey_id = 'bench';
+INSERT INTO score_tallies_daily (survey_id, day, channel, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, comments, sent)
+    SELECT survey_id, date_trunc('day', hour), channel, SUM(s0), SUM(s1), SUM(s2), SUM(s3), SUM(s4),
+        SUM(s5), SUM(s6), SUM(s7), SUM(s8), SUM(s9), SUM(s10), SUM(comments), SUM(sent)
+    FROM score_tallies WHERE survey_id = 'bench' GROUP BY 1, 2, 3;
+INSERT INTO property_tallies_daily (survey_id, name, value, day, channel, promoters, passives, detractors)
+    SELECT survey_id, name, value, date_trunc('day', hour), channel, SUM(promoters), SUM(passives), SUM(detractors)
+    FROM property_tallies WHERE survey_id = 'bench' GROUP BY 1, 2, 3, 4, 5;";
 
 #[derive(diesel::QueryableByName)]
 struct Count {

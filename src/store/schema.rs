@@ -216,6 +216,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    score_tallies_daily (survey_id, day, channel) {
+        survey_id -> Text,
+        day -> Timestamp,
+        channel -> Text,
+        s0 -> BigInt,
+        s1 -> BigInt,
+        s2 -> BigInt,
+        s3 -> BigInt,
+        s4 -> BigInt,
+        s5 -> BigInt,
+        s6 -> BigInt,
+        s7 -> BigInt,
+        s8 -> BigInt,
+        s9 -> BigInt,
+        s10 -> BigInt,
+        comments -> BigInt,
+        sent -> BigInt,
+    }
+}
+
+diesel::table! {
+    property_tallies_daily (survey_id, name, value, day, channel) {
+        survey_id -> Text,
+        name -> Text,
+        value -> Text,
+        day -> Timestamp,
+        channel -> Text,
+        promoters -> BigInt,
+        passives -> BigInt,
+        detractors -> BigInt,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -277,6 +311,8 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
 diesel::allow_tables_to_appear_in_same_query!(
     score_tallies,
     property_tallies,
+    score_tallies_daily,
+    property_tallies_daily,
     users,
     user_sessions,
     sign_in_links,

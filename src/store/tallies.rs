@@ -5,7 +5,10 @@
 //! Hours are UTC. A range whose ends are not on the hour (a zone with a half-hour offset) adds
 //! the raw rows of its edge hours, so figures are exact either way.
 use super::responses::{self, ResponseFilter};
-use super::schema::{property_tallies as pt, score_tallies as st};
+use super::schema::{
+    property_tallies as pt, property_tallies_daily as pd, score_tallies as st,
+    score_tallies_daily as sd,
+};
 use super::{invitations, open_range, DbConn, StoreResult};
 use crate::domain::nps::ScoreCounts;
 use crate::domain::score::Score;
@@ -13,7 +16,7 @@ use crate::domain::state::Channel;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamp};
+use diesel::sql_types::BigInt;
 
 /// What a range holds: counted responses per score, how many answered an email, how many have a
 /// comment, how many invitations went out.
@@ -130,7 +133,7 @@ pub fn raw(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResul
     })
 }
 
-/// The tally of a filter's range, from the hours where it can and the rows where it must.
+/// The tally of a filter's range, from the days and hours where it can and the rows where it must.
 pub fn between(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<Tally> {
     if !f.tallied() {
         return raw(conn, survey_id, f);
@@ -140,10 +143,9 @@ pub fn between(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreR
     if first_hour >= end_hour {
         return raw(conn, survey_id, f);
     }
-    let mut tally = Tally::default();
-    for (_, t) in hours(conn, survey_id, f.channel, first_hour, end_hour, false)? {
-        tally.add(&t);
-    }
+    let mut tally = periods(conn, survey_id, f.channel, &[(first_hour, end_hour)])?
+        .pop()
+        .unwrap_or_default();
     if from < first_hour {
         tally.add(&raw(conn, survey_id, &f.between(from, first_hour))?);
     }
@@ -153,55 +155,164 @@ pub fn between(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreR
     Ok(tally)
 }
 
-/// The tallies of whole hours `from..until`: one per hour (`per_hour`), or one for the range,
-/// keyed by the range's start.
-pub fn hours(
+fn floor_day(t: NaiveDateTime) -> NaiveDateTime {
+    t.duration_trunc(TimeDelta::days(1)).unwrap_or(t)
+}
+
+fn ceil_day(t: NaiveDateTime) -> NaiveDateTime {
+    let f = floor_day(t);
+    if f == t {
+        t
+    } else {
+        f + TimeDelta::days(1)
+    }
+}
+
+/// The tally of each period `[start, end)` (whole hours, in order, not overlapping), from two
+/// queries whatever their number: the daily tallies of the UTC days that lie wholly inside one
+/// period, and the hourly tallies of the UTC days that a period starts or ends in (a trend in
+/// Europe/Berlin starts its weeks at 23:00 UTC).
+pub fn periods(
+    conn: &mut DbConn,
+    survey_id: &str,
+    channel: Option<Channel>,
+    periods: &[(NaiveDateTime, NaiveDateTime)],
+) -> StoreResult<Vec<Tally>> {
+    let mut out = vec![Tally::default(); periods.len()];
+    let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+        return Ok(out);
+    };
+    let (from, until) = (first.0, last.1);
+    // UTC days cut by a period boundary (or by the range's ends) are read hour by hour.
+    let mut cut_days: Vec<NaiveDateTime> = periods
+        .iter()
+        .flat_map(|&(start, end)| [start, end])
+        .filter(|&t| floor_day(t) != t)
+        .map(floor_day)
+        .collect();
+    cut_days.dedup();
+    let (days_from, days_until) = (ceil_day(from), floor_day(until));
+    let mut rows: Vec<(NaiveDateTime, Tally)> = Vec::new();
+    if days_from < days_until {
+        rows.extend(
+            day_rows(conn, survey_id, channel, days_from, days_until)?
+                .into_iter()
+                .filter(|(day, _)| cut_days.binary_search(day).is_err()),
+        );
+    }
+    let hour_ranges: Vec<(NaiveDateTime, NaiveDateTime)> = cut_days
+        .iter()
+        .map(|&d| (d.max(from), (d + TimeDelta::days(1)).min(until)))
+        .filter(|(a, b)| a < b)
+        .collect();
+    rows.extend(hour_rows(conn, survey_id, channel, &hour_ranges)?);
+    for (at, t) in &rows {
+        // The last period starting at or before this day or hour holds it.
+        let i = periods.partition_point(|p| p.0 <= *at);
+        if i > 0 && *at < periods[i - 1].1 {
+            out[i - 1].add(t);
+        }
+    }
+    Ok(out)
+}
+
+/// Rows of (hour or day, channel, sums) folded into one tally per hour or day.
+fn fold(rows: Vec<(NaiveDateTime, String, Sums)>) -> Vec<(NaiveDateTime, Tally)> {
+    let mut out: Vec<(NaiveDateTime, Tally)> = Vec::with_capacity(rows.len());
+    for (at, channel, sums) in rows {
+        let t = tally_of(&channel, sums);
+        match out.last_mut() {
+            Some((h, acc)) if *h == at => acc.add(&t),
+            _ => out.push((at, t)),
+        }
+    }
+    out
+}
+
+/// One tally per UTC day of `from..until` (both on midnight) that has any.
+fn day_rows(
     conn: &mut DbConn,
     survey_id: &str,
     channel: Option<Channel>,
     from: NaiveDateTime,
     until: NaiveDateTime,
-    per_hour: bool,
 ) -> StoreResult<Vec<(NaiveDateTime, Tally)>> {
-    let base = st::table
-        .filter(st::survey_id.eq(survey_id))
-        .filter(st::hour.ge(from))
-        .filter(st::hour.lt(until));
+    let mut q = sd::table
+        .filter(sd::survey_id.eq(survey_id))
+        .filter(sd::day.ge(from))
+        .filter(sd::day.lt(until))
+        .group_by((sd::day, sd::channel))
+        .select((sd::day, sd::channel, sql::<SumTypes>(SUMS)))
+        .order(sd::day)
+        .into_boxed();
+    if let Some(c) = channel {
+        q = q.filter(sd::channel.eq(c.as_str()));
+    }
+    Ok(fold(q.load(conn)?))
+}
+
+/// One tally per hour inside any of `ranges` (whole hours, in order), in one query.
+fn hour_rows(
+    conn: &mut DbConn,
+    survey_id: &str,
+    channel: Option<Channel>,
+    ranges: &[(NaiveDateTime, NaiveDateTime)],
+) -> StoreResult<Vec<(NaiveDateTime, Tally)>> {
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
     let channel = channel.map(|c| c.as_str());
-    let rows: Vec<(NaiveDateTime, String, Sums)> = if per_hour {
-        let mut q = base
-            .group_by((st::hour, st::channel))
-            .select((st::hour, st::channel, sql::<SumTypes>(SUMS)))
-            .order(st::hour)
-            .into_boxed();
-        if let Some(c) = channel {
-            q = q.filter(st::channel.eq(c));
-        }
-        q.load(conn)?
-    } else {
-        let mut q = base
-            .group_by(st::channel)
+    let mut q = st::table
+        .group_by((st::hour, st::channel))
+        .select((st::hour, st::channel, sql::<SumTypes>(SUMS)))
+        .order(st::hour)
+        .into_boxed();
+    // (survey AND range AND channel) OR (survey AND range AND channel) ...: each branch an
+    // index range of its own.
+    for (i, &(a, b)) in ranges.iter().enumerate() {
+        let branch = st::survey_id
+            .eq(survey_id)
+            .and(st::hour.ge(a))
+            .and(st::hour.lt(b))
+            .and(
+                st::channel
+                    .eq(channel.unwrap_or(""))
+                    .or(channel.is_none().into_sql::<diesel::sql_types::Bool>()),
+            );
+        q = if i == 0 {
+            q.filter(branch)
+        } else {
+            q.or_filter(branch)
+        };
+    }
+    Ok(fold(q.load(conn)?))
+}
+
+/// Promoters, passives and detractors per value of one property over a range, from the hourly
+/// (`pt`, `hour`) or the daily (`pd`, `day`) property tallies.
+macro_rules! segment_sums {
+    ($t:ident, $time:ident, $conn:expr, $survey:expr, $by:expr, $channel:expr, $from:expr, $until:expr) => {{
+        let mut q = $t::table
+            .filter($t::survey_id.eq($survey))
+            .filter($t::name.eq($by))
+            .filter($t::$time.ge($from))
+            .filter($t::$time.lt($until))
+            .group_by($t::value)
             .select((
-                sql::<Timestamp>("MIN(hour)"),
-                st::channel,
-                sql::<SumTypes>(SUMS),
+                $t::value,
+                sql::<(BigInt, BigInt, BigInt)>(
+                    "CAST(COALESCE(SUM(promoters), 0) AS BIGINT), \
+                     CAST(COALESCE(SUM(passives), 0) AS BIGINT), \
+                     CAST(COALESCE(SUM(detractors), 0) AS BIGINT)",
+                ),
             ))
             .into_boxed();
-        if let Some(c) = channel {
-            q = q.filter(st::channel.eq(c));
+        if let Some(c) = $channel {
+            q = q.filter($t::channel.eq(c.as_str()));
         }
-        q.load(conn)?
-    };
-    let mut out: Vec<(NaiveDateTime, Tally)> = Vec::with_capacity(rows.len());
-    for (hour, channel, sums) in rows {
-        let t = tally_of(&channel, sums);
-        let key = if per_hour { hour } else { from };
-        match out.last_mut() {
-            Some((h, acc)) if *h == key => acc.add(&t),
-            _ => out.push((key, t)),
-        }
-    }
-    Ok(out)
+        let rows: Vec<(String, (i64, i64, i64))> = q.load($conn)?;
+        rows
+    }};
 }
 
 /// Promoters, passives and detractors per value of property `by`.
@@ -237,25 +348,23 @@ pub fn segments(
         add_raw(conn, f, &mut out)?;
         return Ok(out);
     }
-    let mut q = pt::table
-        .filter(pt::survey_id.eq(survey_id))
-        .filter(pt::name.eq(by))
-        .filter(pt::hour.ge(first_hour))
-        .filter(pt::hour.lt(end_hour))
-        .group_by(pt::value)
-        .select((
-            pt::value,
-            sql::<(BigInt, BigInt, BigInt)>(
-                "CAST(COALESCE(SUM(promoters), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(passives), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(detractors), 0) AS BIGINT)",
-            ),
-        ))
-        .into_boxed();
-    if let Some(c) = f.channel {
-        q = q.filter(pt::channel.eq(c.as_str()));
+    // Whole UTC days from the daily tallies, the hours before the first and after the last from
+    // the hourly ones.
+    let (first_day, end_day) = (ceil_day(first_hour), floor_day(end_hour));
+    let mut rows: Vec<(String, (i64, i64, i64))> = Vec::new();
+    let hour_ranges: &[(NaiveDateTime, NaiveDateTime)] = if first_day < end_day {
+        rows.extend(segment_sums!(
+            pd, day, conn, survey_id, by, f.channel, first_day, end_day
+        ));
+        &[(first_hour, first_day), (end_day, end_hour)]
+    } else {
+        &[(first_hour, end_hour)]
+    };
+    for &(a, b) in hour_ranges.iter().filter(|(a, b)| a < b) {
+        rows.extend(segment_sums!(
+            pt, hour, conn, survey_id, by, f.channel, a, b
+        ));
     }
-    let rows: Vec<(String, (i64, i64, i64))> = q.load(conn)?;
     for (value, (p, pa, d)) in rows {
         let slot = out.entry(value).or_default();
         slot[0] += p.max(0) as u64;
