@@ -16,9 +16,13 @@ Options: --skip-build (use target/release/npsd as it is), --quick, --backends sq
 --postgres-url URL (an admin URL, default postgres://postgres@127.0.0.1:5432/postgres: the run
 creates databases npsd_bench_<pid>[_purpose] there and drops them at the end, also on Ctrl-C or an
 error; the user must be allowed to CREATE DATABASE and, for the fast seed, to
-SET session_replication_role), --out PATH (write the report there instead; then docs/ is never
-touched), --keep (keep the temporary directory with the logs). The raw results always go to
-target/bench/results.json as well. Progress goes to stderr, the report to stdout.
+SET session_replication_role), --out PATH (write the report there instead, and the raw results
+beside it as PATH with .json; docs/ is then never touched), --keep (keep the temporary directory
+with the logs, databases and wrk scripts). Only a full run of `all` without --out writes into
+docs/PERFORMANCE.md (creating the markers after its "# Performance" title when they are missing,
+and keeping everything else in the file); --quick, or a run of some scenarios only, writes
+target/bench/quick.md. The raw results always go to target/bench/results.json as well. Progress
+goes to stderr, the report to stdout, and the elapsed time is printed at the end.
 
 Exit status: 0 when every scenario ran without errors; 1 when any could not run or had errors
 (socket errors, unexpected HTTP statuses, batch items not accepted, undelivered emails, a time-out);
@@ -127,6 +131,7 @@ API_KEY = "npsdbench-0123456789abcdefghijkl"
 BROWSER_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/131.0.0.0 Safari/537.36")
 WRK_THREADS, WRK_CONNECTIONS = 2, 64
+DELIVERY_POLL_S = 0.025  # how often delivery asks npsd how many invitations are sent
 PLANS = ("free", "pro", "team", "enterprise")
 COUNTRIES = ("DE", "US", "FR", "GB", "NL")
 BACKEND_TITLES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -566,6 +571,12 @@ class Database:
         return str(rows[0][0])
 
 
+def uuid7(ms: int) -> str:
+    """A UUID v7 (time-ordered, like npsd's ids) for the given Unix milliseconds."""
+    return str(uuid.UUID(int=(ms << 80) | (0x7 << 76) | (secrets.randbits(12) << 64)
+                         | (0b10 << 62) | secrets.randbits(62)))
+
+
 def ts(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -577,9 +588,11 @@ def seed_link_tokens(db: Database, survey_id: str, tokens: list[str], tag: str) 
     sent, created, expires = ts(now - dt.timedelta(hours=1)), ts(now - dt.timedelta(hours=1, minutes=5)), \
         ts(now + dt.timedelta(days=365))
 
+    base_ms = int(time.time() * 1000) - 3_600_000 - len(tokens)
+
     def rows():
         for i, tok in enumerate(tokens):
-            inv = str(uuid.uuid4())
+            inv = uuid7(base_ms + i)
             email = f"t{i}.{tag}@example.com"
             yield (inv, f"{tag}-tok-{i}", email, f"{uuid.uuid4().hex}@bench.example",
                    hashlib.sha256(tok.encode()).hexdigest(), PLANS[i % 4])
@@ -588,6 +601,7 @@ def seed_link_tokens(db: Database, survey_id: str, tokens: list[str], tag: str) 
         data = list(rows())
         conn = sqlite3.connect(str(db.path), timeout=60, isolation_level=None)
         try:
+            conn.execute("PRAGMA cache_size = -262144")  # 256 MB: random index inserts stay in memory
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(
                 "INSERT INTO invitations (id, survey_id, transaction_id, email, email_key, name, locale,"
@@ -622,14 +636,7 @@ def seed_link_tokens(db: Database, survey_id: str, tokens: list[str], tag: str) 
         f.write("\\.\nCOPY invitation_tokens (token_hash, invitation_id, created_at, expires_at) FROM STDIN;\n")
         f.writelines(tok_lines)
         f.write("\\.\nSET session_replication_role = DEFAULT;\n")
-        f.write(f"""INSERT INTO score_tallies (survey_id, hour, channel, sent)
-    SELECT survey_id, date_trunc('hour', sent_at), 'email', COUNT(*) FROM invitations
-    WHERE survey_id = '{survey_id}' AND transaction_id LIKE '{tag}-tok-%' AND status = 'sent'
-    GROUP BY 1, 2, 3
-    ON CONFLICT (survey_id, hour, channel) DO UPDATE SET sent = score_tallies.sent + excluded.sent;
-COMMIT;
-ANALYZE;
-""")
+        f.write(pg_backfill(db, survey_id) + "COMMIT;\nANALYZE;\n")
     db.psql_file(path, timeout=600)
     path.unlink()
 
@@ -665,10 +672,13 @@ COMMIT;
 """
 
 
-def pg_backfill(survey_id: str) -> str:
-    """bench/insights.rs's PG_BACKFILL (the insights migration's backfill) for one survey."""
-    return f"""
-DELETE FROM score_tallies WHERE survey_id = '{survey_id}' AND sent = 0;
+def pg_backfill(db: Database, survey_id: str) -> str:
+    """bench/insights.rs's PG_BACKFILL (the migrations' own backfill queries) for one survey: its
+    tallies recomputed from its rows, after a seed with the row triggers off. The per-day tallies
+    are filled too when the schema has them (the daily-tallies migration)."""
+    tables = {r[0] for r in db.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+    sql = f"""
+DELETE FROM score_tallies WHERE survey_id = '{survey_id}';
 DELETE FROM property_tallies WHERE survey_id = '{survey_id}';
 INSERT INTO score_tallies (survey_id, hour, channel, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, comments)
     SELECT survey_id, date_trunc('hour', responded_at), channel,
@@ -677,12 +687,29 @@ INSERT INTO score_tallies (survey_id, hour, channel, s0, s1, s2, s3, s4, s5, s6,
         SUM((score = 8)::int), SUM((score = 9)::int), SUM((score = 10)::int),
         SUM((comment IS NOT NULL AND comment <> '')::int)
     FROM responses WHERE status = 'counted' AND survey_id = '{survey_id}' GROUP BY 1, 2, 3;
+INSERT INTO score_tallies (survey_id, hour, channel, sent)
+    SELECT survey_id, date_trunc('hour', sent_at), 'email', COUNT(*)
+    FROM invitations WHERE status = 'sent' AND sent_at IS NOT NULL AND survey_id = '{survey_id}' GROUP BY 1, 2, 3
+    ON CONFLICT (survey_id, hour, channel) DO UPDATE SET sent = excluded.sent;
 INSERT INTO property_tallies (survey_id, name, value, hour, channel, promoters, passives, detractors)
     SELECT r.survey_id, p.name, p.value, date_trunc('hour', r.responded_at), r.channel,
         SUM((r.score >= 9)::int), SUM((r.score BETWEEN 7 AND 8)::int), SUM((r.score <= 6)::int)
     FROM responses r JOIN response_properties p ON p.response_id = r.id
     WHERE r.status = 'counted' AND r.survey_id = '{survey_id}' GROUP BY 1, 2, 3, 4, 5;
 """
+    if {"score_tallies_daily", "property_tallies_daily"} <= tables:
+        sql += f"""
+DELETE FROM score_tallies_daily WHERE survey_id = '{survey_id}';
+DELETE FROM property_tallies_daily WHERE survey_id = '{survey_id}';
+INSERT INTO score_tallies_daily (survey_id, day, channel, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, comments, sent)
+    SELECT survey_id, date_trunc('day', hour), channel, SUM(s0), SUM(s1), SUM(s2), SUM(s3), SUM(s4),
+        SUM(s5), SUM(s6), SUM(s7), SUM(s8), SUM(s9), SUM(s10), SUM(comments), SUM(sent)
+    FROM score_tallies WHERE survey_id = '{survey_id}' GROUP BY 1, 2, 3;
+INSERT INTO property_tallies_daily (survey_id, name, value, day, channel, promoters, passives, detractors)
+    SELECT survey_id, name, value, date_trunc('day', hour), channel, SUM(promoters), SUM(passives), SUM(detractors)
+    FROM property_tallies WHERE survey_id = '{survey_id}' GROUP BY 1, 2, 3, 4, 5;
+"""
+    return sql
 
 
 def seed_responses(db: Database, survey_id: str, start_day: dt.date, rows: int) -> float:
@@ -692,6 +719,7 @@ def seed_responses(db: Database, survey_id: str, start_day: dt.date, rows: int) 
     if db.backend == "sqlite":
         conn = sqlite3.connect(str(db.path), timeout=60, isolation_level=None)
         try:
+            conn.execute("PRAGMA cache_size = -262144")
             for lo in range(0, rows, chunk):
                 hi = min(rows, lo + chunk)
                 conn.executescript(seed_responses_sql(True, survey_id, start_day, lo, hi, rows))
@@ -707,7 +735,7 @@ def seed_responses(db: Database, survey_id: str, start_day: dt.date, rows: int) 
             f.write("SET session_replication_role = replica;\n")
             for lo in range(0, rows, chunk):
                 f.write(seed_responses_sql(False, survey_id, start_day, lo, min(rows, lo + chunk), rows))
-            f.write("BEGIN;\n" + pg_backfill(survey_id) + "COMMIT;\n")
+            f.write("BEGIN;\n" + pg_backfill(db, survey_id) + "COMMIT;\n")
             f.write("SET session_replication_role = DEFAULT;\nANALYZE;\n")
         db.psql_file(path, timeout=1800)
         path.unlink()
@@ -978,7 +1006,7 @@ def machine_info(ctx: Context, backends: list[str]) -> dict:
         try:
             pg = ctx.psql_admin("show server_version")
         except Exception as e:
-            pg = f"unreachable ({e})"
+            pg = "unreachable: " + str(e).splitlines()[0]
     st = ctx.binary.stat()
     with open(ctx.binary, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:12]
@@ -1304,7 +1332,7 @@ def phase_delivery(ctx: Context, backend: str, out: dict, smtp: dict) -> None:
                 if conn is not None:
                     conn.close()
                 conn = None
-            time.sleep(0.025)
+            time.sleep(DELIVERY_POLL_S)
         if conn is not None:
             conn.close()
         r.peak_rss_kb = npsd.rss().get("VmHWM")
@@ -1743,6 +1771,8 @@ def main(argv) -> int:
                "email_size": email_size, "smtp": smtp, "failures": failures, "elapsed_s": round(elapsed, 1),
                "results": {b: [r.__dict__ for r in rs] for b, rs in results.items()}}
         (BENCH_DIR / "results.json").write_text(json.dumps(raw, indent=2, default=str) + "\n")
+        if args.out:
+            args.out.with_suffix(".json").write_text(json.dumps(raw, indent=2, default=str) + "\n")
         print(report)
         log(f"report written to {where}; raw results in {BENCH_DIR / 'results.json'}")
     for f in failures:

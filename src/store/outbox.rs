@@ -245,8 +245,7 @@ pub fn count_claimed(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<i64> 
 
 /// When the next pending row falls due (or its lease runs out), so the dispatcher can sleep until then.
 pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
-    // The first row of the index-ordered scan, without `LIMIT ?`: SQLite plans a bound LIMIT
-    // by its value and prepares such a statement again whenever it is re-bound.
+    // The first row of the index-ordered scan.
     let row: Option<(NaiveDateTime, Option<NaiveDateTime>)> = outbox::table
         .filter(outbox::status.eq(OutboxStatus::Pending))
         .order(outbox::due_at.asc())

@@ -195,6 +195,7 @@ fn run(manager: &Connector, rx: &std::sync::Mutex<mpsc::Receiver<Box<dyn Pending
             match connection(&mut conn, manager) {
                 Ok(c) => match run_together(c, &mut batch) {
                     Together::Committed => {
+                        tracing::trace!(writes = batch.len(), "batch committed");
                         batch.into_iter().for_each(|t| t.answer());
                         continue;
                     }
