@@ -70,6 +70,13 @@ enum Outcome {
     Failed(SendError),
 }
 
+/// A claim ready to send: its lease, its messages, and how many rows it took.
+struct Claimed {
+    round: Round,
+    jobs: Vec<Job>,
+    handled: usize,
+}
+
 /// One claim's lease as the round sees it.
 struct Round {
     lease_id: String,
@@ -139,11 +146,42 @@ impl Dispatcher {
     /// no new message starts: unstarted rows are released and the messages in flight finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut failures: u32 = 0;
+        // A round claimed while the one before it was still sending.
+        let mut claimed_ahead: Option<Claimed> = None;
         while !*stop.borrow() {
-            let sent_full_batch = match self.round(&stop).await {
-                Ok(n) => {
+            let claimed = match claimed_ahead.take() {
+                Some(c) => Ok(c),
+                None => self.claim().await,
+            };
+            let result = match claimed {
+                Ok(round) => {
+                    let full = round.handled as i64 >= self.settings.batch_size;
+                    let sending = !round.jobs.is_empty();
+                    // The next claim (database work, rendering) runs while this round's
+                    // messages go out, so the SMTP connections never wait for it.
+                    let claim_next = async {
+                        if full && sending {
+                            Some(self.claim().await)
+                        } else {
+                            None
+                        }
+                    };
+                    let (sent, next) = tokio::join!(self.send(round, &stop), claim_next);
+                    match next {
+                        Some(Ok(next)) => claimed_ahead = Some(next),
+                        Some(Err(e)) => {
+                            tracing::error!(error = ?e, "claiming the next outbox rows failed; retrying")
+                        }
+                        None => {}
+                    }
+                    sent.map(|()| full)
+                }
+                Err(e) => Err(e),
+            };
+            let sent_full_batch = match result {
+                Ok(full) => {
                     failures = 0;
-                    n as i64 >= self.settings.batch_size
+                    full
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
@@ -151,7 +189,7 @@ impl Dispatcher {
                     false
                 }
             };
-            if sent_full_batch {
+            if sent_full_batch || claimed_ahead.is_some() {
                 continue;
             }
             // After a failure (database down, say) wait longer each time, up to 30 s, instead of
@@ -166,6 +204,12 @@ impl Dispatcher {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
                 _ = stop.changed() => {}
+            }
+        }
+        // Stopping with a round claimed but not started: its rows go back at once.
+        if let Some(round) = claimed_ahead {
+            if let Err(e) = self.release_round(&round.round.lease_id).await {
+                tracing::error!(error = ?e, "could not release claimed outbox rows; they are retried when their lease runs out");
             }
         }
     }
@@ -227,6 +271,15 @@ impl Dispatcher {
     }
 
     async fn round(&self, stop: &watch::Receiver<bool>) -> anyhow::Result<usize> {
+        let claimed = self.claim().await?;
+        let handled = claimed.handled;
+        self.send(claimed, stop).await?;
+        Ok(handled)
+    }
+
+    /// Schedules due digests, then claims the due rows under a new lease and prepares their
+    /// messages (one write transaction).
+    async fn claim(&self) -> anyhow::Result<Claimed> {
         let now = self.clock.now();
         // Digests that came due get their record and a job per recipient; the claim below sends
         // them with everything else. (A read first: nearly always nothing is due.) A failure
@@ -272,20 +325,35 @@ impl Dispatcher {
                 .await
         };
         let claim = match claim {
-            Ok(claim) if !claim.jobs.is_empty() => claim,
-            other => {
+            Ok(claim) => claim,
+            Err(e) => {
                 self.held.lock().expect("held").remove(&lease_id);
-                return Ok(other?.handled);
+                return Err(e.into());
             }
         };
-        let round = Round {
-            deadline: LeaseDeadline(Mutex::new(claim_started + self.settings.lease)),
-            owned: Mutex::new(claim.jobs.iter().map(|j| j.ids.outbox_id.clone()).collect()),
-            lease_id,
-        };
+        if claim.jobs.is_empty() {
+            self.held.lock().expect("held").remove(&lease_id);
+        }
+        Ok(Claimed {
+            round: Round {
+                deadline: LeaseDeadline(Mutex::new(claim_started + self.settings.lease)),
+                owned: Mutex::new(claim.jobs.iter().map(|j| j.ids.outbox_id.clone()).collect()),
+                lease_id,
+            },
+            jobs: claim.jobs,
+            handled: claim.handled,
+        })
+    }
+
+    /// Sends a claimed round's messages, `concurrency` at a time, keeping its lease alive.
+    async fn send(&self, claimed: Claimed, stop: &watch::Receiver<bool>) -> anyhow::Result<()> {
+        let Claimed { round, jobs, .. } = claimed;
+        if jobs.is_empty() {
+            return Ok(());
+        }
         // Each outcome is recorded as soon as its message is done, so a crash mid-round
         // re-sends only what was really in flight.
-        let sends = futures_util::stream::iter(claim.jobs)
+        let sends = futures_util::stream::iter(jobs)
             .map(|job| self.deliver(job, &round, stop))
             .buffer_unordered(self.settings.concurrency)
             .collect::<Vec<anyhow::Result<()>>>();
@@ -297,7 +365,17 @@ impl Dispatcher {
         for result in results {
             result?;
         }
-        Ok(claim.handled)
+        Ok(())
+    }
+
+    async fn release_round(&self, lease_id: &str) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let lease = lease_id.to_string();
+        self.store
+            .write(move |c| outbox::release(c, &lease, None, now))
+            .await?;
+        self.held.lock().expect("held").remove(lease_id);
+        Ok(())
     }
 
     /// Renews the lease every third of its length while the round's messages are in flight. A
@@ -305,7 +383,10 @@ impl Dispatcher {
     async fn keep_lease(&self, round: &Round) -> std::convert::Infallible {
         let every = self.settings.lease / 3;
         loop {
-            tokio::time::sleep(every).await;
+            // Renew once a third of the lease is used: a round claimed while the one before it
+            // was sending starts with part of its lease gone.
+            let used_by_then = self.settings.lease.saturating_sub(every);
+            tokio::time::sleep(round.deadline.remaining().saturating_sub(used_by_then)).await;
             let asked = Instant::now();
             let now = self.clock.now();
             let until = now + self.lease();
