@@ -278,7 +278,7 @@ pub(crate) fn prepare(
                 invitation_id: None,
                 attempts: row.attempts,
             },
-            message,
+            message: super::dispatcher::Message::Ready(message),
             to_masked: mask(&recipient),
         })),
         Err(e) => {

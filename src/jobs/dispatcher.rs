@@ -42,6 +42,7 @@ pub struct Dispatcher {
 }
 
 /// Which outbox row (and, for a survey email, which invitation) a message belongs to.
+#[derive(Clone)]
 pub(crate) struct JobIds {
     pub(crate) outbox_id: String,
     /// None for a digest.
@@ -54,8 +55,15 @@ pub(crate) struct JobIds {
 /// after it.
 pub(crate) struct Job {
     pub(crate) ids: JobIds,
-    pub(crate) message: lettre::Message,
+    pub(crate) message: Message,
     pub(crate) to_masked: String,
+}
+
+/// A job's message: built under the claim (a digest), or drafted there and built just before
+/// it is sent (a survey email).
+pub(crate) enum Message {
+    Ready(lettre::Message),
+    Survey(Box<survey_email::Draft>),
 }
 
 /// What one claim transaction produced.
@@ -65,6 +73,7 @@ struct Claim {
     handled: usize,
 }
 
+#[derive(Clone)]
 enum Outcome {
     Sent,
     Failed(SendError),
@@ -351,21 +360,53 @@ impl Dispatcher {
         if jobs.is_empty() {
             return Ok(());
         }
-        // Each outcome is recorded as soon as its message is done, so a crash mid-round
-        // re-sends only what was really in flight.
-        let sends = futures_util::stream::iter(jobs)
-            .map(|job| self.deliver(job, &round, stop))
-            .buffer_unordered(self.settings.concurrency)
-            .collect::<Vec<anyhow::Result<()>>>();
-        let results = tokio::select! {
-            results = sends => results,
-            never = self.keep_lease(&round) => match never {},
+        // Outcomes are recorded in groups while the next messages go out: whatever finished
+        // while the previous group was being written. So a send never waits for the database,
+        // and a crash mid-round re-sends only what was in flight or in the group being written.
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<Delivered>();
+        let round = &round;
+        let sends = async {
+            // Owned here, so the channel closes (and the recording ends) when the sends do.
+            let done = done;
+            let mut first_error = None;
+            let mut results = futures_util::stream::iter(jobs)
+                .map(|job| self.deliver(job, round, stop))
+                .buffer_unordered(self.settings.concurrency);
+            while let Some(result) = results.next().await {
+                match result {
+                    Ok(Some(d)) => {
+                        let _ = done.send(d);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            first_error
+        };
+        let records = async {
+            let mut first_error = None;
+            while let Some(d) = finished.recv().await {
+                let mut group = vec![d];
+                while let Ok(more) = finished.try_recv() {
+                    group.push(more);
+                }
+                if let Err(e) = self.record(&round.lease_id, group).await {
+                    first_error.get_or_insert(e);
+                }
+            }
+            first_error
+        };
+        let (send_error, record_error) = tokio::select! {
+            both = async { tokio::join!(sends, records) } => both,
+            never = self.keep_lease(round) => match never {},
         };
         self.held.lock().expect("held").remove(&round.lease_id);
-        for result in results {
-            result?;
+        match send_error.or(record_error) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     async fn release_round(&self, lease_id: &str) -> anyhow::Result<()> {
@@ -412,12 +453,14 @@ impl Dispatcher {
         }
     }
 
+    /// Sends one message (unless its row is no longer this round's, or the lease or the service
+    /// is ending: then it is released unsent); the outcome is recorded by the caller.
     async fn deliver(
         &self,
         job: Job,
         round: &Round,
         stop: &watch::Receiver<bool>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<Delivered>> {
         let lease_id = round.lease_id.as_str();
         let owned = round
             .owned
@@ -426,7 +469,7 @@ impl Dispatcher {
             .contains(&job.ids.outbox_id);
         if !owned {
             // Another dispatcher took the row over after a late renewal: it sends it.
-            return Ok(());
+            return Ok(None);
         }
         // Never start a message that could outlive its lease, nor one once the service stops.
         let margin = self.settings.lease / 3;
@@ -436,63 +479,107 @@ impl Dispatcher {
             self.store
                 .write(move |c| outbox::release(c, &lease, Some(std::slice::from_ref(&id)), now))
                 .await?;
-            return Ok(());
+            return Ok(None);
         }
+        let message = match &job.message {
+            Message::Ready(m) => Ok(std::borrow::Cow::Borrowed(m)),
+            Message::Survey(draft) => draft
+                .build(&self.public_url, &self.default_from)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| {
+                    let reason = format!("message could not be built: {e}");
+                    tracing::error!(job = %job.ids.outbox_id, error = %reason);
+                    SendError::Permanent(reason)
+                }),
+        };
         // A send in flight outlives its lease only if the renewals stop: then it is cut off
         // before the lease ends, so no other dispatcher can send the same email meanwhile.
-        let send = tokio::select! {
-            sent = self.mailer.send(&job.message) => sent,
-            _ = round.deadline.running_out() => Err(SendError::Temporary(
-                "stopped: the outbox lease was about to run out (its renewals failed)".into(),
-            )),
+        let send = match message {
+            Ok(message) => tokio::select! {
+                sent = self.mailer.send(&message) => sent,
+                _ = round.deadline.running_out() => Err(SendError::Temporary(
+                    "stopped: the outbox lease was about to run out (its renewals failed)".into(),
+                )),
+            },
+            Err(e) => Err(e),
         };
         let (outcome, file) = match send {
             Ok(file) => (Outcome::Sent, file),
             Err(e) => (Outcome::Failed(e), None),
         };
-        let finished_at = self.clock.now();
+        Ok(Some(Delivered {
+            ids: job.ids,
+            to_masked: job.to_masked,
+            outcome,
+            file,
+            finished_at: self.clock.now(),
+        }))
+    }
+
+    /// Records a group of outcomes in one write, each only while this round's lease still owns
+    /// its row, then logs them.
+    async fn record(&self, lease_id: &str, group: Vec<Delivered>) -> anyhow::Result<()> {
         let settings = self.settings.clone();
-        let ids = job.ids;
         let lease = lease_id.to_string();
-        let owned = {
-            let ids = JobIds {
-                outbox_id: ids.outbox_id.clone(),
-                invitation_id: ids.invitation_id.clone(),
-                attempts: ids.attempts,
-            };
-            let outcome = match &outcome {
-                Outcome::Sent => Outcome::Sent,
-                Outcome::Failed(e) => Outcome::Failed(e.clone()),
-            };
-            self.store
-                .write(move |c| record_outcome(c, &ids, &lease, &outcome, &settings, finished_at))
-                .await?
-        };
+        let outcomes: Vec<(JobIds, Outcome, NaiveDateTime)> = group
+            .iter()
+            .map(|d| (d.ids.clone(), d.outcome.clone(), d.finished_at))
+            .collect();
+        let owned = self
+            .store
+            .write(move |c| {
+                outcomes
+                    .iter()
+                    .map(|(ids, outcome, at)| {
+                        record_outcome(c, ids, &lease, outcome, &settings, *at)
+                    })
+                    .collect::<StoreResult<Vec<bool>>>()
+            })
+            .await?;
+        for (d, owned) in group.into_iter().zip(owned) {
+            d.log(owned);
+        }
+        Ok(())
+    }
+}
+
+/// A message whose send is over, waiting for its outcome to be recorded.
+struct Delivered {
+    ids: JobIds,
+    to_masked: String,
+    outcome: Outcome,
+    /// The file it was written to, in folder mode.
+    file: Option<std::path::PathBuf>,
+    finished_at: NaiveDateTime,
+}
+
+impl Delivered {
+    fn log(self, owned: bool) {
         // Logs name the job and a masked address, never the link (its token is a secret).
-        let what = if ids.invitation_id.is_some() {
+        let what = if self.ids.invitation_id.is_some() {
             "survey email"
         } else {
             "digest"
         };
+        let ids = &self.ids;
         let job_id = ids.invitation_id.as_deref().unwrap_or(&ids.outbox_id);
-        match (&outcome, file) {
+        match (&self.outcome, self.file) {
             (Outcome::Sent, Some(file)) => tracing::info!(
-                to = %job.to_masked,
+                to = %self.to_masked,
                 job = %job_id,
                 file = %file.display(),
                 "{what} written to the mail folder (no NPSD_SMTP_URL); its links are in the file"
             ),
             (Outcome::Sent, None) => {
-                tracing::info!(to = %job.to_masked, job = %job_id, "{what} sent")
+                tracing::info!(to = %self.to_masked, job = %job_id, "{what} sent")
             }
             (Outcome::Failed(e), _) => {
-                tracing::warn!(to = %job.to_masked, job = %job_id, attempt = ids.attempts, error = %redact_addresses(&e.to_string()), "{what} not sent")
+                tracing::warn!(to = %self.to_masked, job = %job_id, attempt = ids.attempts, error = %redact_addresses(&e.to_string()), "{what} not sent")
             }
         }
         if !owned {
             tracing::warn!(job = %job_id, "the outbox lease ran out during the send; the dispatcher that holds the row now records it");
         }
-        Ok(())
     }
 }
 
@@ -524,9 +611,7 @@ fn claim_and_prepare(
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
         let job = match row.kind {
-            JobKind::SurveyEmail => {
-                survey_email::prepare(conn, row, lease_id, now, public_url, default_from)?
-            }
+            JobKind::SurveyEmail => survey_email::prepare(conn, row, lease_id, now)?,
             JobKind::Digest => {
                 // In a savepoint: a digest that cannot be prepared fails alone, not the batch.
                 let (id, kind) = (row.id.clone(), row.kind);

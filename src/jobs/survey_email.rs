@@ -1,8 +1,9 @@
 //! A survey email job: the invitation checked again (suppressed, unsubscribed, surveyed while it
 //! waited), a fresh link token, and the message built from the stored invitation and survey.
-use super::dispatcher::{Job, JobIds};
+use super::dispatcher::{Job, JobIds, Message};
 use crate::domain::email::mask;
 use crate::domain::state::InvitationStatus;
+use crate::domain::survey::SurveySettings;
 use crate::domain::token::Token;
 use crate::mail::survey::{self, SurveyMessage};
 use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
@@ -16,8 +17,6 @@ pub(crate) fn prepare(
     row: OutboxRow,
     lease_id: &str,
     now: NaiveDateTime,
-    public_url: &str,
-    default_from: &Mailbox,
 ) -> StoreResult<Option<Job>> {
     let Some(invitation_id) = row.invitation_id.clone() else {
         outbox::mark_failed(
@@ -72,39 +71,51 @@ pub(crate) fn prepare(
     } else {
         Vec::new()
     };
-    let built = survey::build(&SurveyMessage {
-        survey: &settings_of_survey,
-        to_email: &invitation.email,
-        to_name: invitation.name.as_deref(),
-        properties: &properties,
-        message_id: &invitation.message_id,
-        token: &token,
-        public_url,
-        default_from,
-    });
-    match built {
-        Ok(message) => Ok(Some(Job {
-            ids: JobIds {
-                outbox_id: row.id,
-                invitation_id: Some(invitation.id),
-                attempts: row.attempts,
-            },
-            message,
-            to_masked: mask(&invitation.email),
+    // Rendered after the claim commits (see `Draft::build`): the claim holds the write lock.
+    Ok(Some(Job {
+        ids: JobIds {
+            outbox_id: row.id,
+            invitation_id: Some(invitation.id),
+            attempts: row.attempts,
+        },
+        to_masked: mask(&invitation.email),
+        message: Message::Survey(Box::new(Draft {
+            survey: settings_of_survey,
+            to_email: invitation.email,
+            to_name: invitation.name,
+            properties,
+            message_id: invitation.message_id,
+            token,
         })),
-        Err(e) => {
-            let reason = format!("message could not be built: {e}");
-            tracing::error!(invitation = %invitation.id, error = %reason);
-            outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
-            invitations::set_status(
-                conn,
-                &invitation.id,
-                InvitationStatus::Failed,
-                Some(&reason),
-                None,
-                now,
-            )?;
-            Ok(None)
-        }
+    }))
+}
+
+/// Everything a survey email is made of, read under the claim; built into a message outside it,
+/// so rendering and encoding (most of a claim's time) never hold the database's write lock.
+pub(crate) struct Draft {
+    survey: SurveySettings,
+    to_email: String,
+    to_name: Option<String>,
+    properties: Vec<(String, String)>,
+    message_id: String,
+    token: Token,
+}
+
+impl Draft {
+    pub(crate) fn build(
+        &self,
+        public_url: &str,
+        default_from: &Mailbox,
+    ) -> anyhow::Result<lettre::Message> {
+        survey::build(&SurveyMessage {
+            survey: &self.survey,
+            to_email: &self.to_email,
+            to_name: self.to_name.as_deref(),
+            properties: &self.properties,
+            message_id: &self.message_id,
+            token: &self.token,
+            public_url,
+            default_from,
+        })
     }
 }

@@ -312,36 +312,25 @@ struct DotStuffed {
 
 impl DotStuffed {
     fn new(message: &[u8]) -> DotStuffed {
-        let raw = String::from_utf8_lossy(message);
-        let mut text = String::with_capacity(raw.len() + raw.len() / 64 + 8);
+        let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 8);
         let mut at_line_start = true;
-        let mut chars = raw.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '.' if at_line_start => {
-                    text.push_str("..");
-                    at_line_start = false;
-                }
-                '\r' if chars.peek() == Some(&'\n') => {
-                    chars.next();
-                    text.push_str("\r\n");
-                    at_line_start = true;
-                }
-                // A bare LF or CR is a line end too: sent as CRLF, as SMTP requires.
-                '\n' | '\r' => {
-                    text.push_str("\r\n");
-                    at_line_start = true;
-                }
-                c => {
-                    text.push(c);
-                    at_line_start = false;
-                }
+        let mut previous = 0u8;
+        for &b in message {
+            match b {
+                b'.' if at_line_start => out.extend_from_slice(b".."),
+                // A bare LF is a line end too: sent as CRLF, as SMTP requires.
+                b'\n' if previous != b'\r' => out.extend_from_slice(b"\r\n"),
+                _ => out.push(b),
             }
+            at_line_start = b == b'\n';
+            previous = b;
         }
-        if !text.ends_with("\r\n") {
-            text.push_str("\r\n");
+        if !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
         }
-        text.push_str(".\r\n");
+        out.extend_from_slice(b".\r\n");
+        let text = String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         DotStuffed {
             ascii: message.is_ascii(),
             text,
@@ -366,6 +355,8 @@ mod tests {
         assert!(s.ascii);
         let s = DotStuffed::new(b"x\ny\r\n");
         assert_eq!(s.text, "x\r\ny\r\n.\r\n");
+        let s = DotStuffed::new(b"a\n.b");
+        assert_eq!(s.text, "a\r\n..b\r\n.\r\n");
     }
 
     #[test]

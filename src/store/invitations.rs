@@ -65,23 +65,25 @@ pub fn recently_surveyed(
         return Ok(false);
     }
     let since = now - Duration::days(survey.throttle_days as i64);
-    let mut query = invitations::table
+    let query = invitations::table
         .filter(invitations::survey_id.eq(&survey.id))
         .filter(invitations::email_key.eq(email_key))
-        .filter(invitations::id.ne(except_id))
-        .into_boxed();
-    query = if sent_only {
-        query
+        .filter(invitations::id.ne(except_id));
+    if sent_only {
+        // The address's sent invitations, compared here: with `sent_at > ?` in the query,
+        // SQLite preferred the (survey_id, sent_at) index and counted every email the survey
+        // sent in the window, for each email it sent (delivery fell to 150/s at 20,000).
+        let sent: Vec<Option<NaiveDateTime>> = query
             .filter(invitations::status.eq(InvitationStatus::Sent))
-            .filter(invitations::sent_at.gt(since))
-    } else {
-        query
-            .filter(
-                invitations::status.eq_any([InvitationStatus::Scheduled, InvitationStatus::Sent]),
-            )
-            .filter(invitations::send_at.gt(since))
-    };
-    let n: i64 = query.count().get_result(conn)?;
+            .select(invitations::sent_at)
+            .load(conn)?;
+        return Ok(sent.into_iter().flatten().any(|at| at > since));
+    }
+    let n: i64 = query
+        .filter(invitations::status.eq_any([InvitationStatus::Scheduled, InvitationStatus::Sent]))
+        .filter(invitations::send_at.gt(since))
+        .count()
+        .get_result(conn)?;
     Ok(n > 0)
 }
 

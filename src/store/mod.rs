@@ -201,7 +201,7 @@ impl ManageConnection for Manager {
 }
 
 /// Writer threads on PostgreSQL, each with its own connection and batches.
-const POSTGRES_WRITERS: usize = 4;
+const POSTGRES_WRITERS: usize = 2;
 
 #[derive(Debug)]
 struct ConnectionSetup;
