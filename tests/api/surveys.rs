@@ -149,7 +149,19 @@ async fn surveys_are_created_listed_and_checked(backend: Backend) {
     assert_eq!(r.body["error"]["field"], "cursor");
 }
 
+/// Liveness answers without the database; readiness asks it.
+async fn livez_and_healthz_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/livez", "/healthz"] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body, json!({"status": "ok"}), "{path}");
+    }
+}
+
 backend_tests!(
     the_default_survey_exists_and_can_be_changed,
-    surveys_are_created_listed_and_checked
+    surveys_are_created_listed_and_checked,
+    livez_and_healthz_answer
 );
