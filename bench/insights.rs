@@ -80,31 +80,9 @@ fn seed_sql(sqlite: bool, from: u64, to: u64, rows: u64) -> String {
     )
 }
 
-/// The insights and daily-tallies migrations' backfill, for the bench survey (PostgreSQL).
-const PG_BACKFILL: &str = "
-DELETE FROM score_tallies WHERE survey_id = 'bench';
-DELETE FROM property_tallies WHERE survey_id = 'bench';
-INSERT INTO score_tallies (survey_id, hour, channel, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, comments)
-    SELECT survey_id, date_trunc('hour', responded_at), channel,
-        SUM((score = 0)::int), SUM((score = 1)::int), SUM((score = 2)::int), SUM((score = 3)::int),
-        SUM((score = 4)::int), SUM((score = 5)::int), SUM((score = 6)::int), SUM((score = 7)::int),
-        SUM((score = 8)::int), SUM((score = 9)::int), SUM((score = 10)::int),
-        SUM((comment IS NOT NULL AND comment <> '')::int)
-    FROM responses WHERE status = 'counted' AND survey_id = 'bench' GROUP BY 1, 2, 3;
-INSERT INTO property_tallies (survey_id, name, value, hour, channel, promoters, passives, detractors)
-    SELECT r.survey_id, p.name, p.value, date_trunc('hour', r.responded_at), r.channel,
-        SUM((r.score >= 9)::int), SUM((r.score BETWEEN 7 AND 8)::int), SUM((r.score <= 6)::int)
-    FROM responses r JOIN response_properties p ON p.response_id = r.id
-    WHERE r.status = 'counted' AND r.survey_id = 'bench' GROUP BY 1, 2, 3, 4, 5;
-DELETE FROM score_tallies_daily WHERE survey_id = 'bench';
-DELETE FROM property_tallies_daily WHERE survey_id = 'bench';
-INSERT INTO score_tallies_daily (survey_id, day, channel, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, comments, sent)
-    SELECT survey_id, date_trunc('day', hour), channel, SUM(s0), SUM(s1), SUM(s2), SUM(s3), SUM(s4),
-        SUM(s5), SUM(s6), SUM(s7), SUM(s8), SUM(s9), SUM(s10), SUM(comments), SUM(sent)
-    FROM score_tallies WHERE survey_id = 'bench' GROUP BY 1, 2, 3;
-INSERT INTO property_tallies_daily (survey_id, name, value, day, channel, promoters, passives, detractors)
-    SELECT survey_id, name, value, date_trunc('day', hour), channel, SUM(promoters), SUM(passives), SUM(detractors)
-    FROM property_tallies WHERE survey_id = 'bench' GROUP BY 1, 2, 3, 4, 5;";
+/// The tallies recomputed from the rows after a seed with the triggers off (PostgreSQL): the
+/// migrations' own backfill queries, shared with bench/run.py.
+const PG_BACKFILL: &str = include_str!("pg_tally_backfill.sql");
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -154,7 +132,8 @@ fn seed(conn: &mut DbConn, sqlite: bool, rows: u64) {
         );
     }
     if !sqlite {
-        conn.batch_execute(PG_BACKFILL).expect("tallies");
+        conn.batch_execute(&PG_BACKFILL.replace("{survey}", SURVEY))
+            .expect("tallies");
         conn.batch_execute("SET session_replication_role = DEFAULT")
             .expect("triggers on");
     }

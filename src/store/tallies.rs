@@ -102,17 +102,33 @@ fn tally_of(channel: &str, s: Sums) -> Tally {
     }
 }
 
-fn floor_hour(t: NaiveDateTime) -> NaiveDateTime {
-    t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t)
+fn floor_to(t: NaiveDateTime, unit: TimeDelta) -> NaiveDateTime {
+    t.duration_trunc(unit).unwrap_or(t)
 }
 
-fn ceil_hour(t: NaiveDateTime) -> NaiveDateTime {
-    let f = floor_hour(t);
+fn ceil_to(t: NaiveDateTime, unit: TimeDelta) -> NaiveDateTime {
+    let f = floor_to(t, unit);
     if f == t {
         t
     } else {
-        f + TimeDelta::hours(1)
+        f + unit
     }
+}
+
+fn floor_hour(t: NaiveDateTime) -> NaiveDateTime {
+    floor_to(t, TimeDelta::hours(1))
+}
+
+fn ceil_hour(t: NaiveDateTime) -> NaiveDateTime {
+    ceil_to(t, TimeDelta::hours(1))
+}
+
+fn floor_day(t: NaiveDateTime) -> NaiveDateTime {
+    floor_to(t, TimeDelta::days(1))
+}
+
+fn ceil_day(t: NaiveDateTime) -> NaiveDateTime {
+    ceil_to(t, TimeDelta::days(1))
 }
 
 pub fn on_the_hour(t: NaiveDateTime) -> bool {
@@ -155,19 +171,6 @@ pub fn between(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreR
     Ok(tally)
 }
 
-fn floor_day(t: NaiveDateTime) -> NaiveDateTime {
-    t.duration_trunc(TimeDelta::days(1)).unwrap_or(t)
-}
-
-fn ceil_day(t: NaiveDateTime) -> NaiveDateTime {
-    let f = floor_day(t);
-    if f == t {
-        t
-    } else {
-        f + TimeDelta::days(1)
-    }
-}
-
 /// The tally of each period `[start, end)` (whole hours, in order, not overlapping), from two
 /// queries whatever their number: the daily tallies of the UTC days that lie wholly inside one
 /// period, and the hourly tallies of the UTC days that a period starts or ends in (a trend in
@@ -195,9 +198,16 @@ pub fn periods(
     let mut rows: Vec<(NaiveDateTime, Tally)> = Vec::new();
     if days_from < days_until {
         rows.extend(
-            day_rows(conn, survey_id, channel, days_from, days_until)?
-                .into_iter()
-                .filter(|(day, _)| cut_days.binary_search(day).is_err()),
+            day_rows(
+                conn,
+                survey_id,
+                channel,
+                days_from,
+                days_until,
+                periods.len() > 1,
+            )?
+            .into_iter()
+            .filter(|(day, _)| cut_days.binary_search(day).is_err()),
         );
     }
     let hour_ranges: Vec<(NaiveDateTime, NaiveDateTime)> = cut_days
@@ -229,26 +239,48 @@ fn fold(rows: Vec<(NaiveDateTime, String, Sums)>) -> Vec<(NaiveDateTime, Tally)>
     out
 }
 
-/// One tally per UTC day of `from..until` (both on midnight) that has any.
+/// One tally per UTC day of `from..until` (both on midnight) that has any (`per_day`), or one
+/// for all of them, keyed by the first day (a single period: summed by the database).
 fn day_rows(
     conn: &mut DbConn,
     survey_id: &str,
     channel: Option<Channel>,
     from: NaiveDateTime,
     until: NaiveDateTime,
+    per_day: bool,
 ) -> StoreResult<Vec<(NaiveDateTime, Tally)>> {
-    let mut q = sd::table
+    let base = sd::table
         .filter(sd::survey_id.eq(survey_id))
         .filter(sd::day.ge(from))
-        .filter(sd::day.lt(until))
-        .group_by((sd::day, sd::channel))
-        .select((sd::day, sd::channel, sql::<SumTypes>(SUMS)))
-        .order(sd::day)
-        .into_boxed();
-    if let Some(c) = channel {
-        q = q.filter(sd::channel.eq(c.as_str()));
-    }
-    Ok(fold(q.load(conn)?))
+        .filter(sd::day.lt(until));
+    let rows = if per_day {
+        let mut q = base
+            .group_by((sd::day, sd::channel))
+            .select((sd::day, sd::channel, sql::<SumTypes>(SUMS)))
+            .order(sd::day)
+            .into_boxed();
+        if let Some(c) = channel {
+            q = q.filter(sd::channel.eq(c.as_str()));
+        }
+        q.load(conn)?
+    } else {
+        let mut q = base
+            .group_by(sd::channel)
+            .select((
+                sql::<diesel::sql_types::Timestamp>("MIN(day)"),
+                sd::channel,
+                sql::<SumTypes>(SUMS),
+            ))
+            .into_boxed();
+        if let Some(c) = channel {
+            q = q.filter(sd::channel.eq(c.as_str()));
+        }
+        let mut rows: Vec<(NaiveDateTime, String, Sums)> = q.load(conn)?;
+        // One key for the channels' sums, so they fold into one tally.
+        rows.iter_mut().for_each(|r| r.0 = from);
+        rows
+    };
+    Ok(fold(rows))
 }
 
 /// One tally per hour inside any of `ranges` (whole hours, in order), in one query.

@@ -66,6 +66,22 @@ struct Task<T, F> {
     reply: oneshot::Sender<Reply<T>>,
 }
 
+impl<T, F> Task<T, F> {
+    /// Keeps a run's result (or its panic) for the answer; `Err` when it panicked.
+    fn keep(&mut self, run: Result<StoreResult<T>, Panic>) -> Result<(), ()> {
+        let panicked = run.is_err();
+        self.result = Some(match run {
+            Ok(r) => Reply::Done(r),
+            Err(p) => Reply::Panicked(p),
+        });
+        if panicked {
+            Err(())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 impl<T, F> Pending for Task<T, F>
 where
     F: Fn(&mut DbConn) -> StoreResult<T> + Send,
@@ -73,32 +89,16 @@ where
 {
     fn run_in_batch(&mut self, conn: &mut DbConn) -> Result<(), ()> {
         let f = &self.f;
-        match catch_unwind(AssertUnwindSafe(|| {
+        self.keep(catch_unwind(AssertUnwindSafe(|| {
             conn.transaction::<T, StoreError, _>(|c| f(c))
-        })) {
-            Ok(r) => {
-                self.result = Some(Reply::Done(r));
-                Ok(())
-            }
-            Err(p) => {
-                self.result = Some(Reply::Panicked(p));
-                Err(())
-            }
-        }
+        })))
     }
 
     fn run_alone(&mut self, conn: &mut DbConn) -> Result<(), ()> {
         let f = &self.f;
-        match catch_unwind(AssertUnwindSafe(|| write_transaction(conn, f))) {
-            Ok(r) => {
-                self.result = Some(Reply::Done(r));
-                Ok(())
-            }
-            Err(p) => {
-                self.result = Some(Reply::Panicked(p));
-                Err(())
-            }
-        }
+        self.keep(catch_unwind(AssertUnwindSafe(|| {
+            write_transaction(conn, f)
+        })))
     }
 
     fn reset(&mut self) -> bool {

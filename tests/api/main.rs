@@ -24,3 +24,4 @@ mod process;
 mod reliability;
 pub mod spam;
 mod surveys;
+mod writer;
