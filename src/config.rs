@@ -56,7 +56,7 @@ impl Default for DispatcherSettings {
     fn default() -> Self {
         DispatcherSettings {
             poll_interval: Duration::from_millis(1000),
-            batch_size: 50,
+            batch_size: 100,
             concurrency: 8,
             lease: Duration::from_secs(15),
             retry_base: Duration::from_secs(2),
