@@ -200,6 +200,14 @@ fn run(manager: &Connector, rx: &std::sync::Mutex<mpsc::Receiver<Box<dyn Pending
                         continue;
                     }
                     Together::Failed => {}
+                    // Nothing ran; the database is busy or gone. Each write alone would wait
+                    // out the same busy timeout in turn: they all answer "try again" now.
+                    Together::NotStarted(e) => {
+                        for task in batch {
+                            task.fail(StoreError::Connect(e.clone()));
+                        }
+                        continue;
+                    }
                     // The connection's transaction state is unknown: closing it rolls back
                     // whatever it had open.
                     Together::Panicked => conn = None,
@@ -246,6 +254,8 @@ fn connection<'a>(
 
 enum Together {
     Committed,
+    /// The transaction could not begin (SQLite busy past its timeout, a lost connection).
+    NotStarted(String),
     /// Rolled back: nothing of it is stored.
     Failed,
     /// A write panicked; rolled back as far as the connection can tell.
@@ -256,8 +266,8 @@ enum Together {
 fn run_together(conn: &mut DbConn, batch: &mut [Box<dyn Pending>]) -> Together {
     use diesel::connection::TransactionManager;
     type Manager = <DbConn as Connection>::TransactionManager;
-    if begin(conn).is_err() {
-        return Together::Failed;
+    if let Err(e) = begin(conn) {
+        return Together::NotStarted(format!("could not begin a write transaction: {e}"));
     }
     for task in batch.iter_mut() {
         if task.run_in_batch(conn).is_err() {
