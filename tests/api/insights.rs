@@ -586,7 +586,98 @@ async fn invitations_are_listed_and_a_scheduled_one_cancelled(backend: Backend) 
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// Answers around UTC midnight and around local midnights: every figure read from the daily and
+/// hourly tallies in a time zone equals the row-by-row count (`verified=false` forces it) of the
+/// same periods, so the days a period boundary cuts are split at the right hour.
+async fn tallied_figures_equal_counted_rows_in_every_time_zone(backend: Backend) {
+    let app = app(backend).await;
+    // To the next UTC midnight, two days on.
+    let now = app.clock.now();
+    let midnight = (now.date() + Days::new(2)).and_hms_opt(0, 0, 0).unwrap();
+    app.clock.advance(midnight - now);
+    let plans = ["pro", "team", "free"];
+    // Minutes from each day's UTC midnight: before and after it, near Berlin's (22:00/23:00 UTC),
+    // Kolkata's (18:30 UTC) and New York's (04:00/05:00 UTC) midnights, and midday.
+    let offsets = [
+        -30i64,
+        10,
+        21 * 60 + 50,
+        22 * 60 + 40,
+        18 * 60 + 20,
+        18 * 60 + 45,
+        4 * 60 + 30,
+        12 * 60,
+    ];
+    let mut n = 0;
+    let mut at = chrono::Duration::zero();
+    for day in 0..17i64 {
+        for (k, minutes) in offsets.iter().enumerate() {
+            let target = chrono::Duration::days(day) + chrono::Duration::minutes(*minutes);
+            app.clock.advance(target - at);
+            at = target;
+            let g = Given {
+                day: app.clock.now().date(),
+                score: ((day * 7 + k as i64 * 3) % 11),
+                plan: plans[(n + k) % plans.len()],
+                country: "DE",
+                channel: "web",
+            };
+            web_answer(&app, n + 10_000, &g, if k % 3 == 0 { "fine" } else { "" }).await;
+            n += 1;
+        }
+    }
+    let from = midnight.date() - Days::new(1);
+    let to = midnight.date() + Days::new(18);
+    let fields = [
+        "responses",
+        "promoters",
+        "passives",
+        "detractors",
+        "comments",
+    ];
+    for tz in ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York"] {
+        let range = format!("from={from}&to={to}&tz={tz}");
+        let nps = get(&app, &format!("/api/v1/surveys/default/nps?{range}")).await;
+        let raw = get(
+            &app,
+            &format!("/api/v1/surveys/default/nps?{range}&verified=false"),
+        )
+        .await;
+        assert_eq!(nps["responses"], n as u64, "{tz}: {nps}");
+        for f in fields.iter().chain(&["distribution"]) {
+            assert_eq!(nps[f], raw[f], "{tz} {f}");
+        }
+        for interval in ["day", "week"] {
+            let path = format!("/api/v1/surveys/default/nps/trend?interval={interval}&{range}");
+            let tallied = get(&app, &path).await;
+            let counted = get(&app, &format!("{path}&verified=false")).await;
+            let (t, c) = (
+                tallied["points"].as_array().unwrap(),
+                counted["points"].as_array().unwrap(),
+            );
+            assert_eq!(t.len(), c.len(), "{tz} {interval}");
+            for (p, q) in t.iter().zip(c) {
+                for f in [
+                    "start",
+                    "end",
+                    "responses",
+                    "promoters",
+                    "passives",
+                    "detractors",
+                ] {
+                    assert_eq!(p[f], q[f], "{tz} {interval}: {p} vs {q}");
+                }
+            }
+        }
+        let path = format!("/api/v1/surveys/default/nps/breakdown?by=plan&{range}");
+        let tallied = get(&app, &path).await;
+        let counted = get(&app, &format!("{path}&verified=false")).await;
+        assert_eq!(tallied["segments"], counted["segments"], "{tz} breakdown");
+    }
+}
+
 backend_tests!(
+    tallied_figures_equal_counted_rows_in_every_time_zone,
     figures_match_what_the_test_computes,
     comments_are_searched_with_the_databases_own_text_search,
     export_streams_every_response_with_its_properties,

@@ -11,13 +11,19 @@ fn now() -> chrono::NaiveDateTime {
         .unwrap()
 }
 
-async fn a_failing_write_rolls_back_alone_among_many(backend: Backend) {
+/// A store on a fresh database (kept alive as long as the returned `TestDb`).
+async fn open(backend: Backend) -> (TestDb, Store) {
     let db = TestDb::create(backend);
     let url = DatabaseUrl::parse(db.url()).unwrap();
     let store = tokio::task::spawn_blocking(move || Store::open(&url, 2))
         .await
         .unwrap()
         .expect("store");
+    (db, store)
+}
+
+async fn a_failing_write_rolls_back_alone_among_many(backend: Backend) {
+    let (_db, store) = open(backend).await;
     // 200 writes at once, so they meet in batches; every fifth stores its row and then fails.
     let writes = (0..200).map(|i| {
         let store = store.clone();
@@ -59,12 +65,7 @@ async fn a_failing_write_rolls_back_alone_among_many(backend: Backend) {
 }
 
 async fn a_panicking_write_panics_its_caller_and_no_one_else(backend: Backend) {
-    let db = TestDb::create(backend);
-    let url = DatabaseUrl::parse(db.url()).unwrap();
-    let store = tokio::task::spawn_blocking(move || Store::open(&url, 2))
-        .await
-        .unwrap()
-        .expect("store");
+    let (_db, store) = open(backend).await;
     let writes = (0..40).map(|i| {
         let store = store.clone();
         tokio::spawn(async move {
