@@ -56,6 +56,13 @@ pub enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Import a history of answers from a CSV file: `npsd import delighted --survey SLUG FILE`
+    /// (Delighted's export) or `npsd import csv --survey SLUG FILE` (email, score, comment,
+    /// responded_at and property columns). Running it again adds nothing.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
     /// Write a consistent copy of the SQLite database to FILE, also while the service runs.
     Backup {
         /// Where the copy goes; it must not exist yet.
@@ -77,6 +84,9 @@ pub enum KeysAction {
             required = true
         )]
         scopes: Vec<String>,
+        /// The survey the key's Delighted-compatible requests (/v1/...) use; default: `default`.
+        #[arg(long)]
+        survey: Option<String>,
         /// Print the API's JSON answer instead of text.
         #[arg(long)]
         json: bool,
@@ -88,6 +98,23 @@ pub enum KeysAction {
     },
     /// Revoke a key by its id.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportFormat {
+    /// Delighted's CSV export of survey responses.
+    Delighted(ImportArgs),
+    /// A plain CSV: email, score, comment, responded_at, and any property columns.
+    Csv(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The survey the answers belong to.
+    #[arg(long, default_value = crate::domain::survey::DEFAULT_SLUG)]
+    pub survey: String,
+    /// The CSV file.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,10 +201,20 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
             crate::jobs::digest_by_hand::run(args, config, store).await?;
         }
         Command::Keys { action } => match action {
-            KeysAction::Create { name, scopes, json } => {
+            KeysAction::Create {
+                name,
+                scopes,
+                survey,
+                json,
+            } => {
                 let name = parse_name(&name)?;
                 let scopes = Scopes::parse("--scope", &scopes)?;
-                let created = create_key(&store, now, name, scopes).await?;
+                let survey = survey
+                    .map(|s| crate::domain::survey::parse_slug("--survey", &s))
+                    .transpose()?;
+                let created = create_key(&store, now, name, scopes, survey)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&created)?);
                 } else {
@@ -192,21 +229,25 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
             }
             KeysAction::List { json } => {
                 let rows = store.read(api_keys::list).await?;
-                let views: Vec<ApiKeyView> = rows.iter().map(ApiKeyView::from).collect();
+                let views: Vec<ApiKeyView> = rows
+                    .iter()
+                    .map(|(row, slug)| ApiKeyView::new(row, slug.as_deref()))
+                    .collect();
                 if json {
                     println!("{}", serde_json::to_string_pretty(&views)?);
                 } else {
                     println!(
-                        "{:<38} {:<14} {:<18} {:<26} name",
-                        "id", "prefix", "scopes", "revoked"
+                        "{:<38} {:<14} {:<18} {:<26} {:<16} name",
+                        "id", "prefix", "scopes", "revoked", "survey"
                     );
                     for v in views {
                         println!(
-                            "{:<38} {:<14} {:<18} {:<26} {}",
+                            "{:<38} {:<14} {:<18} {:<26} {:<16} {}",
                             v.id,
                             v.prefix,
                             v.scopes.join(","),
                             v.revoked_at.as_deref().unwrap_or("-"),
+                            v.survey,
                             v.name
                         );
                     }
@@ -279,6 +320,13 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
             }
         }
         Command::Users { action } => users_command(action, config, &store, now).await?,
+        Command::Import { format } => {
+            let (format, args) = match format {
+                ImportFormat::Delighted(a) => (crate::import::columns::Format::Delighted, a),
+                ImportFormat::Csv(a) => (crate::import::columns::Format::Plain, a),
+            };
+            crate::import::run(&store, format, &args.survey, &args.file).await?;
+        }
         Command::Serve | Command::Migrate | Command::Backup { .. } => {
             unreachable!("handled by main")
         }

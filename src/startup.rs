@@ -264,6 +264,7 @@ pub async fn bootstrap(
                 &hash_secret(&key),
                 &key_prefix(&key),
                 &Scopes::all(),
+                None,
                 now,
             )?;
             Ok(Some(CreatedKey(key)))

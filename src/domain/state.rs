@@ -82,10 +82,13 @@ text_enum!(
 );
 
 text_enum!(
-    /// How an answer came in: an email's score link, or the embedded form (widget or iframe page).
+    /// How an answer came in: an email's score link, the embedded form (widget or iframe page),
+    /// the Delighted-compatible API (`POST /v1/survey_responses`), or an imported history.
     Channel {
         Email => "email",
         Web => "web",
+        Api => "api",
+        Import => "import",
     }
 );
 

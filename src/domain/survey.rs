@@ -7,6 +7,8 @@ pub const DEFAULT_ACCENT: &str = "#2563eb";
 pub const DEFAULT_THROTTLE_DAYS: i32 = 90;
 pub const DEFAULT_RESPONSE_WINDOW_DAYS: i32 = 30;
 pub const MAX_DELAY_SECONDS: i64 = 365 * 24 * 3600;
+/// The transaction property whose value the question asks about instead of the brand.
+pub const QUESTION_PRODUCT_PROPERTY: &str = "question_product_name";
 
 /// The settings of a survey as the API reads and writes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +57,19 @@ impl SurveySettings {
 
     /// The question as it is asked.
     pub fn question_text(&self) -> String {
+        self.question_about(None)
+    }
+
+    /// The question about a product: a transaction's `question_product_name` property (as in
+    /// Delighted's API) takes the brand's place; without one, the question as it is asked.
+    pub fn question_about(&self, product: Option<&str>) -> String {
+        let subject = product
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .unwrap_or(&self.brand);
         match &self.question {
-            Some(q) => q.replace("{brand}", &self.brand),
-            None => format!(
-                "How likely are you to recommend {} to a friend or colleague?",
-                self.brand
-            ),
+            Some(q) => q.replace("{brand}", subject),
+            None => format!("How likely are you to recommend {subject} to a friend or colleague?"),
         }
     }
 }
@@ -333,6 +342,22 @@ pub fn accent_colors(accent: &str) -> (&str, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_product_name_takes_the_brands_place_in_the_question() {
+        let mut s = SurveySettings::new_default("default");
+        assert_eq!(
+            s.question_about(Some("the Acme Kettle")),
+            "How likely are you to recommend the Acme Kettle to a friend or colleague?"
+        );
+        assert_eq!(s.question_about(Some("  ")), s.question_text());
+        s.question = Some("Would you recommend {brand}?".into());
+        assert_eq!(
+            s.question_about(Some("Kettle")),
+            "Would you recommend Kettle?"
+        );
+        assert_eq!(s.question_about(None), "Would you recommend ACME?");
+    }
 
     #[test]
     fn the_default_survey_is_valid() {

@@ -17,7 +17,21 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-s
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 pub fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
+    path == "/api" || path.starts_with("/api/") || is_delighted(path)
+}
+
+/// Delighted's API (`crate::compat::delighted`): JSON errors in Delighted's shape.
+pub fn is_delighted(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
+}
+
+/// An API error in the shape the path's readers expect.
+fn api_error_response(e: ApiError, delighted: bool) -> actix_web::HttpResponse {
+    if delighted {
+        crate::compat::delighted::error::DelightedError(e).error_response()
+    } else {
+        e.error_response()
+    }
 }
 
 /// `%00` or a raw NUL anywhere in the path or query. No identifier npsd issues contains one, and
@@ -36,30 +50,33 @@ pub async fn boundary(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let api = is_api(req.path());
+    let delighted = is_delighted(req.path());
     if has_nul(&req) {
         let res = if api {
-            ApiError::BadRequest {
-                code: "invalid_request",
-                message: "the path or query contains a NUL character".into(),
-            }
-            .error_response()
+            api_error_response(
+                ApiError::BadRequest {
+                    code: "invalid_request",
+                    message: "the path or query contains a NUL character".into(),
+                },
+                delighted,
+            )
         } else {
             PageError::BadRequest("This link is damaged: it contains a character no link of ours has. Please open the link from your email again.".into()).error_response()
         };
         let (req, _) = req.into_parts();
-        return Ok(finish(ServiceResponse::new(req, res), api));
+        return Ok(finish(ServiceResponse::new(req, res), api, delighted));
     }
     // (The request cannot be kept to answer an `Err` here: routing needs it unshared. The layers
     // below answer their errors as responses, which `finish` then shapes.)
     let res = next.call(req).await?.map_into_boxed_body();
-    Ok(finish(res, api))
+    Ok(finish(res, api, delighted))
 }
 
-fn finish(res: ServiceResponse<BoxBody>, api: bool) -> ServiceResponse<BoxBody> {
+fn finish(res: ServiceResponse<BoxBody>, api: bool, delighted: bool) -> ServiceResponse<BoxBody> {
     let res = if needs_our_error_body(&res, api) {
         let status = res.status();
         let replacement = if api {
-            api_error_for(status, res.request().method()).error_response()
+            api_error_response(api_error_for(status, res.request().method()), delighted)
         } else {
             page_error_for(status).error_response()
         };

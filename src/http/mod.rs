@@ -43,6 +43,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(api::auth::authenticate))
                 .configure(api::routes),
         )
+        // Delighted's API at its own paths, for shops that move over by changing the host.
+        .service(
+            web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(
+                    crate::compat::delighted::auth::authenticate,
+                ))
+                .configure(crate::compat::delighted::routes),
+        )
         .configure(pages::routes)
         .configure(dashboard::routes);
 }

@@ -131,12 +131,12 @@ impl Period {
     }
 }
 
-/// `channel=email|web`; absent or empty: every channel.
+/// `channel=email|web|api|import`; absent or empty: every channel.
 pub fn parse_channel(raw: Option<&str>) -> Result<Option<Channel>, ValidationError> {
     raw.filter(|c| !c.is_empty())
         .map(|c| {
             c.parse::<Channel>()
-                .map_err(|_| ValidationError::new("channel", "must be email or web"))
+                .map_err(|_| ValidationError::new("channel", "must be email, web, api or import"))
         })
         .transpose()
 }

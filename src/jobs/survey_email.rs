@@ -3,7 +3,7 @@
 use super::dispatcher::{Job, JobIds, Message};
 use crate::domain::email::mask;
 use crate::domain::state::InvitationStatus;
-use crate::domain::survey::SurveySettings;
+use crate::domain::survey::{SurveySettings, QUESTION_PRODUCT_PROPERTY};
 use crate::domain::token::Token;
 use crate::mail::survey::{self, SurveyMessage};
 use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
@@ -63,14 +63,22 @@ pub(crate) fn prepare(
     let expires = now + ChronoDuration::days(survey_row.response_window_days as i64);
     invitations::add_token(conn, &invitation.id, &token.hash(), now, expires)?;
     let settings_of_survey = survey_row.settings();
-    let properties: Vec<(String, String)> = if settings_of_survey.intro.is_some() {
-        invitations::properties_of(conn, std::slice::from_ref(&invitation.id))?
-            .into_iter()
-            .map(|(_, name, value)| (name, value))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let (properties, product): (Vec<(String, String)>, Option<String>) =
+        if settings_of_survey.intro.is_some() {
+            let all: Vec<(String, String)> =
+                invitations::properties_of(conn, std::slice::from_ref(&invitation.id))?
+                    .into_iter()
+                    .map(|(_, name, value)| (name, value))
+                    .collect();
+            let product = all
+                .iter()
+                .find(|(n, _)| n == QUESTION_PRODUCT_PROPERTY)
+                .map(|(_, v)| v.clone());
+            (all, product)
+        } else {
+            let product = invitations::property(conn, &invitation.id, QUESTION_PRODUCT_PROPERTY)?;
+            (Vec::new(), product)
+        };
     // Rendered after the claim commits (see `Draft::build`): the claim holds the write lock.
     Ok(Some(Job {
         ids: JobIds {
@@ -84,6 +92,7 @@ pub(crate) fn prepare(
             to_email: invitation.email,
             to_name: invitation.name,
             properties,
+            product,
             message_id: invitation.message_id,
             token,
         })),
@@ -97,6 +106,8 @@ pub(crate) struct Draft {
     to_email: String,
     to_name: Option<String>,
     properties: Vec<(String, String)>,
+    /// The transaction's `question_product_name`: asked about instead of the brand.
+    product: Option<String>,
     message_id: String,
     token: Token,
 }
@@ -112,6 +123,7 @@ impl Draft {
             to_email: &self.to_email,
             to_name: self.to_name.as_deref(),
             properties: &self.properties,
+            product: self.product.as_deref(),
             message_id: &self.message_id,
             token: &self.token,
             public_url,

@@ -12,6 +12,8 @@ pub struct SurveyMessage<'a> {
     pub to_name: Option<&'a str>,
     /// The transaction's properties, for the survey's intro line.
     pub properties: &'a [(String, String)],
+    /// Asked about instead of the brand (`question_product_name`).
+    pub product: Option<&'a str>,
     /// Fixed when the invitation was queued, the same on every retry (without angle brackets).
     pub message_id: &'a str,
     pub token: &'a Token,
@@ -37,7 +39,7 @@ pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
     let unsubscribe = unsubscribe_url(m.public_url, m.token);
     let content = SurveyEmail {
         brand: m.survey.brand.clone(),
-        question: m.survey.question_text(),
+        question: m.survey.question_about(m.product),
         recipient_name: m.to_name.map(str::to_string),
         intro: crate::domain::survey::render_intro(
             m.survey.intro.as_deref(),

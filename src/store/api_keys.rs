@@ -15,6 +15,8 @@ pub struct ApiKeyRow {
     pub scopes: String,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The survey the key's Delighted-compatible requests use; None: the survey `default`.
+    pub survey_id: Option<String>,
 }
 
 impl ApiKeyRow {
@@ -37,6 +39,7 @@ pub fn insert(
     key_hash: &str,
     prefix: &str,
     scopes: &Scopes,
+    survey_id: Option<String>,
     now: NaiveDateTime,
 ) -> StoreResult<ApiKeyRow> {
     let row = ApiKeyRow {
@@ -46,6 +49,7 @@ pub fn insert(
         scopes: scopes.to_stored(),
         created_at: now,
         revoked_at: None,
+        survey_id,
     };
     diesel::insert_into(api_keys::table)
         .values((
@@ -55,6 +59,7 @@ pub fn insert(
             api_keys::prefix.eq(&row.prefix),
             api_keys::scopes.eq(&row.scopes),
             api_keys::created_at.eq(now),
+            api_keys::survey_id.eq(&row.survey_id),
         ))
         .execute(conn)?;
     Ok(row)
@@ -70,11 +75,13 @@ pub fn find_active(conn: &mut DbConn, key_hash: &str) -> StoreResult<Option<ApiK
         .optional()?)
 }
 
-/// Every key, revoked ones too, oldest first.
-pub fn list(conn: &mut DbConn) -> StoreResult<Vec<ApiKeyRow>> {
+/// Every key, revoked ones too, oldest first, with the slug of its survey.
+pub fn list(conn: &mut DbConn) -> StoreResult<Vec<(ApiKeyRow, Option<String>)>> {
+    use super::schema::surveys;
     Ok(api_keys::table
+        .left_join(surveys::table.on(api_keys::survey_id.eq(surveys::id.nullable())))
         .order((api_keys::created_at.asc(), api_keys::id.asc()))
-        .select(ApiKeyRow::as_select())
+        .select((ApiKeyRow::as_select(), surveys::slug.nullable()))
         .load(conn)?)
 }
 

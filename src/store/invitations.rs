@@ -154,6 +154,8 @@ pub fn ingest(
         }
         Err(e) => return Err(e.into()),
     }
+    // The person behind the address, for APIs that name people by id.
+    super::people::ensure(conn, &tx.email, tx.name.as_deref(), now)?;
     // One row per property (at most 50): batch inserts are not available across both backends.
     for (name, value) in &tx.properties {
         diesel::insert_into(invitation_properties::table)
@@ -248,6 +250,16 @@ pub fn set_status(
     Ok(())
 }
 
+/// One property of an invitation's transaction.
+pub fn property(conn: &mut DbConn, id: &str, name: &str) -> StoreResult<Option<String>> {
+    Ok(invitation_properties::table
+        .filter(invitation_properties::invitation_id.eq(id))
+        .filter(invitation_properties::name.eq(name))
+        .select(invitation_properties::value)
+        .get_result(conn)
+        .optional()?)
+}
+
 pub fn properties_of(
     conn: &mut DbConn,
     ids: &[String],
@@ -268,8 +280,12 @@ pub fn count_sent(
     survey_id: &str,
     f: &super::responses::ResponseFilter,
 ) -> StoreResult<i64> {
-    // Web answers (and verified ones, which are all web answers) had no invitation.
-    if f.channel == Some(crate::domain::state::Channel::Web) || f.verified == Some(true) {
+    // Web, API and imported answers (and verified ones, which are all web answers) had no
+    // invitation.
+    if f.channel
+        .is_some_and(|c| c != crate::domain::state::Channel::Email)
+        || f.verified == Some(true)
+    {
         return Ok(0);
     }
     let mut q = invitations::table

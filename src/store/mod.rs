@@ -2,6 +2,7 @@
 //!
 //! Every query is written once against [`DbConn`]; the rare statement that differs between the
 //! backends (row locking when claiming outbox rows) is one explicit `match` on the connection.
+pub mod answers;
 pub mod api_keys;
 pub mod backup;
 pub mod digests;

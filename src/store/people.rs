@@ -1,14 +1,132 @@
-//! Everything held about one address, to export it (GDPR Art. 15) or erase it (Art. 17).
+//! People: one row per address with a stable id, made when a transaction, an answer or an
+//! import first names the address (Delighted's API names people by id). And everything held
+//! about one address, to export it (GDPR Art. 15) or erase it (Art. 17).
 use super::invitations::InvitationRow;
 use super::responses::ResponseRow;
 use super::schema::{
-    invitation_properties, invitation_tokens, invitations, link_events, outbox,
+    invitation_properties, invitation_tokens, invitations, link_events, outbox, people,
     response_properties, responses, surveys, unsubscribes,
 };
 use super::suppressions::{self, SuppressionRow};
-use super::{DbConn, StoreResult};
+use super::{is_unique_violation, new_id, DbConn, StoreResult};
+use crate::domain::email::EmailAddress;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = people)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct PersonRow {
+    pub id: String,
+    pub email_key: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The person with this address, made when new; a name given replaces the one held.
+pub fn ensure(
+    conn: &mut DbConn,
+    email: &EmailAddress,
+    name: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<PersonRow> {
+    let key = email.key();
+    if let Some(mut found) = find_by_key(conn, &key)? {
+        if name.is_some() && found.name.as_deref() != name {
+            found.name = name.map(str::to_string);
+            found.updated_at = now;
+            diesel::update(people::table.find(&found.id))
+                .set((people::name.eq(&found.name), people::updated_at.eq(now)))
+                .execute(conn)?;
+        }
+        return Ok(found);
+    }
+    let row = PersonRow {
+        id: new_id(),
+        email_key: key.clone(),
+        email: email.as_str().to_string(),
+        name: name.map(str::to_string),
+        created_at: now,
+        updated_at: now,
+    };
+    // A savepoint: a concurrent request may have made the same person first.
+    let inserted = conn.transaction(|c| diesel::insert_into(people::table).values(&row).execute(c));
+    match inserted {
+        Ok(_) => Ok(row),
+        Err(e) if is_unique_violation(&e) => {
+            Ok(find_by_key(conn, &key)?.ok_or(diesel::result::Error::NotFound)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn find_by_key(conn: &mut DbConn, email_key: &str) -> StoreResult<Option<PersonRow>> {
+    Ok(people::table
+        .filter(people::email_key.eq(email_key))
+        .select(PersonRow::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<PersonRow>> {
+    Ok(people::table
+        .find(id)
+        .select(PersonRow::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
+/// The people with these addresses (lower-cased keys).
+pub fn by_keys(conn: &mut DbConn, keys: &[String]) -> StoreResult<Vec<PersonRow>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        out.extend(
+            people::table
+                .filter(people::email_key.eq_any(chunk))
+                .select(PersonRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Which people a list shows, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct PeopleQuery {
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub email_key: Option<String>,
+    /// Only people after this (created_at, id) position.
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConn, q: &PeopleQuery) -> StoreResult<Vec<PersonRow>> {
+    let mut query = people::table.into_boxed();
+    if let Some(since) = q.since {
+        query = query.filter(people::created_at.ge(since));
+    }
+    if let Some(until) = q.until {
+        query = query.filter(people::created_at.le(until));
+    }
+    if let Some(key) = &q.email_key {
+        query = query.filter(people::email_key.eq(key.clone()));
+    }
+    if let Some((at, id)) = &q.after {
+        query = query.filter(
+            people::created_at
+                .gt(*at)
+                .or(people::created_at.eq(*at).and(people::id.gt(id.clone()))),
+        );
+    }
+    Ok(query
+        .order((people::created_at.asc(), people::id.asc()))
+        .limit(q.limit)
+        .select(PersonRow::as_select())
+        .load(conn)?)
+}
 
 pub struct PersonData {
     /// With the survey's slug.
@@ -176,6 +294,7 @@ pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
         diesel::delete(unsubscribes::table.filter(unsubscribes::email_key.eq(email_key)))
             .execute(conn)?;
     erased.digest_lists = super::digests::forget_address(conn, email_key)?;
+    diesel::delete(people::table.filter(people::email_key.eq(email_key))).execute(conn)?;
     erased.suppressed = suppressions::keep_hash_only(conn, email_key)?;
     Ok(erased)
 }

@@ -28,8 +28,9 @@ pub struct NpsReport {
 impl NpsReport {
     fn new(t: Tally, f: &ResponseFilter) -> NpsReport {
         let summary = NpsSummary::from_counts(&t.counts);
-        // Only web answers (or only verified ones, which are all web answers): no rate of emails.
-        let web_only = f.channel == Some(Channel::Web) || f.verified == Some(true);
+        // Only answers that came without an email (web, API, import; or only verified ones,
+        // which are all web answers): no rate of emails.
+        let web_only = f.channel.is_some_and(|c| c != Channel::Email) || f.verified == Some(true);
         let comment_rate = (summary.responses > 0).then(|| {
             let rate = t.comments as f64 / summary.responses as f64;
             (rate * 1000.0).round() / 1000.0

@@ -38,6 +38,7 @@ diesel::table! {
         scopes -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        survey_id -> Nullable<Text>,
     }
 }
 
@@ -330,4 +331,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     suppressions,
     digests,
     digest_tokens,
+    people,
 );
+
+diesel::table! {
+    people (id) {
+        id -> Text,
+        email_key -> Text,
+        email -> Text,
+        name -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

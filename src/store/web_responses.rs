@@ -50,6 +50,9 @@ pub fn record(
         }
         _ => None,
     };
+    if let Some(email) = &a.email {
+        super::people::ensure(conn, email, a.name.as_deref(), now)?;
+    }
     let row = match earlier {
         Some(mut row) => {
             row.score = i32::from(a.score.value());

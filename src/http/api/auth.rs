@@ -28,6 +28,8 @@ pub struct Principal {
     /// None for the key from NPSD_API_KEY.
     pub key_id: Option<String>,
     pub scopes: Scopes,
+    /// The survey the key's Delighted-compatible requests use; None: the survey `default`.
+    pub survey_id: Option<String>,
 }
 
 /// Known keys by hash: the configured one, and recently seen stored ones.
@@ -53,6 +55,7 @@ impl KeyRing {
             return Ok(Some(Principal {
                 key_id: None,
                 scopes: Scopes::all(),
+                survey_id: None,
             }));
         }
         if let Some((at, p)) = self.cache.lock().expect("key cache").get(&hash) {
@@ -68,6 +71,7 @@ impl KeyRing {
             .map(|row| Principal {
                 scopes: row.scopes(),
                 key_id: Some(row.id),
+                survey_id: row.survey_id,
             });
         let mut cache = self.cache.lock().expect("key cache");
         match &found {

@@ -3,12 +3,13 @@ use super::auth::{Admin, Scoped};
 use super::json::timestamp;
 use super::json::Body;
 use crate::domain::access::Scopes;
+use crate::domain::survey::{parse_slug, DEFAULT_SLUG};
 use crate::domain::token::{hash_secret, key_prefix, new_api_key};
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::store::api_keys::{self, ApiKeyRow};
-use crate::store::{Store, StoreError};
+use crate::store::{surveys, Store};
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -23,10 +24,12 @@ pub struct ApiKeyView {
     pub prefix: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// The slug of the survey the key's Delighted-compatible requests (`/v1/...`) use.
+    pub survey: String,
 }
 
-impl From<&ApiKeyRow> for ApiKeyView {
-    fn from(row: &ApiKeyRow) -> Self {
+impl ApiKeyView {
+    pub fn new(row: &ApiKeyRow, survey_slug: Option<&str>) -> Self {
         ApiKeyView {
             id: row.id.clone(),
             name: row.name.clone(),
@@ -34,6 +37,7 @@ impl From<&ApiKeyRow> for ApiKeyView {
             prefix: row.prefix.clone(),
             created_at: timestamp(row.created_at),
             revoked_at: row.revoked_at.map(timestamp),
+            survey: survey_slug.unwrap_or(DEFAULT_SLUG).to_string(),
         }
     }
 }
@@ -59,7 +63,8 @@ pub fn parse_name(raw: &str) -> Result<String, ValidationError> {
     Ok(name.to_string())
 }
 
-pub fn parse_new_key(body: &Value) -> Result<(String, Scopes), ValidationError> {
+/// A new key: its name, scopes, and the slug of its survey (None: `default`).
+pub fn parse_new_key(body: &Value) -> Result<(String, Scopes, Option<String>), ValidationError> {
     crate::domain::reject_nul(body)?;
     let obj = body
         .as_object()
@@ -89,32 +94,48 @@ pub fn parse_new_key(body: &Value) -> Result<(String, Scopes), ValidationError> 
         }
         Some(_) => return Err(ValidationError::new("scopes", "must be a list of strings")),
     };
+    let survey = crate::domain::transaction::opt_string(obj, "survey")?
+        .map(|s| parse_slug("survey", &s))
+        .transpose()?;
     for key in obj.keys() {
-        if key != "name" && key != "scopes" {
+        if key != "name" && key != "scopes" && key != "survey" {
             return Err(ValidationError::new(
                 key.clone(),
                 "is not a field of an API key",
             ));
         }
     }
-    Ok((name, scopes))
+    Ok((name, scopes, survey))
 }
 
-/// Creates a key in the store; answers it with the secret.
+/// Creates a key in the store; answers it with the secret. The survey (a slug) must exist.
 pub async fn create_key(
     store: &Store,
     now: NaiveDateTime,
     name: String,
     scopes: Scopes,
-) -> Result<CreatedKeyView, StoreError> {
+    survey: Option<String>,
+) -> Result<CreatedKeyView, ApiError> {
     let secret = new_api_key();
     let hash = hash_secret(&secret);
     let prefix = key_prefix(&secret);
-    let row = store
-        .write(move |c| api_keys::insert(c, &name, &hash, &prefix, &scopes, now))
+    let created = store
+        .write(move |c| {
+            let survey_id = match &survey {
+                Some(slug) => match surveys::find_by_slug(c, slug)? {
+                    Some(found) => Some(found.id),
+                    None => return Ok(Err(slug.clone())),
+                },
+                None => None,
+            };
+            let row = api_keys::insert(c, &name, &hash, &prefix, &scopes, survey_id, now)?;
+            Ok(Ok((row, survey.clone())))
+        })
         .await?;
+    let (row, slug) = created
+        .map_err(|slug| ValidationError::new("survey", format!("no survey with slug '{slug}'")))?;
     Ok(CreatedKeyView {
-        key: ApiKeyView::from(&row),
+        key: ApiKeyView::new(&row, slug.as_deref()),
         secret,
     })
 }
@@ -127,8 +148,8 @@ pub async fn create(
     state: web::Data<AppState>,
     Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, scopes) = parse_new_key(&body)?;
-    let created = create_key(&state.store, state.clock.now(), name, scopes).await?;
+    let (name, scopes, survey) = parse_new_key(&body)?;
+    let created = create_key(&state.store, state.clock.now(), name, scopes, survey).await?;
     tracing::info!(key = %created.key.id, scopes = ?created.key.scopes, "API key created");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/api-keys/{}", created.key.id)))
@@ -145,7 +166,10 @@ pub struct KeyList {
 pub async fn list(_: Scoped<Admin>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = state.store.read(api_keys::list).await?;
     Ok(HttpResponse::Ok().json(KeyList {
-        api_keys: rows.iter().map(ApiKeyView::from).collect(),
+        api_keys: rows
+            .iter()
+            .map(|(row, slug)| ApiKeyView::new(row, slug.as_deref()))
+            .collect(),
     }))
 }
 

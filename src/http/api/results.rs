@@ -41,7 +41,7 @@ pub struct InsightFilters {
     to: Option<String>,
     /// An IANA time zone: `from` and `to` are days there (default UTC).
     tz: Option<String>,
-    /// email or web: only answers that came that way.
+    /// email, web, api or import: only answers that came that way.
     channel: Option<String>,
     /// true: only web answers whose identity the site signed; false: only the others.
     verified: Option<String>,
@@ -349,7 +349,7 @@ pub struct CommentView {
     /// The same as `status_reason`.
     pub reason: Option<String>,
     pub comment: Option<String>,
-    /// email or web.
+    /// email, web, api or import.
     pub channel: String,
     /// The email's recipient, or the address a web page gave.
     pub email: Option<String>,

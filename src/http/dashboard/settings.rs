@@ -141,6 +141,8 @@ struct KeysView<'a> {
     is_admin: bool,
     csrf: &'a str,
     keys: Vec<ApiKeyView>,
+    /// Slugs of the surveys a new key may use.
+    surveys: Vec<String>,
     created: Option<(&'a str, &'a str)>,
     error: Option<&'a str>,
 }
@@ -151,12 +153,19 @@ async fn keys_view(
     created: Option<(&str, &str)>,
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
-    let rows = state.store.read(api_keys::list).await?;
+    let (rows, surveys) = state
+        .store
+        .read(|c| Ok((api_keys::list(c)?, crate::store::surveys::list(c)?)))
+        .await?;
     html(KeysView {
         user: Some(&s.user.email),
         is_admin: true,
         csrf: &s.csrf,
-        keys: rows.iter().map(ApiKeyView::from).collect(),
+        keys: rows
+            .iter()
+            .map(|(row, slug)| ApiKeyView::new(row, slug.as_deref()))
+            .collect(),
+        surveys: surveys.into_iter().map(|s| s.slug).collect(),
         created,
         error,
     })
@@ -195,7 +204,22 @@ pub async fn create(
             return keys_view(&state, &s, None, Some(&m)).await;
         }
     };
-    let created = create_key(&state.store, state.clock.now(), name, scopes).await?;
+    let survey = Some(field("survey"))
+        .filter(|s| !s.is_empty())
+        .map(|s| crate::domain::survey::parse_slug("survey", &s))
+        .transpose();
+    let survey = match survey {
+        Ok(s) => s,
+        Err(e) => return keys_view(&state, &s, None, Some(&e.message)).await,
+    };
+    let created = match create_key(&state.store, state.clock.now(), name, scopes, survey).await {
+        Ok(c) => c,
+        Err(crate::error::ApiError::Validation(e)) => {
+            let m = format!("{}: {}", e.field, e.message);
+            return keys_view(&state, &s, None, Some(&m)).await;
+        }
+        Err(e) => return Err(PageError::Internal(e.into())),
+    };
     tracing::info!(key = %created.key.id, "API key created in the dashboard");
     keys_view(&state, &s, Some((&created.key.name, &created.secret)), None).await
 }

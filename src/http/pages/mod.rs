@@ -79,6 +79,8 @@ pub struct Link {
     pub invitation: InvitationRow,
     pub survey: SurveyRow,
     pub expired: bool,
+    /// The transaction's `question_product_name`, asked about instead of the brand.
+    pub product: Option<String>,
 }
 
 /// The client's address, for slowing down guessing.
@@ -110,13 +112,24 @@ pub async fn find_link(
     let hash = token.hash();
     let found = state
         .store
-        .read(move |c| invitations::find_by_token(c, &hash))
+        .read(move |c| {
+            let Some(found) = invitations::find_by_token(c, &hash)? else {
+                return Ok(None);
+            };
+            let product = invitations::property(
+                c,
+                &found.0.id,
+                crate::domain::survey::QUESTION_PRODUCT_PROPERTY,
+            )?;
+            Ok(Some((found, product)))
+        })
         .await?;
-    let (invitation, survey, expires_at) = found.ok_or_else(unknown)?;
+    let ((invitation, survey, expires_at), product) = found.ok_or_else(unknown)?;
     Ok(Link {
         expired: expires_at <= state.clock.now(),
         invitation,
         survey,
+        product,
     })
 }
 

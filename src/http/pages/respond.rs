@@ -75,7 +75,10 @@ fn form_page_saved(
     saved: Saved,
 ) -> Result<HttpResponse, PageError> {
     let brand = branding(&link.survey);
-    let question = link.survey.settings().question_text();
+    let question = link
+        .survey
+        .settings()
+        .question_about(link.product.as_deref());
     let action = format!("/r/{token}");
     let body = views::survey_form(&SurveyFormPage {
         branding: &brand,

@@ -1,0 +1,249 @@
+//! People: `POST /v1/people` (a transaction for the person, or only the person with
+//! `send: false`), `GET /v1/people` (cursor pages with an absolute `Link: rel="next"`),
+//! `DELETE /v1/people/{id | email:ADDR}` (the erase of `DELETE /api/v1/people/{email}`) and
+//! `DELETE /v1/people/{email}/survey_requests/pending`.
+use super::auth::Caller;
+use super::error::{DelightedError, DelightedResult};
+use super::params::Params;
+use super::views::{properties, unix, CreatedPerson, PersonView, OK};
+use crate::domain::access::Scope;
+use crate::domain::email::EmailAddress;
+use crate::domain::state::InvitationStatus;
+use crate::domain::survey::{parse_locale, MAX_DELAY_SECONDS};
+use crate::domain::transaction::{parse_properties, NewTransaction};
+use crate::domain::ValidationError;
+use crate::http::api::json::{decode_cursor, encode_cursor};
+use crate::http::AppState;
+use crate::store::people::{self, PeopleQuery};
+use crate::store::{answers, invitations, new_id};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// A path segment as sent: percent-decoded in full, without Delighted's optional `.json`.
+pub fn path_part(req: &HttpRequest, name: &str) -> Result<String, DelightedError> {
+    let raw = req.match_info().get(name).unwrap_or("");
+    let raw = raw.strip_suffix(".json").unwrap_or(raw);
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ValidationError::new(name, "is not valid UTF-8").into())
+}
+
+fn email_param(params: &Params, field: &str) -> Result<EmailAddress, ValidationError> {
+    match params.string(field)? {
+        Some(raw) => EmailAddress::parse(field, &raw),
+        None if params.get("phone_number").is_some() => Err(ValidationError::new(
+            field,
+            "is required: npsd surveys by email only, not by SMS",
+        )),
+        None => Err(ValidationError::new(field, "is required")),
+    }
+}
+
+/// The transaction a `POST /v1/people` stands for; npsd makes its id (Delighted's API has none).
+fn transaction(params: &Params, survey_slug: &str) -> Result<NewTransaction, ValidationError> {
+    let email = email_param(params, "email")?;
+    let name = crate::domain::one_line("name", params.string("name")?, 200)?;
+    let locale = params
+        .string("locale")?
+        .map(|l| parse_locale("locale", &l))
+        .transpose()?;
+    let properties = match params.object("properties")? {
+        Some(map) => parse_properties(map)?,
+        None => Vec::new(),
+    };
+    let delay_seconds = params
+        .integer("delay")?
+        .map(|d| {
+            if (0..=MAX_DELAY_SECONDS).contains(&d) {
+                Ok(d)
+            } else {
+                Err(ValidationError::new(
+                    "delay",
+                    "must be a whole number of seconds from 0 to 31536000",
+                ))
+            }
+        })
+        .transpose()?;
+    Ok(NewTransaction {
+        transaction_id: format!("delighted-{}", new_id()),
+        email,
+        name,
+        survey: survey_slug.to_string(),
+        locale,
+        properties,
+        delay_seconds,
+    })
+}
+
+pub async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    params: Params,
+) -> DelightedResult<HttpResponse> {
+    caller.need(Scope::Ingest)?;
+    let tx = transaction(&params, &caller.survey.slug)?;
+    let send = params.boolean("send")?.unwrap_or(true);
+    let now = state.clock.now();
+    let survey = caller.survey.clone();
+    let domain = state.message_id_domain.clone();
+    let created = state
+        .store
+        .write(move |c| {
+            if !send {
+                let person = people::ensure(c, &tx.email, tx.name.as_deref(), now)?;
+                return Ok((person, None));
+            }
+            let ingested = invitations::ingest(c, &survey, &tx, &domain, now)?;
+            let person = people::ensure(c, &tx.email, tx.name.as_deref(), now)?;
+            Ok((person, Some(ingested.invitation)))
+        })
+        .await?;
+    let (person, invitation) = created;
+    let scheduled = invitation.filter(|i| i.status == InvitationStatus::Scheduled);
+    if scheduled.as_ref().is_some_and(|i| i.send_at <= now) {
+        state.dispatcher_wake.notify_one();
+    }
+    let tx_props = match params.object("properties")? {
+        Some(map) => parse_properties(map)?,
+        None => Vec::new(),
+    };
+    Ok(HttpResponse::Ok().json(CreatedPerson {
+        id: person.id,
+        email: person.email,
+        name: person.name,
+        survey_scheduled_at: scheduled.map(|i| unix(i.send_at)),
+        properties: properties(&tx_props),
+    }))
+}
+
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    params: Params,
+) -> DelightedResult<HttpResponse> {
+    caller.need(Scope::Read)?;
+    let per_page = params.per_page()?;
+    let after = params
+        .string("page_info")?
+        .map(|c| {
+            decode_cursor(&c)
+                .map_err(|_| ValidationError::new("page_info", "is not a cursor this API gave"))
+        })
+        .transpose()?;
+    let email_key = params
+        .string("email")?
+        .map(|e| EmailAddress::parse("email", &e).map(|e| e.key()))
+        .transpose()?;
+    let q = PeopleQuery {
+        since: params.unix_time("since")?,
+        until: params.unix_time("until")?,
+        email_key,
+        after,
+        limit: per_page + 1,
+    };
+    let survey_id = caller.survey.id.clone();
+    let (mut rows, activity) = state
+        .store
+        .read(move |c| {
+            let rows = people::list(c, &q)?;
+            let keys: Vec<String> = rows.iter().map(|p| p.email_key.clone()).collect();
+            let activity = answers::activity(c, &survey_id, &keys)?;
+            Ok((rows, activity))
+        })
+        .await?;
+    let mut res = HttpResponse::Ok();
+    if rows.len() as i64 > per_page {
+        rows.truncate(per_page as usize);
+        if let Some(last) = rows.last() {
+            res.insert_header((
+                "Link",
+                next_link(
+                    &state.public_url,
+                    &params,
+                    per_page,
+                    &encode_cursor(last.created_at, &last.id),
+                ),
+            ));
+        }
+    }
+    let views: Vec<PersonView> = rows
+        .iter()
+        .map(|p| PersonView::new(p, activity.get(&p.email_key)))
+        .collect();
+    Ok(res.json(views))
+}
+
+/// `<{public_url}/v1/people?...&page_info=CURSOR>; rel="next"`, absolute (Node's client joins a
+/// relative one onto its base path), with the request's filters kept.
+fn next_link(public_url: &str, params: &Params, per_page: i64, cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("per_page", &per_page.to_string());
+    for field in ["since", "until", "email"] {
+        if let Ok(Some(v)) = params.string(field) {
+            query.append_pair(field, &v);
+        }
+    }
+    query.append_pair("page_info", cursor);
+    format!("<{public_url}/v1/people?{}>; rel=\"next\"", query.finish())
+}
+
+/// The lower-cased address a `{id}` or `email:ADDR` path names; 404 for an unknown id.
+async fn address_of(state: &AppState, target: &str) -> DelightedResult<String> {
+    if let Some(email) = target.strip_prefix("email:") {
+        return Ok(EmailAddress::parse("email", email)?.key());
+    }
+    if target.starts_with("phone_number:") {
+        return Err(ValidationError::new("phone_number", "npsd keeps no phone numbers").into());
+    }
+    let id = target.to_string();
+    let found = state.store.read(move |c| people::find(c, &id)).await?;
+    found
+        .map(|p| p.email_key)
+        .ok_or_else(|| DelightedError::not_found(format!("no person with id '{target}'")))
+}
+
+pub async fn delete(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> DelightedResult<HttpResponse> {
+    caller.need(Scope::Admin)?;
+    let target = path_part(&req, "person")?;
+    let key = address_of(&state, &target).await?;
+    let erased = state.store.write(move |c| people::erase(c, &key)).await?;
+    tracing::info!(
+        invitations = erased.invitations,
+        responses = erased.responses,
+        "personal data erased on request (Delighted-compatible API)"
+    );
+    Ok(HttpResponse::Accepted().json(OK))
+}
+
+pub async fn delete_pending(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> DelightedResult<HttpResponse> {
+    caller.need(Scope::Ingest)?;
+    let target = path_part(&req, "person")?;
+    let key = address_of(&state, &target).await?;
+    let survey_id = caller.survey.id.clone();
+    let now = state.clock.now();
+    let cancelled = state
+        .store
+        .write(move |c| {
+            let mut n = 0;
+            for id in answers::scheduled_for(c, &survey_id, &key)? {
+                if let invitations::Cancelled::Done(_) = invitations::cancel(c, &id, now)? {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await?;
+    tracing::info!(
+        cancelled,
+        "pending survey requests cancelled (Delighted-compatible API)"
+    );
+    Ok(HttpResponse::Ok().json(OK))
+}

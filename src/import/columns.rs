@@ -1,0 +1,176 @@
+//! Which CSV column holds what: the one mapping table of both import formats (documented in
+//! docs/MIGRATING-FROM-DELIGHTED.md). Headers match without regard to case, spaces or
+//! underscores; a column the table does not name is a property of the answer.
+
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The answer's id at the source: importing the same row twice adds it once.
+    Id,
+    Email,
+    Name,
+    Score,
+    Comment,
+    /// When the answer was given.
+    RespondedAt,
+    /// `nps` rows are imported; other survey types (CSAT, CES...) are skipped.
+    SurveyType,
+    /// Known, and not worth keeping: links into the old service, its own bookkeeping.
+    Ignored,
+}
+
+/// The two formats `npsd import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Delighted's CSV export of survey responses.
+    Delighted,
+    /// `email, score, comment, responded_at` and any property columns.
+    Plain,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Delighted => "delighted",
+            Format::Plain => "csv",
+        }
+    }
+}
+
+/// Delighted's export names, and the names other tools that re-export it use. Everything else in
+/// the export (the person's properties, `Delighted Source`, `Delighted Page URL`, ...) becomes a
+/// property.
+pub const DELIGHTED: &[(&str, Field)] = &[
+    ("Response ID", Field::Id),
+    ("ID", Field::Id),
+    ("Email", Field::Email),
+    ("Person Email", Field::Email),
+    ("Email Address", Field::Email),
+    ("Name", Field::Name),
+    ("Person Name", Field::Name),
+    ("Score", Field::Score),
+    ("NPS Score", Field::Score),
+    ("Comment", Field::Comment),
+    ("Comments", Field::Comment),
+    ("Response Timestamp", Field::RespondedAt),
+    ("Responded At", Field::RespondedAt),
+    ("Created At", Field::RespondedAt),
+    ("Date", Field::RespondedAt),
+    ("Timestamp", Field::RespondedAt),
+    ("Survey Type", Field::SurveyType),
+    ("Permalink", Field::Ignored),
+    ("Updated At", Field::Ignored),
+    ("Updated Timestamp", Field::Ignored),
+    ("Person ID", Field::Ignored),
+    ("Notes", Field::Ignored),
+    ("Additional Answers", Field::Ignored),
+];
+
+/// The plain format: npsd's own names.
+pub const PLAIN: &[(&str, Field)] = &[
+    ("id", Field::Id),
+    ("email", Field::Email),
+    ("name", Field::Name),
+    ("score", Field::Score),
+    ("comment", Field::Comment),
+    ("responded_at", Field::RespondedAt),
+];
+
+/// A header reduced to what matching looks at: lower case, letters and digits only.
+fn folded(header: &str) -> String {
+    header
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// What each column of a header row holds: a known field, or a property by that name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    Field(Field),
+    Property(String),
+}
+
+/// Maps a header row; an error names the required columns that are missing.
+pub fn map_header(format: Format, headers: &[&str]) -> Result<Vec<Column>, String> {
+    let table = match format {
+        Format::Delighted => DELIGHTED,
+        Format::Plain => PLAIN,
+    };
+    let mut seen = Vec::new();
+    let columns: Vec<Column> = headers
+        .iter()
+        .map(|h| {
+            let h = h.trim().trim_start_matches('\u{feff}');
+            match table.iter().find(|(name, _)| folded(name) == folded(h)) {
+                // The first column of a kind wins; a second one is kept as a property.
+                Some((_, field)) if !seen.contains(field) => {
+                    seen.push(*field);
+                    Column::Field(*field)
+                }
+                _ => Column::Property(h.chars().take(64).collect()),
+            }
+        })
+        .collect();
+    let missing: Vec<String> = [Field::Score, Field::RespondedAt]
+        .into_iter()
+        .filter(|f| !seen.contains(f))
+        .map(|f| {
+            let names: Vec<&str> = table
+                .iter()
+                .filter(|(_, g)| *g == f)
+                .map(|(n, _)| *n)
+                .collect();
+            if names.len() == 1 {
+                names[0].to_string()
+            } else {
+                format!("{} (or {})", names[0], names[1..].join(", "))
+            }
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the header row has no column for {}; it has: {}",
+            missing.join(" or "),
+            headers.join(", ")
+        ));
+    }
+    Ok(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delighted_headers_map_by_name_whatever_their_case() {
+        let cols = map_header(
+            Format::Delighted,
+            &[
+                "\u{feff}Response ID",
+                "email",
+                "Score",
+                "comment",
+                "response_timestamp",
+                "Plan",
+                "Delighted Source",
+            ],
+        )
+        .unwrap();
+        assert_eq!(cols[0], Column::Field(Field::Id));
+        assert_eq!(cols[1], Column::Field(Field::Email));
+        assert_eq!(cols[4], Column::Field(Field::RespondedAt));
+        assert_eq!(cols[5], Column::Property("Plan".into()));
+        assert_eq!(cols[6], Column::Property("Delighted Source".into()));
+    }
+
+    #[test]
+    fn a_missing_score_or_time_is_named() {
+        let err = map_header(Format::Plain, &["email", "comment"]).unwrap_err();
+        assert!(
+            err.contains("score") && err.contains("responded_at"),
+            "{err}"
+        );
+    }
+}
