@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod dashboard;
 mod dashboard_browser;
+mod delighted;
 mod delivery;
 mod digest;
 mod email_path;

@@ -213,9 +213,10 @@ async function phaseRest() {
     `bounce.all has bounced@example.com with bounced_at: ${show(bounces)}`);
 
   step('12. Cursor pages of people, following the absolute Link: rel="next"');
-  // The client retries any failed page (auto_handle_rate_limits defaults to true, even for
-  // non-429 errors, and then calls its callback, `true` by default); turn that off so an error
-  // rejects. Returning false from the callback does not stop the paging, so it never does.
+  // By default the client retries any failed page (auto_handle_rate_limits is true for every
+  // error, not only 429s) and then rejects with a PaginationError that hides the cause; with it
+  // off, an error rejects as itself. Returning false from the callback does not stop the paging
+  // (it only resolves early), so the callback never does. `interation_count` (sic) counts pages.
   const listing = delighted.person.list({ per_page: 2 });
   const emails = [];
   await listing.autoPagingEach((p) => { emails.push(p.email); }, { auto_handle_rate_limits: false });

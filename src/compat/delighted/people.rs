@@ -187,10 +187,14 @@ fn next_link(public_url: &str, params: &Params, per_page: i64, cursor: &str) -> 
     format!("<{public_url}/v1/people?{}>; rel=\"next\"", query.finish())
 }
 
-/// The lower-cased address a `{id}` or `email:ADDR` path names; 404 for an unknown id.
+/// The lower-cased address a `{id}`, `email:ADDR` or `ADDR` path names (the clients send the bare
+/// address for pending survey requests; an id never holds an `@`); 404 for an unknown id.
 async fn address_of(state: &AppState, target: &str) -> DelightedResult<String> {
     if let Some(email) = target.strip_prefix("email:") {
         return Ok(EmailAddress::parse("email", email)?.key());
+    }
+    if target.contains('@') {
+        return Ok(EmailAddress::parse("email", target)?.key());
     }
     if target.starts_with("phone_number:") {
         return Err(ValidationError::new("phone_number", "npsd keeps no phone numbers").into());

@@ -86,25 +86,29 @@ pub async fn decide(
             "no response '{response_id}' in this survey"
         )));
     }
-    let q = responses::CommentQuery {
-        survey_id: survey.id,
-        status,
-        commented: None,
-        limit: 1,
-        ..Default::default()
-    };
-    // The one response, through the same view as the lists.
+    find_one(state, survey.id, response_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the response is gone".into()))
+}
+
+/// One response of a survey, whatever its status, through the same view as the lists (the
+/// dashboard's response page reads it too).
+pub async fn find_one(
+    state: &AppState,
+    survey_id: String,
+    response_id: String,
+) -> Result<Option<CommentView>, ApiError> {
     let (rows, properties) = state
         .store
         .read(move |c| {
-            let rows = responses::one(c, &q.survey_id, &response_id)?;
+            let rows = responses::one(c, &survey_id, &response_id)?;
             let props = responses::properties_of_comments(c, &rows)?;
             Ok((rows, props))
         })
         .await?;
-    rows.first()
-        .map(|r| CommentView::new(r, properties.get(&r.response_id)))
-        .ok_or_else(|| ApiError::NotFound("the response is gone".into()))
+    Ok(rows
+        .first()
+        .map(|r| CommentView::new(r, properties.get(&r.response_id))))
 }
 
 #[utoipa::path(post, path = "/api/v1/surveys/{slug}/responses/{id}/restore", tag = "results",

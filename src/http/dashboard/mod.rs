@@ -5,6 +5,7 @@
 //! something carries the session's CSRF token.
 pub mod charts;
 mod pages;
+mod response;
 mod session;
 mod settings;
 mod sign_in;
@@ -51,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(settings::survey_page)
                 .post(settings::save_survey),
         )
+        .service(web::resource("/dashboard/{slug}/responses/{id}").get(response::page))
         .service(web::resource("/dashboard/{slug}/responses/{id}/{decision}").post(pages::decide));
 }
 

@@ -1,0 +1,49 @@
+//! One response on its own page, at `/dashboard/{slug}/responses/{id}`: where the permalink of
+//! the Delighted-compatible API leads, with who answered, how, when, and the properties.
+use super::session::SignedIn;
+use super::{html, PageError};
+use crate::http::api::responses::find_one;
+use crate::http::api::results::{find_survey, CommentView};
+use crate::http::AppState;
+use crate::store::surveys::SurveyRow;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "dashboard/response.html")]
+struct ResponseView<'a> {
+    user: Option<&'a str>,
+    is_admin: bool,
+    csrf: &'a str,
+    survey: &'a SurveyRow,
+    r: &'a CommentView,
+    /// (name, value) of the answer's properties.
+    properties: Vec<(String, String)>,
+    counted: bool,
+}
+
+pub async fn page(
+    s: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let survey = find_survey(&state, slug).await?;
+    let r = find_one(&state, survey.id.clone(), id)
+        .await?
+        .ok_or_else(|| PageError::NotFound("There is no such response in this survey.".into()))?;
+    let properties = r
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+        .collect();
+    html(ResponseView {
+        user: Some(&s.user.email),
+        is_admin: s.user.is_admin(),
+        csrf: &s.csrf,
+        survey: &survey,
+        counted: r.status == "counted",
+        r: &r,
+        properties,
+    })
+}
