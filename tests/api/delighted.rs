@@ -780,7 +780,11 @@ async fn official_client(backend: Backend, lang: &str) {
     // The client read the metrics with Ann's 10, Bob's 3 and the 9 it added for Cat.
     let m = &out["metrics"];
     assert_eq!(
-        (m["response_count"].as_u64(), m["promoter_count"].as_u64(), m["detractor_count"].as_u64()),
+        (
+            m["response_count"].as_u64(),
+            m["promoter_count"].as_u64(),
+            m["detractor_count"].as_u64()
+        ),
         (Some(3), Some(2), Some(1)),
         "{m}"
     );

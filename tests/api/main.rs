@@ -16,6 +16,7 @@ mod email_path;
 mod embed;
 mod embed_browser;
 mod hostile;
+mod import;
 mod ingest;
 mod insights;
 mod migrations;
