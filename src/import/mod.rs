@@ -184,6 +184,13 @@ fn skip(summary: &mut Summary, report: &mut dyn Report, line: u64, reason: &str)
 /// summary on stdout.
 pub async fn run(store: &Store, format: Format, survey: &str, file: &Path) -> anyhow::Result<()> {
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    // The survey `serve` makes on its first start: an import may come first.
+    if survey == crate::domain::survey::DEFAULT_SLUG {
+        let now = chrono::Utc::now().naive_utc();
+        store
+            .write(move |c| surveys::ensure_default(c, now))
+            .await?;
+    }
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut terminal = Terminal::new(size);
     let now = chrono::Utc::now().naive_utc();
