@@ -136,7 +136,7 @@ async fn a_delighted_export_becomes_history(backend: Backend) {
     assert!(ok, "{out}\n{err}");
     let good = 3000 - bad.len();
     assert!(
-        out.contains(&format!("read 3000 rows"))
+        out.contains("read 3000 rows")
             && out.contains(&format!("{good} imported"))
             && out.contains(&format!("{} skipped", bad.len())),
         "{out}"
