@@ -131,6 +131,19 @@ async fn the_team_reads_the_dashboard_in_a_browser() {
     browser.goto(&app.url("/keys")).await;
     browser.wait_for("h1").await;
     check_page(&browser, "the API keys page", "dashboard-keys").await;
+    // One answer on its own page (where the Delighted-compatible API's permalink leads).
+    let found = app.comments("?q=delivery&limit=1").await;
+    let id = found["comments"][0]["id"].as_str().unwrap().to_string();
+    browser
+        .goto(&app.url(&format!("/dashboard/default/responses/{id}")))
+        .await;
+    browser.wait_for(".feed .score").await;
+    let text = browser.find(".feed .text").await.text().await.unwrap();
+    assert_eq!(
+        Some(text.as_str()),
+        found["comments"][0]["comment"].as_str()
+    );
+    check_page(&browser, "a response", "dashboard-response").await;
     browser.goto(&app.url("/dashboard/default/settings")).await;
     browser.wait_for("#brand").await;
     check_page(&browser, "the survey settings", "dashboard-settings").await;

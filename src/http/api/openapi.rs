@@ -112,6 +112,9 @@ pub struct ApiKeyInput {
     pub name: String,
     #[schema(min_items = 1)]
     pub scopes: Vec<ScopeName>,
+    /// The slug of the survey the key's Delighted-compatible requests (`/v1/...`) use; default
+    /// `default`.
+    pub survey: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

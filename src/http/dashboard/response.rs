@@ -20,6 +20,8 @@ struct ResponseView<'a> {
     /// (name, value) of the answer's properties.
     properties: Vec<(String, String)>,
     counted: bool,
+    /// When it was given, to the minute, in UTC.
+    when: String,
 }
 
 pub async fn page(
@@ -43,6 +45,10 @@ pub async fn page(
         csrf: &s.csrf,
         survey: &survey,
         counted: r.status == "counted",
+        when: format!(
+            "{} UTC",
+            r.responded_at.get(..16).unwrap_or("").replace('T', " ")
+        ),
         r: &r,
         properties,
     })
