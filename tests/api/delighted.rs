@@ -235,6 +235,37 @@ async fn people_list_in_cursor_pages(backend: Backend) {
     )
     .await;
     assert_eq!(r.body, json!([]));
+    // One person, by id or by address.
+    let r = v1(
+        &app,
+        Method::GET,
+        &format!("/v1/people/{}.json", made[2]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["email"].as_str()),
+        (StatusCode::OK, Some("p2@example.com"))
+    );
+    let r = v1(&app, Method::GET, "/v1/people/email:p4%40example.com", None).await;
+    assert_eq!(r.body["id"], made[4].as_str());
+    let r = v1(&app, Method::GET, "/v1/people/nobody", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // `curl -d '{...}'` labels JSON as a form: it is read as JSON.
+    let res = app
+        .client
+        .post(app.url("/v1/people"))
+        .header("Authorization", basic(API_KEY))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(r#"{"email": "curl@example.com", "send": false}"#)
+        .send()
+        .await
+        .unwrap();
+    let r = reply(res).await;
+    assert_eq!(
+        (r.status, r.body["email"].as_str()),
+        (StatusCode::OK, Some("curl@example.com"))
+    );
     let r = v1(&app, Method::GET, "/v1/people?per_page=101", None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body["errors"]["per_page"].is_array());

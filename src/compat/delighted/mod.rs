@@ -34,7 +34,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource(both("/people/{person}/survey_requests/pending"))
             .delete(people::delete_pending),
     )
-    .service(web::resource("/people/{person}").delete(people::delete))
+    .service(
+        web::resource("/people/{person}")
+            .get(people::get)
+            .delete(people::delete),
+    )
     .service(
         web::resource(both("/survey_responses"))
             .get(survey_responses::list)

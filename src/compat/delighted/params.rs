@@ -223,9 +223,14 @@ impl FromRequest for Params {
                     "the body is larger than {MAX_BODY_BYTES} bytes"
                 ))));
             }
+            let json_shaped = bytes
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| *b == b'{');
             let body = if bytes.iter().all(u8::is_ascii_whitespace) {
                 Params::default()
-            } else if form {
+            } else if form && !json_shaped {
+                // (`curl -d '{...}'` labels a JSON body as a form: it is read as JSON.)
                 let text = std::str::from_utf8(&bytes)
                     .map_err(|_| ValidationError::new("body", "must be UTF-8"))?;
                 Params::from_form(text)?

@@ -206,6 +206,34 @@ async fn address_of(state: &AppState, target: &str) -> DelightedResult<String> {
         .ok_or_else(|| DelightedError::not_found(format!("no person with id '{target}'")))
 }
 
+/// `GET /v1/people/{id | email:ADDR}`: one person (Node's client has `person.retrieve`).
+pub async fn get(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> DelightedResult<HttpResponse> {
+    caller.need(Scope::Read)?;
+    let target = path_part(&req, "person")?;
+    let key = address_of(&state, &target).await?;
+    let survey_id = caller.survey.id.clone();
+    let found = state
+        .store
+        .read(move |c| {
+            let Some(person) = people::find_by_key(c, &key)? else {
+                return Ok(None);
+            };
+            let activity =
+                answers::activity(c, &survey_id, std::slice::from_ref(&person.email_key))?;
+            Ok(Some(PersonView::new(
+                &person,
+                activity.get(&person.email_key),
+            )))
+        })
+        .await?;
+    let view = found.ok_or_else(|| DelightedError::not_found(format!("no person '{target}'")))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
 pub async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
