@@ -216,6 +216,72 @@ pub fn email_address(data: &[u8]) {
     }
 }
 
+/// The Delighted-compatible API's parameters (query string or form body, as Delighted's
+/// clients and hand-written integrations send them) and its Basic authorization header.
+pub fn delighted_params(data: &[u8]) {
+    use crate::compat::delighted::auth::basic_key;
+    use crate::compat::delighted::params::Params;
+    let raw = text(data);
+    if let Some(key) = basic_key(Some(&raw)) {
+        assert!(!key.is_empty() && !key.contains(':'));
+    }
+    let Ok(p) = Params::from_form(&raw) else {
+        return;
+    };
+    if let Ok((offset, limit)) = p.page() {
+        assert!((1..=100).contains(&limit) && offset >= 0);
+    }
+    if let Ok(Some(t)) = p.unix_time("since") {
+        assert!((1..=9999).contains(&chrono::Datelike::year(&t)));
+    }
+    let _ = p.boolean("send");
+    let _ = p.integer("delay");
+    let _ = p.string("email");
+    let _ = p.expands("person");
+    if let Ok(Some(props)) = p.object("properties") {
+        if let Ok(parsed) = crate::domain::transaction::parse_properties(props) {
+            assert!(parsed.len() <= MAX_PROPERTIES);
+        }
+    }
+}
+
+/// A CSV history as `npsd import` reads it: the header mapped, each row an answer or a reason.
+pub fn import_csv(data: &[u8]) {
+    use crate::import::columns::{map_header, Format};
+    use crate::import::row::parse_row;
+    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+        .expect("a time")
+        .naive_utc();
+    for format in [Format::Delighted, Format::Plain] {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(data);
+        let Ok(headers) = reader.headers().cloned() else {
+            return;
+        };
+        let names: Vec<&str> = headers.iter().collect();
+        let Ok(columns) = map_header(format, &names) else {
+            continue;
+        };
+        for record in reader.records().take(50).flatten() {
+            match parse_row(format, &columns, &record, "survey", now) {
+                Ok(a) => {
+                    assert!(a.score.value() <= 10);
+                    assert!(a.responded_at <= now);
+                    assert!(a.properties.len() <= MAX_PROPERTIES);
+                    assert!(a.properties.iter().all(|(k, v)| !k.is_empty()
+                        && k.chars().count() <= 64
+                        && !v.is_empty()
+                        && v.chars().count() <= 500));
+                    assert!(a.comment.iter().all(|c| c
+                        .chars()
+                        .all(|ch| !ch.is_control() || ch == '\n' || ch == '\t')));
+                    assert!(a.id.starts_with("import-") && a.id.len() == 39);
+                }
+                Err(reason) => assert!(!reason.is_empty()),
+            }
+        }
+    }
+}
+
 /// Every target by name, for the bounded run and the fuzz crate.
 pub type Target = fn(&[u8]);
 pub const TARGETS: &[(&str, Target)] = &[
@@ -224,6 +290,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("query_filters", query_filters),
     ("json_ingest", json_ingest),
     ("email_address", email_address),
+    ("delighted_params", delighted_params),
+    ("import_csv", import_csv),
 ];
 
 /// Seeds: realistic inputs the mutations start from.
@@ -255,6 +323,16 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             r#"{"name": "k", "scopes": ["ingest", "root"], "email": "A@B.CO", "reason": "bounce"}"#,
             r#"{"score": 9, "comment": "Great\r\nshop", "email": "ann@example.com", "customer_id": "c-1", "properties": {"plan": "pro"}, "page_url": "https://shop.example/a?b#c", "signature": "ab12", "visitor_id": "v-1", "website": ""}"#,
             r#"{"allowed_origins": ["https://shop.example", "http://127.0.0.1:8080/", "https://a.example/path"], "embed_enabled": true, "intro": "Order {order_id}"}"#,
+        ],
+        "delighted_params" => &[
+            "email=ann%40example.com&name=Ann&properties[plan]=pro&properties[question_product_name]=Kettle&delay=60&send=false",
+            "expand[]=person&expand=notes&page=2&per_page=100&since=1700000000&until=99999999999999&order=desc",
+            "Basic bnBzZF9rZXk6",
+            "properties[a][b]=1&properties=x&page=0&per_page=-1&since=-62135596801",
+        ],
+        "import_csv" => &[
+            "Response ID,Email,Name,Score,Comment,Response Timestamp,Survey Type,plan\n1,ann@example.com,Ann,9,\"Great, \"\"really\"\"\nyes\",2024-04-18 09:14:20,nps,pro\n2,bad,B,11,,2024-04-19T10:00:00Z,csat,free\n",
+            "email,score,comment,responded_at,country\nann@example.com,10,ok,1713431660,DE\n,9.0,,2024-01-01,\n,9.5,,04/18/2024 09:14,FR\nx@y.co,7\n",
         ],
         "email_address" => &[
             "ann@example.com",

@@ -109,7 +109,8 @@ pub fn map_header(format: Format, headers: &[&str]) -> Result<Vec<Column>, Strin
                     seen.push(*field);
                     Column::Field(*field)
                 }
-                _ => Column::Property(h.chars().take(64).collect()),
+                // Control characters (a NUL cannot be stored in PostgreSQL text) are dropped.
+                _ => Column::Property(h.chars().filter(|c| !c.is_control()).take(64).collect()),
             }
         })
         .collect();
