@@ -185,6 +185,18 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
             .map_err(|e| crate::startup::database_error(&config.database_url, e, "cannot open"))?
     };
     let now = chrono::Utc::now().naive_utc();
+    let result = admin_command(command, config, store.clone(), now).await;
+    // Every write answered and every connection closed before the process exits.
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    result
+}
+
+async fn admin_command(
+    command: Command,
+    config: &Config,
+    store: Store,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
     match command {
         Command::Digest {
             survey,

@@ -262,7 +262,8 @@ pub fn import_csv(data: &[u8]) {
             continue;
         };
         for record in reader.records().take(50).flatten() {
-            match parse_row(format, &columns, &record, "survey", now) {
+            let line = record.position().map_or(0, |p| p.line());
+            match parse_row(format, &columns, &record, line, "survey", now) {
                 Ok(a) => {
                     assert!(a.score.value() <= 10);
                     assert!(a.responded_at <= now);

@@ -157,7 +157,7 @@ pub async fn import<R: Read>(
         }
         summary.rows += 1;
         let line = record.position().map_or(line, |p| p.line());
-        match row::parse_row(format, &columns, &record, &survey.id, now) {
+        match row::parse_row(format, &columns, &record, line, &survey.id, now) {
             Ok(answer) => batch.push(answer),
             Err(reason) => skip(&mut summary, report, line, &reason),
         }

@@ -5,7 +5,7 @@ use crate::domain::embed::{clean_text, MAX_COMMENT_CHARS};
 use crate::domain::score::Score;
 use crate::domain::state::Channel;
 use crate::domain::transaction::MAX_PROPERTIES;
-use crate::store::answers::NewAnswer;
+use crate::store::answers::{NewAnswer, Who};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
@@ -78,11 +78,12 @@ fn answer_id(survey_id: &str, format: Format, key: &str) -> String {
     format!("import-{}", &hex::encode(digest)[..32])
 }
 
-/// Reads one row; `Err` is why it is skipped.
+/// Reads one row (starting on `line` of the file); `Err` is why it is skipped.
 pub fn parse_row(
     format: Format,
     columns: &[Column],
     record: &csv::StringRecord,
+    line: u64,
     survey_id: &str,
     now: NaiveDateTime,
 ) -> Result<NewAnswer, String> {
@@ -165,12 +166,21 @@ pub fn parse_row(
     }
     properties.sort();
     properties.dedup_by(|a, b| a.0 == b.0);
-    let key = match id {
-        Some(source_id) => format!("id\n{source_id}"),
-        None => format!(
+    let key = match (id, &email) {
+        (Some(source_id), _) => format!("id\n{source_id}"),
+        // A person's answer without an id: what it says (the same person, second, score and
+        // comment twice is one answer).
+        (None, Some(email)) => format!(
             "row\n{}\n{}\n{}\n{}",
-            email.as_ref().map(|e| e.key()).unwrap_or_default(),
+            email.key(),
             responded_at,
+            score.value(),
+            comment.as_deref().unwrap_or("")
+        ),
+        // An anonymous answer without an id: forty "10"s on one day are forty answers, told
+        // apart by their line (the same file again gives the same ids).
+        (None, None) => format!(
+            "line\n{line}\n{responded_at}\n{}\n{}",
             score.value(),
             comment.as_deref().unwrap_or("")
         ),
@@ -178,7 +188,7 @@ pub fn parse_row(
     Ok(NewAnswer {
         id: answer_id(survey_id, format, &key),
         channel: Channel::Import,
-        email,
+        who: email.map_or(Who::Nobody, Who::Address),
         name,
         score,
         comment,
@@ -237,17 +247,17 @@ mod tests {
             "2024-04-18 09:14:20",
             "pro",
         ]);
-        let a = parse_row(Format::Delighted, &cols, &rec, "s1", now()).unwrap();
+        let a = parse_row(Format::Delighted, &cols, &rec, 2, "s1", now()).unwrap();
         assert_eq!(a.score.value(), 9);
-        assert_eq!(a.email.as_ref().unwrap().key(), "ann@example.com");
+        assert!(matches!(&a.who, Who::Address(e) if e.key() == "ann@example.com"));
         assert_eq!(a.properties, vec![("Plan".to_string(), "pro".to_string())]);
         assert_eq!(a.channel, Channel::Import);
         // The same source id gives the same answer id; another survey another one.
-        let again = parse_row(Format::Delighted, &cols, &rec, "s1", now()).unwrap();
+        let again = parse_row(Format::Delighted, &cols, &rec, 2, "s1", now()).unwrap();
         assert_eq!(a.id, again.id);
         assert_ne!(
             a.id,
-            parse_row(Format::Delighted, &cols, &rec, "s2", now())
+            parse_row(Format::Delighted, &cols, &rec, 2, "s2", now())
                 .unwrap()
                 .id
         );
@@ -265,6 +275,7 @@ mod tests {
                 Format::Plain,
                 &cols,
                 &csv::StringRecord::from(fields),
+                2,
                 "s",
                 now(),
             )

@@ -94,9 +94,12 @@ fn with_properties(conn: &mut DbConn, rows: Vec<AnswerTuple>) -> StoreResult<Vec
 #[derive(Debug, Clone, Default)]
 pub struct AnswerQuery {
     pub survey_id: String,
+    /// From this instant on.
     pub since: Option<NaiveDateTime>,
+    /// Before this instant (the API's inclusive second, plus one).
     pub until: Option<NaiveDateTime>,
     pub updated_since: Option<NaiveDateTime>,
+    /// Before this instant.
     pub updated_until: Option<NaiveDateTime>,
     /// Only this person's answers (lower-cased address).
     pub email_key: Option<String>,
@@ -116,13 +119,13 @@ pub fn list(conn: &mut DbConn, q: &AnswerQuery) -> StoreResult<Vec<Answer>> {
         query = query.filter(responses::responded_at.ge(t));
     }
     if let Some(t) = q.until {
-        query = query.filter(responses::responded_at.le(t));
+        query = query.filter(responses::responded_at.lt(t));
     }
     if let Some(t) = q.updated_since {
         query = query.filter(responses::updated_at.ge(t));
     }
     if let Some(t) = q.updated_until {
-        query = query.filter(responses::updated_at.le(t));
+        query = query.filter(responses::updated_at.lt(t));
     }
     if let Some(key) = &q.email_key {
         query = query.filter(
@@ -163,7 +166,7 @@ pub fn find(conn: &mut DbConn, survey_id: &str, id: &str) -> StoreResult<Option<
 pub struct NewAnswer {
     pub id: String,
     pub channel: Channel,
-    pub email: Option<EmailAddress>,
+    pub who: Who,
     pub name: Option<String>,
     pub score: Score,
     pub comment: Option<String>,
@@ -172,17 +175,38 @@ pub struct NewAnswer {
     pub properties: Vec<(String, String)>,
 }
 
-/// Adds an answer (and its person when it names an address). False when an answer with this id
-/// exists already; nothing is changed then.
+/// Who gave an answer.
+#[derive(Debug, Clone)]
+pub enum Who {
+    Nobody,
+    /// A known person (the API names them by id): their address as stored.
+    Person {
+        email: String,
+        email_key: String,
+    },
+    /// An address from an import: its person is made, or given a name they lack.
+    Address(EmailAddress),
+}
+
+impl Who {
+    fn email(&self) -> Option<(String, String)> {
+        match self {
+            Who::Nobody => None,
+            Who::Person { email, email_key } => Some((email.clone(), email_key.clone())),
+            Who::Address(e) => Some((e.as_str().to_string(), e.key())),
+        }
+    }
+}
+
+/// Adds an answer (and its person when it names a new address). False when an answer with this
+/// id exists already; nothing is changed then.
 pub fn add(
     conn: &mut DbConn,
     survey_id: &str,
     a: &NewAnswer,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
-    if let Some(email) = &a.email {
-        super::people::ensure(conn, email, a.name.as_deref(), now)?;
-    }
+    let email = a.who.email();
     let row = super::responses::ResponseRow {
         id: a.id.clone(),
         survey_id: survey_id.to_string(),
@@ -196,8 +220,8 @@ pub fn add(
         submitted_at: a.comment.as_ref().map(|_| a.responded_at),
         created_at: now,
         updated_at: now,
-        email: a.email.as_ref().map(|e| e.as_str().to_string()),
-        email_key: a.email.as_ref().map(|e| e.key()),
+        email: email.as_ref().map(|(e, _)| e.clone()),
+        email_key: email.map(|(_, k)| k),
         name: a.name.clone(),
         customer_id: None,
         page_url: None,
@@ -219,6 +243,15 @@ pub fn add(
         Err(e) => return Err(e.into()),
     }
     set_properties(conn, &a.id, &a.properties)?;
+    if let Who::Address(email) = &a.who {
+        super::people::ensure(
+            conn,
+            email,
+            a.name.as_deref(),
+            super::people::NameRule::FillIn,
+            now,
+        )?;
+    }
     Ok(true)
 }
 
@@ -262,8 +295,10 @@ pub fn change(
     if let Some(score) = c.score {
         answer.score = i32::from(score.value());
     }
+    let mut submitted_at = None;
     if let Some(comment) = &c.comment {
         answer.comment = comment.clone();
+        submitted_at = comment.as_ref().map(|_| now);
     }
     if let Some(at) = c.responded_at {
         answer.responded_at = at;
@@ -277,6 +312,11 @@ pub fn change(
             responses::updated_at.eq(now),
         ))
         .execute(conn)?;
+    if c.comment.is_some() {
+        diesel::update(responses::table.find(id))
+            .set(responses::submitted_at.eq(submitted_at))
+            .execute(conn)?;
+    }
     if let Some(props) = &c.properties {
         set_properties(conn, id, props)?;
         answer.properties = props.clone();
@@ -351,84 +391,5 @@ pub fn people_by_key(
     Ok(super::people::by_keys(conn, keys)?
         .into_iter()
         .map(|p| (p.email_key.clone(), p))
-        .collect())
-}
-
-/// The survey's scheduled invitations for an address (their emails have not gone out).
-pub fn scheduled_for(
-    conn: &mut DbConn,
-    survey_id: &str,
-    email_key: &str,
-) -> StoreResult<Vec<String>> {
-    Ok(invitations::table
-        .filter(invitations::survey_id.eq(survey_id))
-        .filter(invitations::email_key.eq(email_key))
-        .filter(invitations::status.eq(InvitationStatus::Scheduled))
-        .select(invitations::id)
-        .load(conn)?)
-}
-
-/// A page of the survey's unsubscribes, oldest first: (lower-cased address, when).
-pub fn unsubscribes(
-    conn: &mut DbConn,
-    survey_id: &str,
-    since: Option<NaiveDateTime>,
-    until: Option<NaiveDateTime>,
-    offset: i64,
-    limit: i64,
-) -> StoreResult<Vec<(String, NaiveDateTime)>> {
-    use super::schema::unsubscribes;
-    let mut q = unsubscribes::table
-        .filter(unsubscribes::survey_id.eq(survey_id))
-        .into_boxed();
-    if let Some(t) = since {
-        q = q.filter(unsubscribes::created_at.ge(t));
-    }
-    if let Some(t) = until {
-        q = q.filter(unsubscribes::created_at.le(t));
-    }
-    Ok(q.order((
-        unsubscribes::created_at.asc(),
-        unsubscribes::email_key.asc(),
-    ))
-    .offset(offset)
-    .limit(limit)
-    .select((unsubscribes::email_key, unsubscribes::created_at))
-    .load(conn)?)
-}
-
-/// A page of bounced addresses (suppressed for a bounce, address still held), oldest first.
-pub fn bounces(
-    conn: &mut DbConn,
-    since: Option<NaiveDateTime>,
-    until: Option<NaiveDateTime>,
-    offset: i64,
-    limit: i64,
-) -> StoreResult<Vec<(String, NaiveDateTime)>> {
-    use super::schema::suppressions;
-    let mut q = suppressions::table
-        .filter(
-            suppressions::reason.eq(crate::domain::suppression::SuppressionReason::Bounce.as_str()),
-        )
-        .filter(suppressions::email.is_not_null())
-        .into_boxed();
-    if let Some(t) = since {
-        q = q.filter(suppressions::created_at.ge(t));
-    }
-    if let Some(t) = until {
-        q = q.filter(suppressions::created_at.le(t));
-    }
-    let rows: Vec<(Option<String>, NaiveDateTime)> = q
-        .order((
-            suppressions::created_at.asc(),
-            suppressions::email_hash.asc(),
-        ))
-        .offset(offset)
-        .limit(limit)
-        .select((suppressions::email, suppressions::created_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(email, at)| Some((email?, at)))
         .collect())
 }

@@ -155,7 +155,13 @@ pub fn ingest(
         Err(e) => return Err(e.into()),
     }
     // The person behind the address, for APIs that name people by id.
-    super::people::ensure(conn, &tx.email, tx.name.as_deref(), now)?;
+    super::people::ensure(
+        conn,
+        &tx.email,
+        tx.name.as_deref(),
+        super::people::NameRule::Replace,
+        now,
+    )?;
     // One row per property (at most 50): batch inserts are not available across both backends.
     for (name, value) in &tx.properties {
         diesel::insert_into(invitation_properties::table)
@@ -438,4 +444,18 @@ pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Ca
         updated_at: now,
         ..row
     }))
+}
+
+/// The survey's scheduled invitations for an address (their emails have not gone out).
+pub fn scheduled_for(
+    conn: &mut DbConn,
+    survey_id: &str,
+    email_key: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(invitations::table
+        .filter(invitations::survey_id.eq(survey_id))
+        .filter(invitations::email_key.eq(email_key))
+        .filter(invitations::status.eq(InvitationStatus::Scheduled))
+        .select(invitations::id)
+        .load(conn)?)
 }

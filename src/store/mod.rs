@@ -241,6 +241,13 @@ pub struct Store {
 }
 
 impl Store {
+    /// Closes the store for good: the read pool's connections, then the writer threads, once
+    /// every write is answered (when no other clone is left). For commands that exit after it.
+    pub fn close(self) {
+        drop(self.read);
+        self.write.close();
+    }
+
     /// Connects, and runs the pending migrations first.
     pub fn open(url: &DatabaseUrl, pool_size: u32) -> StoreResult<Store> {
         run_migrations(url)?;

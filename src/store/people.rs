@@ -25,16 +25,30 @@ pub struct PersonRow {
     pub updated_at: NaiveDateTime,
 }
 
-/// The person with this address, made when new; a name given replaces the one held.
+/// What a name given for a known person does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// A name given now replaces the one held (the shop says so).
+    Replace,
+    /// Only fills in a missing name (an old export must not overwrite today's).
+    FillIn,
+}
+
+/// The person with this address, made when new.
 pub fn ensure(
     conn: &mut DbConn,
     email: &EmailAddress,
     name: Option<&str>,
+    rule: NameRule,
     now: NaiveDateTime,
 ) -> StoreResult<PersonRow> {
     let key = email.key();
     if let Some(mut found) = find_by_key(conn, &key)? {
-        if name.is_some() && found.name.as_deref() != name {
+        let change = match rule {
+            NameRule::Replace => name.is_some() && found.name.as_deref() != name,
+            NameRule::FillIn => name.is_some() && found.name.is_none(),
+        };
+        if change {
             found.name = name.map(str::to_string);
             found.updated_at = now;
             diesel::update(people::table.find(&found.id))
@@ -96,6 +110,7 @@ pub fn by_keys(conn: &mut DbConn, keys: &[String]) -> StoreResult<Vec<PersonRow>
 #[derive(Debug, Clone, Default)]
 pub struct PeopleQuery {
     pub since: Option<NaiveDateTime>,
+    /// Before this instant.
     pub until: Option<NaiveDateTime>,
     pub email_key: Option<String>,
     /// Only people after this (created_at, id) position.
@@ -109,7 +124,7 @@ pub fn list(conn: &mut DbConn, q: &PeopleQuery) -> StoreResult<Vec<PersonRow>> {
         query = query.filter(people::created_at.ge(since));
     }
     if let Some(until) = q.until {
-        query = query.filter(people::created_at.le(until));
+        query = query.filter(people::created_at.lt(until));
     }
     if let Some(key) = &q.email_key {
         query = query.filter(people::email_key.eq(key.clone()));
@@ -129,6 +144,8 @@ pub fn list(conn: &mut DbConn, q: &PeopleQuery) -> StoreResult<Vec<PersonRow>> {
 }
 
 pub struct PersonData {
+    /// The person record (id and name) that APIs naming people by id use.
+    pub person: Option<PersonRow>,
     /// With the survey's slug.
     pub invitations: Vec<(InvitationRow, String)>,
     /// (invitation id, name, value)
@@ -146,7 +163,8 @@ pub struct PersonData {
 
 impl PersonData {
     pub fn is_empty(&self) -> bool {
-        self.invitations.is_empty()
+        self.person.is_none()
+            && self.invitations.is_empty()
             && self.responses.is_empty()
             && self.unsubscribes.is_empty()
             && self.suppression.is_none()
@@ -197,6 +215,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         ))
         .load(conn)?;
     Ok(PersonData {
+        person: find_by_key(conn, email_key)?,
         invitations,
         properties,
         responses,

@@ -100,3 +100,39 @@ pub fn list(
     }
     Ok(q.load(conn)?)
 }
+
+/// A page of bounced addresses (suppressed for a bounce, address still held), oldest first, in
+/// [since, until).
+pub fn bounces(
+    conn: &mut DbConn,
+    since: Option<NaiveDateTime>,
+    until: Option<NaiveDateTime>,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<Vec<(String, NaiveDateTime)>> {
+    let mut q = suppressions::table
+        .filter(
+            suppressions::reason.eq(crate::domain::suppression::SuppressionReason::Bounce.as_str()),
+        )
+        .filter(suppressions::email.is_not_null())
+        .into_boxed();
+    if let Some(t) = since {
+        q = q.filter(suppressions::created_at.ge(t));
+    }
+    if let Some(t) = until {
+        q = q.filter(suppressions::created_at.lt(t));
+    }
+    let rows: Vec<(Option<String>, NaiveDateTime)> = q
+        .order((
+            suppressions::created_at.asc(),
+            suppressions::email_hash.asc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select((suppressions::email, suppressions::created_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(email, at)| Some((email?, at)))
+        .collect())
+}

@@ -149,6 +149,15 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> StoreResult<SurveyRow> {
         .get_result(conn)?)
 }
 
+/// The survey with this id, if there is one.
+pub fn find_by_id_opt(conn: &mut DbConn, id: &str) -> StoreResult<Option<SurveyRow>> {
+    Ok(surveys::table
+        .find(id)
+        .select(SurveyRow::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
 /// A survey's slug by id.
 pub fn slug_of(conn: &mut DbConn, id: &str) -> StoreResult<String> {
     Ok(surveys::table

@@ -36,3 +36,32 @@ pub fn add(
         Err(e) => Err(e.into()),
     }
 }
+
+/// A page of the survey's unsubscribes, oldest first, in [since, until): (lower-cased address,
+/// when).
+pub fn page(
+    conn: &mut DbConn,
+    survey_id: &str,
+    since: Option<NaiveDateTime>,
+    until: Option<NaiveDateTime>,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<Vec<(String, NaiveDateTime)>> {
+    let mut q = unsubscribes::table
+        .filter(unsubscribes::survey_id.eq(survey_id))
+        .into_boxed();
+    if let Some(t) = since {
+        q = q.filter(unsubscribes::created_at.ge(t));
+    }
+    if let Some(t) = until {
+        q = q.filter(unsubscribes::created_at.lt(t));
+    }
+    Ok(q.order((
+        unsubscribes::created_at.asc(),
+        unsubscribes::email_key.asc(),
+    ))
+    .offset(offset)
+    .limit(limit)
+    .select((unsubscribes::email_key, unsubscribes::created_at))
+    .load(conn)?)
+}

@@ -50,8 +50,15 @@ pub fn record(
         }
         _ => None,
     };
-    if let Some(email) = &a.email {
-        super::people::ensure(conn, email, a.name.as_deref(), now)?;
+    // Only an identity the site signed makes (or renames) a person: anyone may type an address.
+    if let (Some(email), true) = (&a.email, verified) {
+        super::people::ensure(
+            conn,
+            email,
+            a.name.as_deref(),
+            super::people::NameRule::Replace,
+            now,
+        )?;
     }
     let row = match earlier {
         Some(mut row) => {

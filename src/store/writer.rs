@@ -126,10 +126,11 @@ where
     }
 }
 
-/// The sending side; the writer thread ends when the last clone is dropped.
+/// The sending side; the writer threads end when the last clone is dropped.
 #[derive(Clone)]
 pub(super) struct Writer {
     queue: mpsc::Sender<Box<dyn Pending>>,
+    threads: std::sync::Arc<std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>>,
 }
 
 impl Writer {
@@ -138,15 +139,34 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Box<dyn Pending>>(QUEUE);
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         let manager = std::sync::Arc::new(Connector { manager, setup });
-        for n in 0..threads.max(1) {
-            let rx = rx.clone();
-            let manager = manager.clone();
-            std::thread::Builder::new()
-                .name(format!("npsd-writer-{n}"))
-                .spawn(move || run(&manager, &rx))
-                .expect("starting a database writer thread");
+        let handles = (0..threads.max(1))
+            .map(|n| {
+                let rx = rx.clone();
+                let manager = manager.clone();
+                std::thread::Builder::new()
+                    .name(format!("npsd-writer-{n}"))
+                    .spawn(move || run(&manager, &rx))
+                    .expect("starting a database writer thread")
+            })
+            .collect();
+        Writer {
+            queue: tx,
+            threads: std::sync::Arc::new(std::sync::Mutex::new(handles)),
         }
-        Writer { queue: tx }
+    }
+
+    /// Ends the writer threads once they have answered every write, if this is the last sender:
+    /// a command that exits right after its last write must not leave a thread closing its
+    /// database connection while the process tears down (seen: libpq's cleanup racing the exit,
+    /// "double free or corruption"). Blocks; other clones keep the threads running.
+    pub(super) fn close(self) {
+        let Writer { queue, threads } = self;
+        drop(queue);
+        if let Ok(threads) = std::sync::Arc::try_unwrap(threads) {
+            for t in threads.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                let _ = t.join();
+            }
+        }
     }
 
     pub(super) async fn write<T, F>(&self, f: F) -> StoreResult<T>

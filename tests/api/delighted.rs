@@ -371,6 +371,64 @@ async fn survey_responses_read_and_write(backend: Backend) {
     )
     .await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
+    // `until` is inclusive to the second, as the API shows times.
+    let ann_at = list[1]["created_at"].as_i64().unwrap();
+    let r = v1(
+        &app,
+        Method::GET,
+        &format!("/v1/survey_responses?until={ann_at}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 2, "{}", r.body);
+    let m = v1(
+        &app,
+        Method::GET,
+        &format!("/v1/metrics?until={ann_at}"),
+        None,
+    )
+    .await;
+    assert_eq!(m.body["response_count"], 2);
+    let r = v1(
+        &app,
+        Method::GET,
+        &format!("/v1/survey_responses?until={}", ann_at - 1),
+        None,
+    )
+    .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.body);
+    // A customer's own answer is changed only with an admin key; what the API added, with ingest.
+    let key = app
+        .api(
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(json!({"name": "shop", "scopes": ["ingest", "read"]})),
+        )
+        .await;
+    let shop = key.body["key"].as_str().unwrap().to_string();
+    let ann_response = list[1]["id"].as_str().unwrap().to_string();
+    let r = v1_as(
+        &app,
+        &shop,
+        Method::PUT,
+        &format!("/v1/survey_responses/{ann_response}"),
+        Some(json!({"score": 0})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = v1_as(
+        &app,
+        &shop,
+        Method::PUT,
+        &format!("/v1/survey_responses/{bob_response}"),
+        Some(json!({"comment": "Too slow!"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["created_at"], two_days_ago,
+        "a PUT without created_at keeps it"
+    );
     let since = chrono::Utc::now().timestamp() - 3600;
     let r = v1(
         &app,
@@ -469,6 +527,8 @@ async fn survey_responses_read_and_write(backend: Backend) {
     )
     .await;
     assert!(r.body["errors"]["order"].is_array());
+    let r = v1(&app, Method::GET, "/v1/survey_responses?page=10001", None).await;
+    assert!(r.body["errors"]["page"].is_array(), "{}", r.body);
     let r = v1(&app, Method::GET, "/v1/metrics?trend=nosuchsurvey", None).await;
     assert!(r.body["errors"]["trend"].is_array());
 }
@@ -478,6 +538,10 @@ async fn unsubscribes_bounces_and_erasure(backend: Backend) {
     let ann = create_person(&app, json!({"email": "ann@example.com", "name": "Ann"})).await;
     let mail = SurveyMail::new(app.drain_and_messages_to("ann@example.com", 1).await[0].clone());
     app.get_page(&mail.score_link(3)).await;
+    // The person is part of what npsd holds about the address.
+    let export = app.get_api("/api/v1/people/ann@example.com").await;
+    assert_eq!(export.body["person"]["id"], ann["id"], "{}", export.body);
+    assert_eq!(export.body["person"]["name"], "Ann");
 
     let r = v1(
         &app,
@@ -537,6 +601,7 @@ async fn unsubscribes_bounces_and_erasure(backend: Backend) {
     let export = app.get_api("/api/v1/people/ann@example.com").await;
     assert_eq!(export.body["invitations"], json!([]), "{}", export.body);
     assert_eq!(export.body["responses"], json!([]));
+    assert_eq!(export.body["person"], Value::Null, "{}", export.body);
     let r = v1(&app, Method::GET, "/v1/survey_responses", None).await;
     assert_eq!(r.body, json!([]));
     let r = v1(
@@ -613,6 +678,19 @@ async fn authentication_and_errors_in_delighted_shape(backend: Backend) {
     assert_eq!(
         (r.status, r.body["status"].as_i64()),
         (StatusCode::BAD_REQUEST, Some(400))
+    );
+    let res = app
+        .client
+        .post(app.url("/v1/people"))
+        .header("Authorization", basic(API_KEY))
+        .json(&json!({"email": "big@example.com", "name": "x".repeat(300_000)}))
+        .send()
+        .await
+        .unwrap();
+    let r = reply(res).await;
+    assert_eq!(
+        (r.status, r.body["status"].as_i64()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some(413))
     );
 
     // A key without the scope: 403.

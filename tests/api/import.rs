@@ -269,6 +269,7 @@ async fn a_plain_csv_is_imported_once(backend: Backend) {
          ann@example.com,10,Lovely,2025-03-01T10:00:00Z,DE\n\
          bob@example.com,2,Broken on arrival,2025-03-02 11:00:00,FR\n\
          ,8,,2025-03-03,DE\n\
+         ,8,,2025-03-03,DE\n\
          cat@example.com,9.5,,2025-03-03,DE\n",
     )
     .unwrap();
@@ -286,10 +287,10 @@ async fn a_plain_csv_is_imported_once(backend: Backend) {
     );
     assert!(ok, "{err}");
     assert!(
-        out.contains("3 imported") && out.contains("1 skipped"),
-        "{out}"
+        out.contains("4 imported") && out.contains("1 skipped"),
+        "two anonymous 8s of one day are two answers: {out}"
     );
-    assert!(err.contains("line 5 skipped: score '9.5'"), "{err}");
+    assert!(err.contains("line 6 skipped: score '9.5'"), "{err}");
     let nps = get(
         &app,
         "/api/v1/surveys/default/nps?from=2025-03-01&to=2025-03-31",
@@ -301,7 +302,7 @@ async fn a_plain_csv_is_imported_once(backend: Backend) {
             nps["promoters"].as_u64(),
             nps["passives"].as_u64()
         ),
-        (Some(3), Some(1), Some(1)),
+        (Some(4), Some(1), Some(2)),
         "{nps}"
     );
     // The people behind the answers are known to the Delighted-compatible API.
@@ -318,7 +319,7 @@ async fn a_plain_csv_is_imported_once(backend: Backend) {
     assert_eq!(people.as_array().unwrap().len(), 2, "{people}");
     let (ok, out, _) = npsd_in(dir.path(), &env, &["import", "csv", file.to_str().unwrap()]);
     assert!(
-        ok && out.contains("0 imported") && out.contains("3 there already"),
+        ok && out.contains("0 imported") && out.contains("4 there already"),
         "{out}"
     );
 }

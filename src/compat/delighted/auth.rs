@@ -86,7 +86,7 @@ pub async fn authenticate(
     let survey = state
         .store
         .read(move |c| match &survey_id {
-            Some(id) => Ok(Some(surveys::find_by_id(c, id)?)),
+            Some(id) => surveys::find_by_id_opt(c, id),
             None => surveys::find_by_slug(c, crate::domain::survey::DEFAULT_SLUG),
         })
         .await;

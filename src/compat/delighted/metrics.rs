@@ -51,10 +51,7 @@ pub async fn get(
     let survey = survey_of(&state, &caller, &params).await?;
     let filter = ResponseFilter {
         from: params.unix_time("since")?,
-        // Delighted's `until` is inclusive, to the second.
-        until: params
-            .unix_time("until")?
-            .map(|t| t + chrono::Duration::seconds(1)),
+        until: params.until("until")?,
         ..ResponseFilter::default()
     };
     let report = state

@@ -11,7 +11,9 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 
 /// Largest body a Delighted-compatible request may carry.
-const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The deepest page of a numbered list.
+const MAX_PAGE: i64 = 10_000;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params(pub Map<String, Value>);
@@ -147,6 +149,14 @@ impl Params {
             .transpose()
     }
 
+    /// The end of a range as Delighted means it, inclusive to the second, as the first instant
+    /// after it (the store's ranges end before their `until`; times are kept to the microsecond).
+    pub fn until(&self, field: &str) -> Result<Option<NaiveDateTime>, ValidationError> {
+        Ok(self
+            .unix_time(field)?
+            .map(|t| t + chrono::Duration::seconds(1)))
+    }
+
     /// An object of names to values (`properties`, `person_properties`).
     pub fn object(&self, field: &str) -> Result<Option<&Map<String, Value>>, ValidationError> {
         match self.get(field) {
@@ -177,10 +187,12 @@ impl Params {
     pub fn page(&self) -> Result<(i64, i64), ValidationError> {
         let per_page = self.per_page()?;
         let page = self.integer("page")?.unwrap_or(1);
-        if !(1..=1_000_000).contains(&page) {
+        // Deep pages cost a scan of every row before them: past a million rows, narrow the
+        // range with `since`/`until` instead.
+        if !(1..=MAX_PAGE).contains(&page) || (page - 1) * per_page >= 1_000_000 {
             return Err(ValidationError::new(
                 "page",
-                "must be a whole number from 1",
+                "must be a whole number from 1, and reach at most a million rows in: narrow the range with since and until",
             ));
         }
         Ok(((page - 1) * per_page, per_page))
@@ -213,10 +225,18 @@ impl FromRequest for Params {
         Box::pin(async move {
             let query = query?;
             let bytes = bytes.await.map_err(|e| {
-                DelightedError(ApiError::BadRequest {
-                    code: "invalid_body",
-                    message: format!("the body could not be read: {e}"),
-                })
+                if e.as_response_error().status_code()
+                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    DelightedError(ApiError::TooLarge(format!(
+                        "the body is larger than {MAX_BODY_BYTES} bytes"
+                    )))
+                } else {
+                    DelightedError(ApiError::BadRequest {
+                        code: "invalid_body",
+                        message: format!("the body could not be read: {e}"),
+                    })
+                }
             })?;
             if bytes.len() > MAX_BODY_BYTES {
                 return Err(DelightedError(ApiError::TooLarge(format!(

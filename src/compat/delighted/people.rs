@@ -14,7 +14,7 @@ use crate::domain::transaction::{parse_properties, NewTransaction};
 use crate::domain::ValidationError;
 use crate::http::api::json::{decode_cursor, encode_cursor};
 use crate::http::AppState;
-use crate::store::people::{self, PeopleQuery};
+use crate::store::people::{self, NameRule, PeopleQuery};
 use crate::store::{answers, invitations, new_id};
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -86,15 +86,22 @@ pub async fn create(
     let now = state.clock.now();
     let survey = caller.survey.clone();
     let domain = state.message_id_domain.clone();
+    let written = tx.clone();
     let created = state
         .store
         .write(move |c| {
+            // Delighted's POST is an upsert: a name given replaces the one held.
+            let person = people::ensure(
+                c,
+                &written.email,
+                written.name.as_deref(),
+                NameRule::Replace,
+                now,
+            )?;
             if !send {
-                let person = people::ensure(c, &tx.email, tx.name.as_deref(), now)?;
                 return Ok((person, None));
             }
-            let ingested = invitations::ingest(c, &survey, &tx, &domain, now)?;
-            let person = people::ensure(c, &tx.email, tx.name.as_deref(), now)?;
+            let ingested = invitations::ingest(c, &survey, &written, &domain, now)?;
             Ok((person, Some(ingested.invitation)))
         })
         .await?;
@@ -103,16 +110,12 @@ pub async fn create(
     if scheduled.as_ref().is_some_and(|i| i.send_at <= now) {
         state.dispatcher_wake.notify_one();
     }
-    let tx_props = match params.object("properties")? {
-        Some(map) => parse_properties(map)?,
-        None => Vec::new(),
-    };
     Ok(HttpResponse::Ok().json(CreatedPerson {
         id: person.id,
         email: person.email,
         name: person.name,
         survey_scheduled_at: scheduled.map(|i| unix(i.send_at)),
-        properties: properties(&tx_props),
+        properties: properties(&tx.properties),
     }))
 }
 
@@ -136,7 +139,7 @@ pub async fn list(
         .transpose()?;
     let q = PeopleQuery {
         since: params.unix_time("since")?,
-        until: params.unix_time("until")?,
+        until: params.until("until")?,
         email_key,
         after,
         limit: per_page + 1,
@@ -265,7 +268,7 @@ pub async fn delete_pending(
         .store
         .write(move |c| {
             let mut n = 0;
-            for id in answers::scheduled_for(c, &survey_id, &key)? {
+            for id in invitations::scheduled_for(c, &survey_id, &key)? {
                 if let invitations::Cancelled::Done(_) = invitations::cancel(c, &id, now)? {
                     n += 1;
                 }

@@ -5,7 +5,7 @@ use super::auth::Caller;
 use super::error::{DelightedError, DelightedResult};
 use super::params::Params;
 use super::people::path_part;
-use super::views::{PersonRef, PersonView, SurveyResponseView};
+use super::views::{unix, PersonRef, PersonView, SurveyResponseView};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::score::Score;
@@ -13,7 +13,7 @@ use crate::domain::state::Channel;
 use crate::domain::transaction::parse_properties;
 use crate::domain::ValidationError;
 use crate::http::AppState;
-use crate::store::answers::{self, Answer, AnswerChange, AnswerQuery, NewAnswer};
+use crate::store::answers::{self, Answer, AnswerChange, AnswerQuery, NewAnswer, Who};
 use crate::store::surveys::{self, SurveyRow};
 use crate::store::{new_id, people, DbConn, StoreResult};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -35,7 +35,7 @@ pub async fn survey_of(
         .read(move |c| {
             Ok(match surveys::find_by_slug(c, &lookup)? {
                 Some(s) => Some(s),
-                None => surveys::list(c)?.into_iter().find(|s| s.id == lookup),
+                None => surveys::find_by_id_opt(c, &lookup)?,
             })
         })
         .await?;
@@ -96,9 +96,9 @@ pub async fn list(
     let mut q = AnswerQuery {
         survey_id: survey.id.clone(),
         since: params.unix_time("since")?,
-        until: params.unix_time("until")?,
+        until: params.until("until")?,
         updated_since: params.unix_time("updated_since")?,
-        updated_until: params.unix_time("updated_until")?,
+        updated_until: params.until("updated_until")?,
         email_key: person_email,
         newest_first,
         offset,
@@ -156,14 +156,14 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view))
 }
 
-fn score_param(params: &Params, required: bool) -> Result<Option<Score>, ValidationError> {
-    match params.integer("score")? {
-        Some(s) => Score::new(s)
-            .map(Some)
-            .ok_or_else(|| ValidationError::new("score", "must be a whole number from 0 to 10")),
-        None if required => Err(ValidationError::new("score", "is required")),
-        None => Ok(None),
-    }
+fn score_param(params: &Params) -> Result<Option<Score>, ValidationError> {
+    params
+        .integer("score")?
+        .map(|s| {
+            Score::new(s)
+                .ok_or_else(|| ValidationError::new("score", "must be a whole number from 0 to 10"))
+        })
+        .transpose()
 }
 
 fn comment_param(params: &Params) -> Result<Option<String>, ValidationError> {
@@ -214,7 +214,8 @@ pub async fn create(
     let person_id = params
         .string("person")?
         .ok_or_else(|| ValidationError::new("person", "is required: the id of a person"))?;
-    let score = score_param(&params, true)?.expect("required");
+    let score =
+        score_param(&params)?.ok_or_else(|| ValidationError::new("score", "is required"))?;
     let comment = comment_param(&params)?;
     let properties = properties_param(&params)?.unwrap_or_default();
     let now = state.clock.now();
@@ -227,11 +228,13 @@ pub async fn create(
             let Some(person) = people::find(c, &person_id)? else {
                 return Ok(None);
             };
-            let email = EmailAddress::parse("person", &person.email).ok();
             let answer = NewAnswer {
                 id: id.clone(),
                 channel: Channel::Api,
-                email,
+                who: Who::Person {
+                    email: person.email.clone(),
+                    email_key: person.email_key.clone(),
+                },
                 name: person.name.clone(),
                 score,
                 comment: comment.clone(),
@@ -263,16 +266,31 @@ pub async fn update(
             .string("id")?
             .ok_or_else(|| ValidationError::new("id", "is required"))?,
     };
+    let survey = caller.survey.clone();
+    let lookup = id.clone();
+    let current = state
+        .store
+        .read(move |c| answers::find(c, &survey.id, &lookup))
+        .await?
+        .ok_or_else(|| DelightedError::not_found(format!("no survey response with id '{id}'")))?;
+    // What the API added, an ingest key may change; a customer's own answer (by email link or
+    // the web form) only an admin key, as with npsd's own restore and discard.
+    if current.channel != Channel::Api {
+        caller.need(Scope::Admin)?;
+    }
     let now = state.clock.now();
+    // The clients send the whole object back: a `created_at` equal to the one shown (whole
+    // seconds) is no change.
+    let responded_at = time_param(&params, now)?.filter(|t| unix(*t) != unix(current.responded_at));
     let change = AnswerChange {
-        score: score_param(&params, false)?,
-        // Python's client sends the whole object back: a null comment clears it.
+        score: score_param(&params)?,
+        // A null comment sent back clears it.
         comment: params
             .0
             .contains_key("comment")
             .then(|| comment_param(&params))
             .transpose()?,
-        responded_at: time_param(&params, now)?,
+        responded_at,
         properties: properties_param(&params)?,
     };
     let survey = caller.survey.clone();

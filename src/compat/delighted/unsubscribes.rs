@@ -9,7 +9,8 @@ use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::ValidationError;
 use crate::http::AppState;
-use crate::store::{answers, people, unsubscribes};
+use crate::store::people::NameRule;
+use crate::store::{answers, people, suppressions, unsubscribes};
 use actix_web::{web, HttpResponse};
 
 pub async fn create(
@@ -27,7 +28,7 @@ pub async fn create(
     state
         .store
         .write(move |c| {
-            people::ensure(c, &email, None, now)?;
+            people::ensure(c, &email, None, NameRule::FillIn, now)?;
             unsubscribes::add(c, &survey_id, &email.key(), "api", now)
         })
         .await?;
@@ -41,12 +42,12 @@ pub async fn list(
 ) -> DelightedResult<HttpResponse> {
     caller.need(Scope::Read)?;
     let (offset, limit) = params.page()?;
-    let (since, until) = (params.unix_time("since")?, params.unix_time("until")?);
+    let (since, until) = (params.unix_time("since")?, params.until("until")?);
     let survey_id = caller.survey.id.clone();
     let (rows, people) = state
         .store
         .read(move |c| {
-            let rows = answers::unsubscribes(c, &survey_id, since, until, offset, limit)?;
+            let rows = unsubscribes::page(c, &survey_id, since, until, offset, limit)?;
             let keys: Vec<String> = rows.iter().map(|(k, _)| k.clone()).collect();
             Ok((rows, answers::people_by_key(c, &keys)?))
         })
@@ -73,11 +74,11 @@ pub async fn bounces(
 ) -> DelightedResult<HttpResponse> {
     caller.need(Scope::Read)?;
     let (offset, limit) = params.page()?;
-    let (since, until) = (params.unix_time("since")?, params.unix_time("until")?);
+    let (since, until) = (params.unix_time("since")?, params.until("until")?);
     let (rows, people) = state
         .store
         .read(move |c| {
-            let rows = answers::bounces(c, since, until, offset, limit)?;
+            let rows = suppressions::bounces(c, since, until, offset, limit)?;
             let keys: Vec<String> = rows.iter().map(|(e, _)| e.to_lowercase()).collect();
             Ok((rows, answers::people_by_key(c, &keys)?))
         })

@@ -118,12 +118,13 @@ pub struct Metrics {
     pub response_count: u64,
 }
 
+/// `{"ok": true}`: Delighted's answer to a change with nothing else to say (never a 204).
 #[derive(Debug, Serialize)]
-pub struct Ok {
+pub struct OkBody {
     pub ok: bool,
 }
 
-pub const OK: Ok = Ok { ok: true };
+pub const OK: OkBody = OkBody { ok: true };
 
 #[derive(Debug, Serialize)]
 pub struct UnsubscribeView {

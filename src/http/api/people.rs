@@ -63,9 +63,18 @@ pub struct SuppressionExport {
     created_at: String,
 }
 
+/// The person record the Delighted-compatible API names by id.
+#[derive(Serialize, ToSchema)]
+pub struct PersonRecordExport {
+    id: String,
+    name: Option<String>,
+    created_at: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct PersonExport {
     email: String,
+    person: Option<PersonRecordExport>,
     invitations: Vec<InvitationExport>,
     responses: Vec<ResponseExport>,
     unsubscribes: Vec<UnsubscribeExport>,
@@ -100,6 +109,11 @@ pub async fn export(
     }
     let body = PersonExport {
         email: email.as_str().to_string(),
+        person: data.person.map(|p| PersonRecordExport {
+            id: p.id,
+            name: p.name,
+            created_at: timestamp(p.created_at),
+        }),
         invitations: data
             .invitations
             .into_iter()
