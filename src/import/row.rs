@@ -42,12 +42,15 @@ pub fn parse_time(raw: &str) -> Option<NaiveDateTime> {
         "%Y-%m-%d %H:%M",
         "%m/%d/%Y %H:%M:%S",
         "%m/%d/%Y %H:%M",
+        "%b %d, %Y %I:%M:%S %p",
+        "%b %d, %Y %I:%M %p",
+        "%b %d, %Y %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t);
         }
     }
-    for fmt in ["%Y-%m-%d", "%m/%d/%Y"] {
+    for fmt in ["%Y-%m-%d", "%m/%d/%Y", "%b %d, %Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
             return d.and_hms_opt(0, 0, 0);
         }
@@ -218,6 +221,7 @@ mod tests {
             "2024-04-18 04:14:20 -0500",
             "1713431660",
             "04/18/2024 09:14:20",
+            "Apr 18, 2024 9:14:20 AM",
         ] {
             assert_eq!(at(s), want, "{s}");
         }

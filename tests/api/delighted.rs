@@ -181,6 +181,39 @@ async fn people_are_surveyed_as_transactions(backend: Backend) {
     )
     .await;
     assert!(r.body["errors"]["delay"].is_array(), "{}", r.body);
+    // Email only: SMS is refused by name, and nobody has a phone number.
+    let r = v1(
+        &app,
+        Method::POST,
+        "/v1/people",
+        Some(json!({"phone_number": "+14155551212", "channel": "sms"})),
+    )
+    .await;
+    assert!(r.body["errors"]["channel"].is_array(), "{}", r.body);
+    let r = v1(
+        &app,
+        Method::POST,
+        "/v1/people",
+        Some(json!({"phone_number": "+14155551212"})),
+    )
+    .await;
+    assert!(r.body["errors"]["email"].is_array(), "{}", r.body);
+    let r = v1(
+        &app,
+        Method::GET,
+        "/v1/people?phone_number=%2B14155551212",
+        None,
+    )
+    .await;
+    assert_eq!(r.body, json!([]));
+    let r = v1(
+        &app,
+        Method::DELETE,
+        "/v1/people/phone_number:%2B14155551212",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 async fn people_list_in_cursor_pages(backend: Backend) {

@@ -41,6 +41,14 @@ fn email_param(params: &Params, field: &str) -> Result<EmailAddress, ValidationE
 
 /// The transaction a `POST /v1/people` stands for; npsd makes its id (Delighted's API has none).
 fn transaction(params: &Params, survey_slug: &str) -> Result<NewTransaction, ValidationError> {
+    if let Some(channel) = params.string("channel")? {
+        if !channel.eq_ignore_ascii_case("email") {
+            return Err(ValidationError::new(
+                "channel",
+                "must be email: npsd surveys by email only",
+            ));
+        }
+    }
     let email = email_param(params, "email")?;
     let name = crate::domain::one_line("name", params.string("name")?, 200)?;
     let locale = params
@@ -126,6 +134,10 @@ pub async fn list(
 ) -> DelightedResult<HttpResponse> {
     caller.need(Scope::Read)?;
     let per_page = params.per_page()?;
+    // Nobody has a phone number here.
+    if params.string("phone_number")?.is_some() {
+        return Ok(HttpResponse::Ok().json(Vec::<PersonView>::new()));
+    }
     let after = params
         .string("page_info")?
         .map(|c| {
@@ -200,7 +212,9 @@ async fn address_of(state: &AppState, target: &str) -> DelightedResult<String> {
         return Ok(EmailAddress::parse("email", target)?.key());
     }
     if target.starts_with("phone_number:") {
-        return Err(ValidationError::new("phone_number", "npsd keeps no phone numbers").into());
+        return Err(DelightedError::not_found(
+            "no person with this phone number: npsd keeps none",
+        ));
     }
     let id = target.to_string();
     let found = state.store.read(move |c| people::find(c, &id)).await?;
