@@ -106,15 +106,15 @@ pub fn by_keys(conn: &mut DbConn, keys: &[String]) -> StoreResult<Vec<PersonRow>
     Ok(out)
 }
 
-/// Which people a list shows, oldest first.
+/// Which people a list shows, oldest first (by id: UUIDv7, made in order).
 #[derive(Debug, Clone, Default)]
 pub struct PeopleQuery {
     pub since: Option<NaiveDateTime>,
     /// Before this instant.
     pub until: Option<NaiveDateTime>,
     pub email_key: Option<String>,
-    /// Only people after this (created_at, id) position.
-    pub after: Option<(NaiveDateTime, String)>,
+    /// Only people after this id.
+    pub after: Option<String>,
     pub limit: i64,
 }
 
@@ -129,15 +129,11 @@ pub fn list(conn: &mut DbConn, q: &PeopleQuery) -> StoreResult<Vec<PersonRow>> {
     if let Some(key) = &q.email_key {
         query = query.filter(people::email_key.eq(key.clone()));
     }
-    if let Some((at, id)) = &q.after {
-        query = query.filter(
-            people::created_at
-                .gt(*at)
-                .or(people::created_at.eq(*at).and(people::id.gt(id.clone()))),
-        );
+    if let Some(id) = &q.after {
+        query = query.filter(people::id.gt(id.clone()));
     }
     Ok(query
-        .order((people::created_at.asc(), people::id.asc()))
+        .order(people::id.asc())
         .limit(q.limit)
         .select(PersonRow::as_select())
         .load(conn)?)

@@ -1,5 +1,8 @@
 -- People: one row per address, with a stable id (Delighted's API names people by id), made when
--- a transaction, an answer or an import first names the address. Keep in step across backends.
+-- a transaction, a signed web answer, an API answer or an import first names the address. Ids
+-- are UUIDv7 text, so their order is the order people were made in: lists page by id, and the
+-- table needs no index on created_at (each new person costs every ingest two B-tree entries).
+-- Keep in step across backends.
 CREATE TABLE people (
     id TEXT PRIMARY KEY NOT NULL,
     -- The lower-cased address.
@@ -8,19 +11,26 @@ CREATE TABLE people (
     name TEXT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
-);
-CREATE INDEX people_by_created ON people (created_at, id);
+) WITHOUT ROWID;
 
--- The people already known: from their invitations, then from answers that gave an address.
+-- The people already known, from their invitations and the answers that gave an address, each
+-- with a UUIDv7-shaped id made from their first appearance (so they sort before newer people).
 INSERT INTO people (id, email_key, email, name, created_at, updated_at)
-    SELECT lower(hex(randomblob(16))), email_key, max(email), max(name), min(created_at), max(updated_at)
-    FROM invitations GROUP BY email_key;
-INSERT INTO people (id, email_key, email, name, created_at, updated_at)
-    SELECT lower(hex(randomblob(16))), email_key, max(email), max(name), min(created_at), max(updated_at)
-    FROM responses
-    WHERE email_key IS NOT NULL AND email IS NOT NULL
-      AND email_key NOT IN (SELECT email_key FROM people)
-    GROUP BY email_key;
+    SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-8' || substr(r, 4, 3) || '-' || substr(r, 7, 12),
+           email_key, email, name, created_at, updated_at
+    FROM (
+        SELECT email_key, max(email) AS email, max(name) AS name, min(created_at) AS created_at,
+               max(updated_at) AS updated_at,
+               printf('%012x', CAST(round((julianday(min(created_at)) - 2440587.5) * 86400000) AS INTEGER)) AS h,
+               lower(hex(randomblob(9))) AS r
+        FROM (
+            SELECT email_key, email, name, created_at, updated_at FROM invitations
+            UNION ALL
+            SELECT email_key, email, name, created_at, updated_at FROM responses
+            WHERE email_key IS NOT NULL AND email IS NOT NULL
+        )
+        GROUP BY email_key
+    );
 
 -- The survey a key's Delighted-compatible requests use; NULL: the survey 'default'.
 ALTER TABLE api_keys ADD COLUMN survey_id TEXT;

@@ -12,11 +12,11 @@ use crate::domain::state::InvitationStatus;
 use crate::domain::survey::{parse_locale, MAX_DELAY_SECONDS};
 use crate::domain::transaction::{parse_properties, NewTransaction};
 use crate::domain::ValidationError;
-use crate::http::api::json::{decode_cursor, encode_cursor};
 use crate::http::AppState;
 use crate::store::people::{self, NameRule, PeopleQuery};
 use crate::store::{answers, invitations, new_id};
 use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
 
 /// A path segment as sent: percent-decoded in full, without Delighted's optional `.json`.
 pub fn path_part(req: &HttpRequest, name: &str) -> Result<String, DelightedError> {
@@ -140,10 +140,7 @@ pub async fn list(
     }
     let after = params
         .string("page_info")?
-        .map(|c| {
-            decode_cursor(&c)
-                .map_err(|_| ValidationError::new("page_info", "is not a cursor this API gave"))
-        })
+        .map(|c| decode_page_info(&c))
         .transpose()?;
     let email_key = params
         .string("email")?
@@ -176,7 +173,7 @@ pub async fn list(
                     &state.public_url,
                     &params,
                     per_page,
-                    &encode_cursor(last.created_at, &last.id),
+                    &encode_page_info(&last.id),
                 ),
             ));
         }
@@ -186,6 +183,20 @@ pub async fn list(
         .map(|p| PersonView::new(p, activity.get(&p.email_key)))
         .collect();
     Ok(res.json(views))
+}
+
+/// The `page_info` of the page after this person: their id, opaque to clients.
+fn encode_page_info(id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+}
+
+fn decode_page_info(raw: &str) -> Result<String, ValidationError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| ValidationError::new("page_info", "is not a cursor this API gave"))
 }
 
 /// `<{public_url}/v1/people?...&page_info=CURSOR>; rel="next"`, absolute (Node's client joins a
