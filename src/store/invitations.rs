@@ -155,13 +155,7 @@ pub fn ingest(
         Err(e) => return Err(e.into()),
     }
     // The person behind the address, for APIs that name people by id.
-    super::people::ensure(
-        conn,
-        &tx.email,
-        tx.name.as_deref(),
-        super::people::NameRule::Replace,
-        now,
-    )?;
+    super::people::note(conn, &tx.email, tx.name.as_deref(), now)?;
     // One row per property (at most 50): batch inserts are not available across both backends.
     for (name, value) in &tx.properties {
         diesel::insert_into(invitation_properties::table)

@@ -76,6 +76,53 @@ pub fn ensure(
     }
 }
 
+/// Makes the person of a transaction's address when new, and gives a known one the name the
+/// transaction brings: without reading, in one statement for a new address (ingest's hot path:
+/// no lookup, no savepoint; a concurrent insert of the same address is simply not repeated).
+pub fn note(
+    conn: &mut DbConn,
+    email: &EmailAddress,
+    name: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let key = email.key();
+    let row = PersonRow {
+        id: new_id(),
+        email_key: key.clone(),
+        email: email.as_str().to_string(),
+        name: name.map(str::to_string),
+        created_at: now,
+        updated_at: now,
+    };
+    // The same statement on both backends; each needs its own connection type for ON CONFLICT.
+    let inserted = match conn {
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => diesel::insert_into(people::table)
+            .values(&row)
+            .on_conflict(people::email_key)
+            .do_nothing()
+            .execute(c)?,
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => diesel::insert_into(people::table)
+            .values(&row)
+            .on_conflict(people::email_key)
+            .do_nothing()
+            .execute(c)?,
+    };
+    if inserted == 0 {
+        if let Some(name) = name {
+            diesel::update(
+                people::table
+                    .filter(people::email_key.eq(&key))
+                    .filter(people::name.is_null().or(people::name.ne(name))),
+            )
+            .set((people::name.eq(name), people::updated_at.eq(now)))
+            .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn find_by_key(conn: &mut DbConn, email_key: &str) -> StoreResult<Option<PersonRow>> {
     Ok(people::table
         .filter(people::email_key.eq(email_key))
