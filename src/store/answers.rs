@@ -2,7 +2,7 @@
 //! the Delighted-compatible API, and added by the history import. They live in `responses` like
 //! every other answer (channel `api` or `import`), so every report counts them.
 use super::people::PersonRow;
-use super::schema::{invitations, response_properties, responses};
+use super::schema::{invitations, responses};
 use super::{is_unique_violation, DbConn, StoreResult};
 use crate::domain::email::EmailAddress;
 use crate::domain::score::Score;
@@ -242,7 +242,7 @@ pub fn add(
         Err(e) if is_unique_violation(&e) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
-    set_properties(conn, &a.id, &a.properties)?;
+    super::responses::insert_properties(conn, &a.id, &a.properties)?;
     if let Who::Address(email) = &a.who {
         super::people::ensure(
             conn,
@@ -253,22 +253,6 @@ pub fn add(
         )?;
     }
     Ok(true)
-}
-
-fn set_properties(conn: &mut DbConn, id: &str, props: &[(String, String)]) -> StoreResult<()> {
-    diesel::delete(response_properties::table.filter(response_properties::response_id.eq(id)))
-        .execute(conn)?;
-    // One row per property (at most 50): batch inserts are not available across both backends.
-    for (name, value) in props {
-        diesel::insert_into(response_properties::table)
-            .values((
-                response_properties::response_id.eq(id),
-                response_properties::name.eq(name),
-                response_properties::value.eq(value),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// A change to an answer; None leaves a part as it is, `comment: Some(None)` clears it.
@@ -318,7 +302,7 @@ pub fn change(
             .execute(conn)?;
     }
     if let Some(props) = &c.properties {
-        set_properties(conn, id, props)?;
+        super::responses::replace_properties(conn, id, props)?;
         answer.properties = props.clone();
     }
     Ok(Some(answer))

@@ -25,6 +25,20 @@ pub struct PersonRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl PersonRow {
+    /// A new person: a fresh UUIDv7 id (people list in the order they were made).
+    fn new(email: &EmailAddress, name: Option<&str>, now: NaiveDateTime) -> PersonRow {
+        PersonRow {
+            id: new_id(),
+            email_key: email.key(),
+            email: email.as_str().to_string(),
+            name: name.map(str::to_string),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// What a name given for a known person does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameRule {
@@ -57,14 +71,7 @@ pub fn ensure(
         }
         return Ok(found);
     }
-    let row = PersonRow {
-        id: new_id(),
-        email_key: key.clone(),
-        email: email.as_str().to_string(),
-        name: name.map(str::to_string),
-        created_at: now,
-        updated_at: now,
-    };
+    let row = PersonRow::new(email, name, now);
     // A savepoint: a concurrent request may have made the same person first.
     let inserted = conn.transaction(|c| diesel::insert_into(people::table).values(&row).execute(c));
     match inserted {
@@ -85,15 +92,8 @@ pub fn note(
     name: Option<&str>,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    let key = email.key();
-    let row = PersonRow {
-        id: new_id(),
-        email_key: key.clone(),
-        email: email.as_str().to_string(),
-        name: name.map(str::to_string),
-        created_at: now,
-        updated_at: now,
-    };
+    let row = PersonRow::new(email, name, now);
+    let key = row.email_key.clone();
     // The same statement on both backends; each needs its own connection type for ON CONFLICT.
     let inserted = match conn {
         #[cfg(feature = "sqlite")]

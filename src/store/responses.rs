@@ -587,6 +587,39 @@ pub fn set_status_by_hand(
     ))
 }
 
+/// Sets an answer's properties (web, API and imported answers carry their own): the old ones go,
+/// these come; the triggers move the property tallies along.
+pub fn replace_properties(
+    conn: &mut DbConn,
+    id: &str,
+    props: &[(String, String)],
+) -> StoreResult<()> {
+    use super::schema::response_properties;
+    diesel::delete(response_properties::table.filter(response_properties::response_id.eq(id)))
+        .execute(conn)?;
+    insert_properties(conn, id, props)
+}
+
+/// Adds a new answer's properties.
+pub fn insert_properties(
+    conn: &mut DbConn,
+    id: &str,
+    props: &[(String, String)],
+) -> StoreResult<()> {
+    use super::schema::response_properties;
+    // One row per property (at most 50): batch inserts are not available across both backends.
+    for (name, value) in props {
+        diesel::insert_into(response_properties::table)
+            .values((
+                response_properties::response_id.eq(id),
+                response_properties::name.eq(name),
+                response_properties::value.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// The properties of web answers: (response id, name, value).
 pub fn properties_of(
     conn: &mut DbConn,

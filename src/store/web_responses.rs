@@ -2,7 +2,7 @@
 //! `responses` with channel `web`, so every report counts both. A repeat answer by the same
 //! respondent within the survey's throttle days updates the earlier one instead of counting twice.
 use super::responses::ResponseRow;
-use super::schema::{response_properties, responses};
+use super::schema::responses;
 use super::{lock_name, new_id, DbConn, StoreResult};
 use crate::domain::embed::{Respondent, WebAnswer};
 use crate::domain::score::Score;
@@ -96,11 +96,7 @@ pub fn record(
                 ))
                 .execute(conn)?;
             if !a.properties.is_empty() {
-                diesel::delete(
-                    response_properties::table.filter(response_properties::response_id.eq(&row.id)),
-                )
-                .execute(conn)?;
-                insert_properties(conn, &row.id, &a.properties)?;
+                super::responses::replace_properties(conn, &row.id, &a.properties)?;
             }
             row
         }
@@ -132,25 +128,11 @@ pub fn record(
             diesel::insert_into(responses::table)
                 .values(&row)
                 .execute(conn)?;
-            insert_properties(conn, &row.id, &a.properties)?;
+            super::responses::insert_properties(conn, &row.id, &a.properties)?;
             row
         }
     };
     Ok(row)
-}
-
-fn insert_properties(conn: &mut DbConn, id: &str, props: &[(String, String)]) -> StoreResult<()> {
-    // One row per property (at most 50): batch inserts are not available across both backends.
-    for (name, value) in props {
-        diesel::insert_into(response_properties::table)
-            .values((
-                response_properties::response_id.eq(id),
-                response_properties::name.eq(name),
-                response_properties::value.eq(value),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// Why a change to a web answer was refused.
