@@ -136,10 +136,25 @@ impl ResponseError for ApiError {
             }
         };
         let mut res = HttpResponse::build(self.status_code()).json(body);
-        let headers = res.headers_mut();
+        self.add_headers(res.headers_mut(), "Bearer");
+        res
+    }
+}
+
+impl ApiError {
+    /// The headers a client needs to act on the error: how to authenticate (`challenge`, for
+    /// 401), and when to retry (429, 503). Every error shape (npsd's, Delighted's) adds them.
+    pub fn add_headers(
+        &self,
+        headers: &mut actix_web::http::header::HeaderMap,
+        challenge: &'static str,
+    ) {
         match self {
             ApiError::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
             }
             ApiError::TooManyRequests {
                 retry_after_seconds,
@@ -157,7 +172,6 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        res
     }
 }
 

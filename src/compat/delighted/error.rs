@@ -3,7 +3,6 @@
 use crate::domain::ValidationError;
 use crate::error::ApiError;
 use crate::store::StoreError;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{json, Map, Value};
@@ -79,27 +78,8 @@ impl ResponseError for DelightedError {
             "message": message,
             "errors": errors,
         }));
-        let headers = res.headers_mut();
-        match &self.0 {
-            ApiError::Unauthorized => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"npsd\""),
-                );
-            }
-            ApiError::TooManyRequests {
-                retry_after_seconds,
-            }
-            | ApiError::RateLimited {
-                retry_after_seconds,
-            } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
-            }
-            ApiError::Unavailable(_) => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            }
-            _ => {}
-        }
+        self.0
+            .add_headers(res.headers_mut(), "Basic realm=\"npsd\"");
         res
     }
 }
@@ -114,7 +94,7 @@ mod tests {
         let status = res.status().as_u16();
         let retry = res
             .headers()
-            .get(header::RETRY_AFTER)
+            .get(actix_web::http::header::RETRY_AFTER)
             .map(|v| v.to_str().unwrap().to_string());
         let bytes = res.into_body().try_into_bytes().unwrap();
         (status, serde_json::from_slice(&bytes).unwrap(), retry)
