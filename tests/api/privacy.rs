@@ -146,6 +146,7 @@ async fn a_person_is_exported_and_erased(backend: Backend) {
     assert_eq!(export["responses"][0]["comment"], "Too slow");
     assert_eq!(export["unsubscribes"][0]["survey"], "default");
     assert_eq!(export["suppression"], Value::Null);
+    assert!(export["person"]["id"].is_string(), "{export}");
 
     // Suppressed, then erased: nothing about Ann is left but the hash that keeps her unmailable.
     suppress(&app, "ann@example.com", "complaint").await;
@@ -162,6 +163,7 @@ async fn a_person_is_exported_and_erased(backend: Backend) {
     assert_eq!(after["invitations"], json!([]));
     assert_eq!(after["responses"], json!([]));
     assert_eq!(after["unsubscribes"], json!([]));
+    assert_eq!(after["person"], Value::Null, "the person record goes too");
     assert_eq!(after["suppression"]["reason"], "complaint");
     let list = app.get_api("/api/v1/suppressions").await.body;
     assert_eq!(list["suppressions"][0]["email"], Value::Null, "{list}");
