@@ -53,12 +53,16 @@ pub const DELIGHTED: &[(&str, Field)] = &[
     ("Score", Field::Score),
     ("NPS Score", Field::Score),
     ("Rating", Field::Score),
+    ("NPS", Field::Score),
     ("Comment", Field::Comment),
     ("Comments", Field::Comment),
     ("Response Timestamp", Field::RespondedAt),
     ("Response Timestamp (UTC)", Field::RespondedAt),
     ("Response Date", Field::RespondedAt),
     ("Responded At", Field::RespondedAt),
+    ("Submitted At", Field::RespondedAt),
+    ("Answered At", Field::RespondedAt),
+    ("Response Time", Field::RespondedAt),
     ("Created At", Field::RespondedAt),
     ("Created At (UTC)", Field::RespondedAt),
     ("Date", Field::RespondedAt),
@@ -92,6 +96,27 @@ fn folded(header: &str) -> String {
         .collect()
 }
 
+/// A property column's name: without a `Properties: ` (or `property.`) prefix some exports put
+/// before the person's properties, without control characters (PostgreSQL cannot store a NUL),
+/// at most 64 characters.
+fn property_name(header: &str) -> String {
+    let bare = [
+        "person properties: ",
+        "person property: ",
+        "properties: ",
+        "property: ",
+        "properties.",
+        "property.",
+    ]
+    .iter()
+    .find_map(|p| {
+        let (head, rest) = (header.get(..p.len())?, header.get(p.len()..)?);
+        (head.eq_ignore_ascii_case(p) && !rest.is_empty()).then_some(rest)
+    })
+    .unwrap_or(header);
+    bare.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
 /// What each column of a header row holds: a known field, or a property by that name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Column {
@@ -116,8 +141,7 @@ pub fn map_header(format: Format, headers: &[&str]) -> Result<Vec<Column>, Strin
                     seen.push(*field);
                     Column::Field(*field)
                 }
-                // Control characters (a NUL cannot be stored in PostgreSQL text) are dropped.
-                _ => Column::Property(h.chars().filter(|c| !c.is_control()).take(64).collect()),
+                _ => Column::Property(property_name(h)),
             }
         })
         .collect();
@@ -163,6 +187,7 @@ mod tests {
                 "response_timestamp",
                 "Plan",
                 "Delighted Source",
+                "Properties: country",
             ],
         )
         .unwrap();
@@ -171,6 +196,7 @@ mod tests {
         assert_eq!(cols[4], Column::Field(Field::RespondedAt));
         assert_eq!(cols[5], Column::Property("Plan".into()));
         assert_eq!(cols[6], Column::Property("Delighted Source".into()));
+        assert_eq!(cols[7], Column::Property("country".into()));
     }
 
     #[test]
