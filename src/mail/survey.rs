@@ -39,6 +39,14 @@ pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
     let unsubscribe = unsubscribe_url(m.public_url, m.token);
     let content = SurveyEmail {
         brand: m.survey.brand.clone(),
+        subject_of: match m.product.map(str::trim).filter(|p| !p.is_empty()) {
+            // A subject line stays short: a long product name is cut.
+            Some(p) if p.chars().count() > 80 => {
+                format!("{}…", p.chars().take(79).collect::<String>().trim_end())
+            }
+            Some(p) => p.to_string(),
+            None => m.survey.brand.clone(),
+        },
         question: m.survey.question_about(m.product),
         recipient_name: m.to_name.map(str::to_string),
         intro: crate::domain::survey::render_intro(

@@ -5,6 +5,8 @@ use askama::Template;
 /// Everything the survey invitation shows. Built by the dispatcher per invitation.
 pub struct SurveyEmail {
     pub brand: String,
+    /// What the question asks about: the brand, or the transaction's `question_product_name`.
+    pub subject_of: String,
     /// Full question text, e.g. "How likely are you to recommend ACME to a friend or colleague?"
     pub question: String,
     /// "Ann Lee" gives "Hi Ann,"; `None` (or blank) gives "Hello,".
@@ -55,8 +57,8 @@ pub fn render_survey_email(email: &SurveyEmail) -> Result<RenderedEmail, askama:
         .as_deref()
         .and_then(crate::domain::survey::first_name);
     let name = first_name.as_deref();
-    // A header value: no line breaks or other control characters from the brand.
-    let subject: String = format!("How likely are you to recommend {}?", email.brand)
+    // A header value: no line breaks or other control characters from the brand or product.
+    let subject: String = format!("How likely are you to recommend {}?", email.subject_of)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
@@ -111,6 +113,7 @@ mod tests {
     fn sample() -> SurveyEmail {
         SurveyEmail {
             brand: "ACME".into(),
+            subject_of: "ACME".into(),
             question: "How likely are you to recommend ACME to a friend or colleague?".into(),
             recipient_name: Some("Ann Lee".into()),
             intro: Some("Thanks for your order A-17.".into()),
@@ -215,7 +218,7 @@ mod tests {
         let r = render_survey_email(&sample()).unwrap();
         assert_eq!(r.subject, "How likely are you to recommend ACME?");
         let mut email = sample();
-        email.brand = "A\r\nBcc: x".into();
+        email.subject_of = "A\r\nBcc: x".into();
         assert!(!render_survey_email(&email).unwrap().subject.contains('\n'));
     }
 

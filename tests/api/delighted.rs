@@ -122,6 +122,10 @@ async fn people_are_surveyed_as_transactions(backend: Backend) {
         "question_product_name fills the question:\n{}",
         ann_mail.text
     );
+    assert_eq!(
+        ann_mail.mail.subject(),
+        "How likely are you to recommend the Acme Kettle?"
+    );
     assert_eq!(app.smtp.messages_to("bob@example.com").len(), 1);
     assert!(app.smtp.messages_to("cat@example.com").is_empty());
     assert!(app.smtp.messages_to("dan@example.com").is_empty());
