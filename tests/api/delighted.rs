@@ -288,6 +288,36 @@ async fn people_list_in_cursor_pages(backend: Backend) {
     assert_eq!(r.body["id"], made[4].as_str());
     let r = v1(&app, Method::GET, "/v1/people/nobody", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A new name, by path or (Node's person.save) by the id in the body; never a new address.
+    let r = v1(
+        &app,
+        Method::PUT,
+        &format!("/v1/people/{}", made[2]),
+        Some(json!({"name": "Pat"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["name"].as_str()),
+        (StatusCode::OK, Some("Pat")),
+        "{}",
+        r.body
+    );
+    let r = v1(
+        &app,
+        Method::PUT,
+        "/v1/people",
+        Some(json!({"id": made[2], "email": "p2@example.com", "name": "Pat Two"})),
+    )
+    .await;
+    assert_eq!(r.body["name"], "Pat Two", "{}", r.body);
+    let r = v1(
+        &app,
+        Method::PUT,
+        "/v1/people",
+        Some(json!({"id": made[2], "email": "new@example.com"})),
+    )
+    .await;
+    assert!(r.body["errors"]["email"].is_array(), "{}", r.body);
     // `curl -d '{...}'` labels JSON as a form: it is read as JSON.
     let res = app
         .client

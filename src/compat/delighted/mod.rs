@@ -29,7 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(both("/people"))
                 .post(people::create)
-                .get(people::list),
+                .get(people::list)
+                .put(people::update),
         )
         .service(
             web::resource(both("/people/{person}/survey_requests/pending"))
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/people/{person}")
                 .get(people::get)
+                .put(people::update)
                 .delete(people::delete),
         )
         .service(

@@ -262,6 +262,66 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// `PUT /v1/people/{id}` (and Node's `person.save()`, `PUT /v1/people` with the id in the body):
+/// a new name. An address cannot change: a new address is a new person.
+pub async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    params: Params,
+    req: HttpRequest,
+) -> DelightedResult<HttpResponse> {
+    caller.need(Scope::Ingest)?;
+    let target = match req.match_info().get("person") {
+        Some(_) => path_part(&req, "person")?,
+        None => params
+            .string("id")?
+            .ok_or_else(|| ValidationError::new("id", "is required"))?,
+    };
+    let key = address_of(&state, &target).await?;
+    let email = params
+        .string("email")?
+        .map(|e| EmailAddress::parse("email", &e))
+        .transpose()?;
+    if email.as_ref().is_some_and(|e| e.key() != key) {
+        return Err(ValidationError::new(
+            "email",
+            "cannot change: a new address is a new person (POST /v1/people)",
+        )
+        .into());
+    }
+    let name = crate::domain::one_line("name", params.string("name")?, 200)?;
+    let (survey_id, now) = (caller.survey.id.clone(), state.clock.now());
+    let found = state
+        .store
+        .write(move |c| {
+            let Some(person) = people::find_by_key(c, &key)? else {
+                return Ok(None);
+            };
+            let email = match EmailAddress::parse("email", &person.email) {
+                Ok(e) => e,
+                Err(_) => return Ok(Some(person)),
+            };
+            Ok(Some(people::ensure(
+                c,
+                &email,
+                name.as_deref(),
+                NameRule::Replace,
+                now,
+            )?))
+        })
+        .await?;
+    let person = found.ok_or_else(|| DelightedError::not_found(format!("no person '{target}'")))?;
+    let activity = state
+        .store
+        .read(move |c| {
+            answers::activity(c, &survey_id, std::slice::from_ref(&person.email_key))
+                .map(|a| (a, person))
+        })
+        .await?;
+    let (activity, person) = activity;
+    Ok(HttpResponse::Ok().json(PersonView::new(&person, activity.get(&person.email_key))))
+}
+
 pub async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
