@@ -208,28 +208,18 @@ pub fn add(
 ) -> StoreResult<bool> {
     let email = a.who.email();
     let row = super::responses::ResponseRow {
-        id: a.id.clone(),
-        survey_id: survey_id.to_string(),
-        invitation_id: None,
-        channel: a.channel,
-        score: i32::from(a.score.value()),
-        comment: a.comment.clone(),
-        status: ResponseStatus::Counted,
-        status_reason: None,
-        responded_at: a.responded_at,
-        submitted_at: a.comment.as_ref().map(|_| a.responded_at),
-        created_at: now,
-        updated_at: now,
         email: email.as_ref().map(|(e, _)| e.clone()),
         email_key: email.map(|(_, k)| k),
         name: a.name.clone(),
-        customer_id: None,
-        page_url: None,
-        verified: false,
-        respondent_key: None,
-        edit_token_hash: None,
-        edit_token_expires_at: None,
-        manual_status: None,
+        ..super::responses::ResponseRow::counted(
+            a.id.clone(),
+            survey_id,
+            a.channel,
+            i32::from(a.score.value()),
+            a.comment.clone(),
+            a.responded_at,
+            now,
+        )
     };
     // A savepoint: the id may be taken (an import run again), which is not an error.
     let inserted = conn.transaction(|c| {

@@ -109,17 +109,26 @@ pub fn note(
             .do_nothing()
             .execute(c)?,
     };
-    if inserted == 0 {
-        if let Some(name) = name {
-            diesel::update(
-                people::table
-                    .filter(people::email_key.eq(&key))
-                    .filter(people::name.is_null().or(people::name.ne(name))),
-            )
-            .set((people::name.eq(name), people::updated_at.eq(now)))
-            .execute(conn)?;
-        }
+    if let (0, Some(name)) = (inserted, name) {
+        rename(conn, &key, name, now)?;
     }
+    Ok(())
+}
+
+/// Gives the person of this address a new name (nothing changes when it is the same).
+pub fn rename(
+    conn: &mut DbConn,
+    email_key: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(
+        people::table
+            .filter(people::email_key.eq(email_key))
+            .filter(people::name.is_null().or(people::name.ne(name))),
+    )
+    .set((people::name.eq(name), people::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(())
 }
 

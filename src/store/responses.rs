@@ -41,6 +41,45 @@ pub struct ResponseRow {
     pub manual_status: Option<ResponseStatus>,
 }
 
+impl ResponseRow {
+    /// A new counted answer given at `responded_at`, with nothing known about who gave it; each
+    /// way in (email link, web form, API, import) fills in what it knows.
+    pub fn counted(
+        id: String,
+        survey_id: &str,
+        channel: Channel,
+        score: i32,
+        comment: Option<String>,
+        responded_at: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> ResponseRow {
+        ResponseRow {
+            id,
+            survey_id: survey_id.to_string(),
+            invitation_id: None,
+            channel,
+            score,
+            submitted_at: comment.as_ref().map(|_| responded_at),
+            comment,
+            status: ResponseStatus::Counted,
+            status_reason: None,
+            responded_at,
+            created_at: now,
+            updated_at: now,
+            email: None,
+            email_key: None,
+            name: None,
+            customer_id: None,
+            page_url: None,
+            verified: false,
+            respondent_key: None,
+            edit_token_hash: None,
+            edit_token_expires_at: None,
+            manual_status: None,
+        }
+    }
+}
+
 fn event_kind_parts(kind: LinkEventKind) -> (&'static str, Option<i32>) {
     match kind {
         LinkEventKind::Click(s) => ("click", Some(s.value() as i32)),
@@ -169,28 +208,20 @@ fn judge(
         }
         None => {
             let row = ResponseRow {
-                id: new_id(),
-                survey_id: invitation.survey_id.clone(),
                 invitation_id: Some(invitation.id.clone()),
-                channel: Channel::Email,
-                score,
-                comment: comment.flatten().map(str::to_string),
                 status,
                 status_reason: reason.clone(),
-                responded_at: now,
+                // Submitted (the form sent, with or without a comment), or only clicked.
                 submitted_at: comment.map(|_| now),
-                created_at: now,
-                updated_at: now,
-                email: None,
-                email_key: None,
-                name: None,
-                customer_id: None,
-                page_url: None,
-                verified: false,
-                respondent_key: None,
-                edit_token_hash: None,
-                edit_token_expires_at: None,
-                manual_status: None,
+                ..ResponseRow::counted(
+                    new_id(),
+                    &invitation.survey_id,
+                    Channel::Email,
+                    score,
+                    comment.flatten().map(str::to_string),
+                    now,
+                    now,
+                )
             };
             let inserted = conn.transaction(|c| {
                 diesel::insert_into(responses::table)

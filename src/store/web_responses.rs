@@ -6,7 +6,7 @@ use super::schema::responses;
 use super::{lock_name, new_id, DbConn, StoreResult};
 use crate::domain::embed::{Respondent, WebAnswer};
 use crate::domain::score::Score;
-use crate::domain::state::{Channel, ResponseStatus};
+use crate::domain::state::Channel;
 use crate::store::surveys::SurveyRow;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -102,18 +102,6 @@ pub fn record(
         }
         None => {
             let row = ResponseRow {
-                id: new_id(),
-                survey_id: survey.id.clone(),
-                invitation_id: None,
-                channel: Channel::Web,
-                score: i32::from(a.score.value()),
-                comment: a.comment.clone(),
-                status: ResponseStatus::Counted,
-                status_reason: None,
-                responded_at: now,
-                submitted_at: a.comment.as_ref().map(|_| now),
-                created_at: now,
-                updated_at: now,
                 email: a.email.as_ref().map(|e| e.as_str().to_string()),
                 email_key: a.email.as_ref().map(|e| e.key()),
                 name: a.name.clone(),
@@ -123,7 +111,15 @@ pub fn record(
                 respondent_key: key,
                 edit_token_hash: Some(new.edit_token_hash.clone()),
                 edit_token_expires_at: Some(new.edit_token_expires_at),
-                manual_status: None,
+                ..ResponseRow::counted(
+                    new_id(),
+                    &survey.id,
+                    Channel::Web,
+                    i32::from(a.score.value()),
+                    a.comment.clone(),
+                    now,
+                    now,
+                )
             };
             diesel::insert_into(responses::table)
                 .values(&row)

@@ -13,8 +13,9 @@ use crate::domain::survey::{parse_locale, MAX_DELAY_SECONDS};
 use crate::domain::transaction::{parse_properties, NewTransaction};
 use crate::domain::ValidationError;
 use crate::http::AppState;
-use crate::store::people::{self, NameRule, PeopleQuery};
+use crate::store::people::{self, NameRule, PeopleQuery, PersonRow};
 use crate::store::{answers, invitations, new_id};
+use crate::store::{DbConn, StoreResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 
@@ -26,6 +27,35 @@ pub fn path_part(req: &HttpRequest, name: &str) -> Result<String, DelightedError
         .decode_utf8()
         .map(|s| s.into_owned())
         .map_err(|_| ValidationError::new(name, "is not valid UTF-8").into())
+}
+
+/// The id a request names: in the path, or in the body (Node's client sends `PUT /v1/people` and
+/// `PUT /v1/survey_responses` with the id only there).
+pub fn path_or_body_id(
+    req: &HttpRequest,
+    params: &Params,
+    path_name: &str,
+) -> Result<String, DelightedError> {
+    match req.match_info().get(path_name) {
+        Some(_) => path_part(req, path_name),
+        None => params
+            .string("id")?
+            .ok_or_else(|| ValidationError::new("id", "is required").into()),
+    }
+}
+
+/// People as the API shows them, with what happened to them on the survey.
+pub fn person_views(
+    conn: &mut DbConn,
+    survey_id: &str,
+    rows: &[PersonRow],
+) -> StoreResult<Vec<PersonView>> {
+    let keys: Vec<String> = rows.iter().map(|p| p.email_key.clone()).collect();
+    let activity = answers::activity(conn, survey_id, &keys)?;
+    Ok(rows
+        .iter()
+        .map(|p| PersonView::new(p, activity.get(&p.email_key)))
+        .collect())
 }
 
 fn email_param(params: &Params, field: &str) -> Result<EmailAddress, ValidationError> {
@@ -154,19 +184,17 @@ pub async fn list(
         limit: per_page + 1,
     };
     let survey_id = caller.survey.id.clone();
-    let (mut rows, activity) = state
+    let mut views = state
         .store
         .read(move |c| {
             let rows = people::list(c, &q)?;
-            let keys: Vec<String> = rows.iter().map(|p| p.email_key.clone()).collect();
-            let activity = answers::activity(c, &survey_id, &keys)?;
-            Ok((rows, activity))
+            person_views(c, &survey_id, &rows)
         })
         .await?;
     let mut res = HttpResponse::Ok();
-    if rows.len() as i64 > per_page {
-        rows.truncate(per_page as usize);
-        if let Some(last) = rows.last() {
+    if views.len() as i64 > per_page {
+        views.truncate(per_page as usize);
+        if let Some(last) = views.last() {
             res.insert_header((
                 "Link",
                 next_link(
@@ -178,10 +206,6 @@ pub async fn list(
             ));
         }
     }
-    let views: Vec<PersonView> = rows
-        .iter()
-        .map(|p| PersonView::new(p, activity.get(&p.email_key)))
-        .collect();
     Ok(res.json(views))
 }
 
@@ -247,15 +271,8 @@ pub async fn get(
     let found = state
         .store
         .read(move |c| {
-            let Some(person) = people::find_by_key(c, &key)? else {
-                return Ok(None);
-            };
-            let activity =
-                answers::activity(c, &survey_id, std::slice::from_ref(&person.email_key))?;
-            Ok(Some(PersonView::new(
-                &person,
-                activity.get(&person.email_key),
-            )))
+            let person = people::find_by_key(c, &key)?;
+            Ok(person_views(c, &survey_id, person.as_slice())?.pop())
         })
         .await?;
     let view = found.ok_or_else(|| DelightedError::not_found(format!("no person '{target}'")))?;
@@ -271,12 +288,7 @@ pub async fn update(
     req: HttpRequest,
 ) -> DelightedResult<HttpResponse> {
     caller.need(Scope::Ingest)?;
-    let target = match req.match_info().get("person") {
-        Some(_) => path_part(&req, "person")?,
-        None => params
-            .string("id")?
-            .ok_or_else(|| ValidationError::new("id", "is required"))?,
-    };
+    let target = path_or_body_id(&req, &params, "person")?;
     let key = address_of(&state, &target).await?;
     let email = params
         .string("email")?
@@ -294,32 +306,15 @@ pub async fn update(
     let found = state
         .store
         .write(move |c| {
-            let Some(person) = people::find_by_key(c, &key)? else {
-                return Ok(None);
-            };
-            let email = match EmailAddress::parse("email", &person.email) {
-                Ok(e) => e,
-                Err(_) => return Ok(Some(person)),
-            };
-            Ok(Some(people::ensure(
-                c,
-                &email,
-                name.as_deref(),
-                NameRule::Replace,
-                now,
-            )?))
+            if let Some(name) = &name {
+                people::rename(c, &key, name, now)?;
+            }
+            let person = people::find_by_key(c, &key)?;
+            Ok(person_views(c, &survey_id, person.as_slice())?.pop())
         })
         .await?;
-    let person = found.ok_or_else(|| DelightedError::not_found(format!("no person '{target}'")))?;
-    let activity = state
-        .store
-        .read(move |c| {
-            answers::activity(c, &survey_id, std::slice::from_ref(&person.email_key))
-                .map(|a| (a, person))
-        })
-        .await?;
-    let (activity, person) = activity;
-    Ok(HttpResponse::Ok().json(PersonView::new(&person, activity.get(&person.email_key))))
+    let view = found.ok_or_else(|| DelightedError::not_found(format!("no person '{target}'")))?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn delete(

@@ -4,7 +4,7 @@
 use super::auth::Caller;
 use super::error::{DelightedError, DelightedResult};
 use super::params::Params;
-use super::people::path_part;
+use super::people::{path_or_body_id, path_part, person_views};
 use super::views::{unix, PersonRef, PersonView, SurveyResponseView};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
@@ -14,10 +14,12 @@ use crate::domain::transaction::parse_properties;
 use crate::domain::ValidationError;
 use crate::http::AppState;
 use crate::store::answers::{self, Answer, AnswerChange, AnswerQuery, NewAnswer, Who};
+use crate::store::people::PersonRow;
 use crate::store::surveys::{self, SurveyRow};
 use crate::store::{new_id, people, DbConn, StoreResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
+use std::collections::HashMap;
 
 /// The survey a request reads: the key's, or the one `trend` names (by slug or id). Delighted's
 /// trends are saved segments of one account; npsd's surveys are its separate streams of answers.
@@ -54,20 +56,20 @@ fn views(
 ) -> StoreResult<Vec<SurveyResponseView>> {
     let keys: Vec<String> = rows.iter().filter_map(|a| a.email_key.clone()).collect();
     let people = answers::people_by_key(conn, &keys)?;
-    let activity = if expand {
-        answers::activity(conn, &survey.id, &keys)?
-    } else {
-        Default::default()
-    };
+    let mut expanded: HashMap<String, PersonView> = HashMap::new();
+    if expand {
+        let found: Vec<PersonRow> = people.values().cloned().collect();
+        for (p, view) in found.iter().zip(person_views(conn, &survey.id, &found)?) {
+            expanded.insert(p.email_key.clone(), view);
+        }
+    }
     Ok(rows
         .iter()
         .map(|a| {
-            let person = a.email_key.as_ref().and_then(|k| people.get(k));
-            let person = match (person, expand) {
-                (Some(p), true) => {
-                    PersonRef::Expanded(PersonView::new(p, activity.get(&p.email_key)))
-                }
-                (p, _) => PersonRef::Id(p.map(|p| p.id.clone())),
+            let key = a.email_key.as_ref();
+            let person = match key.and_then(|k| expanded.get(k)) {
+                Some(view) => PersonRef::Expanded(view.clone()),
+                None => PersonRef::Id(key.and_then(|k| people.get(k)).map(|p| p.id.clone())),
             };
             let permalink = format!("{public_url}/dashboard/{}/responses/{}", survey.slug, a.id);
             SurveyResponseView::new(a, person, permalink)
@@ -260,12 +262,7 @@ pub async fn update(
 ) -> DelightedResult<HttpResponse> {
     caller.need(Scope::Ingest)?;
     // Node's client sends `PUT /v1/survey_responses` with the id in the body only.
-    let id = match req.match_info().get("id") {
-        Some(_) => path_part(&req, "id")?,
-        None => params
-            .string("id")?
-            .ok_or_else(|| ValidationError::new("id", "is required"))?,
-    };
+    let id = path_or_body_id(&req, &params, "id")?;
     let survey = caller.survey.clone();
     let lookup = id.clone();
     let current = state

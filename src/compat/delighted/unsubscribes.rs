@@ -4,14 +4,16 @@
 use super::auth::Caller;
 use super::error::DelightedResult;
 use super::params::Params;
-use super::views::{unix, BounceView, UnsubscribeView, OK};
+use super::views::{unix, EventTime, PersonEventView, OK};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::ValidationError;
 use crate::http::AppState;
 use crate::store::people::NameRule;
 use crate::store::{answers, people, suppressions, unsubscribes};
+use crate::store::{DbConn, StoreResult};
 use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
 
 pub async fn create(
     caller: Caller,
@@ -35,6 +37,29 @@ pub async fn create(
     Ok(HttpResponse::Ok().json(OK))
 }
 
+/// Addresses with a time, as the API lists them: with their person where npsd has one.
+fn events(
+    conn: &mut DbConn,
+    rows: Vec<(String, NaiveDateTime)>,
+    at: fn(i64) -> EventTime,
+) -> StoreResult<Vec<PersonEventView>> {
+    let keys: Vec<String> = rows.iter().map(|(e, _)| e.to_lowercase()).collect();
+    let people = answers::people_by_key(conn, &keys)?;
+    Ok(rows
+        .into_iter()
+        .map(|(email, when)| {
+            let person = people.get(&email.to_lowercase());
+            PersonEventView {
+                person_id: person.map(|p| p.id.clone()),
+                email: person.map_or(email, |p| p.email.clone()),
+                name: person.and_then(|p| p.name.clone()),
+                at: at(unix(when)),
+            }
+        })
+        .collect())
+}
+
+/// The survey's unsubscribes (the email's link, one-click, this API), oldest first.
 pub async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -44,29 +69,17 @@ pub async fn list(
     let (offset, limit) = params.page()?;
     let (since, until) = (params.unix_time("since")?, params.until("until")?);
     let survey_id = caller.survey.id.clone();
-    let (rows, people) = state
+    let views = state
         .store
         .read(move |c| {
             let rows = unsubscribes::page(c, &survey_id, since, until, offset, limit)?;
-            let keys: Vec<String> = rows.iter().map(|(k, _)| k.clone()).collect();
-            Ok((rows, answers::people_by_key(c, &keys)?))
+            events(c, rows, EventTime::Unsubscribed)
         })
         .await?;
-    let views: Vec<UnsubscribeView> = rows
-        .into_iter()
-        .map(|(key, at)| {
-            let person = people.get(&key);
-            UnsubscribeView {
-                person_id: person.map(|p| p.id.clone()),
-                email: person.map_or(key.clone(), |p| p.email.clone()),
-                name: person.and_then(|p| p.name.clone()),
-                unsubscribed_at: unix(at),
-            }
-        })
-        .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
+/// Addresses suppressed for a bounce (on every survey), oldest first.
 pub async fn bounces(
     caller: Caller,
     state: web::Data<AppState>,
@@ -75,25 +88,12 @@ pub async fn bounces(
     caller.need(Scope::Read)?;
     let (offset, limit) = params.page()?;
     let (since, until) = (params.unix_time("since")?, params.until("until")?);
-    let (rows, people) = state
+    let views = state
         .store
         .read(move |c| {
             let rows = suppressions::bounces(c, since, until, offset, limit)?;
-            let keys: Vec<String> = rows.iter().map(|(e, _)| e.to_lowercase()).collect();
-            Ok((rows, answers::people_by_key(c, &keys)?))
+            events(c, rows, EventTime::Bounced)
         })
         .await?;
-    let views: Vec<BounceView> = rows
-        .into_iter()
-        .map(|(email, at)| {
-            let person = people.get(&email.to_lowercase());
-            BounceView {
-                person_id: person.map(|p| p.id.clone()),
-                name: person.and_then(|p| p.name.clone()),
-                email,
-                bounced_at: unix(at),
-            }
-        })
-        .collect();
     Ok(HttpResponse::Ok().json(views))
 }

@@ -126,18 +126,21 @@ pub struct OkBody {
 
 pub const OK: OkBody = OkBody { ok: true };
 
+/// Something that happened to a person: `{"person_id", "email", "name", "unsubscribed_at"}` or
+/// the same with `bounced_at`.
 #[derive(Debug, Serialize)]
-pub struct UnsubscribeView {
+pub struct PersonEventView {
     pub person_id: Option<String>,
     pub email: String,
     pub name: Option<String>,
-    pub unsubscribed_at: i64,
+    #[serde(flatten)]
+    pub at: EventTime,
 }
 
 #[derive(Debug, Serialize)]
-pub struct BounceView {
-    pub person_id: Option<String>,
-    pub email: String,
-    pub name: Option<String>,
-    pub bounced_at: i64,
+pub enum EventTime {
+    #[serde(rename = "unsubscribed_at")]
+    Unsubscribed(i64),
+    #[serde(rename = "bounced_at")]
+    Bounced(i64),
 }
