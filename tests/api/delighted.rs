@@ -42,6 +42,26 @@ async fn v1_as(
     reply(req.send().await.expect("request")).await
 }
 
+/// A request with a body as hand-written integrations send them: `content_type` as given.
+async fn v1_raw(app: &TestApp, path: &str, content_type: &str, body: String) -> V1Reply {
+    let res = app
+        .client
+        .post(app.url(path))
+        .header("Authorization", basic(API_KEY))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    reply(res).await
+}
+
+/// A form-encoded POST (`properties[plan]=pro`).
+async fn v1_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> V1Reply {
+    let body = serde_urlencoded::to_string(form).unwrap();
+    v1_raw(app, path, "application/x-www-form-urlencoded", body).await
+}
+
 async fn reply(res: reqwest::Response) -> V1Reply {
     let status = res.status();
     let headers = res.headers().clone();
@@ -319,16 +339,13 @@ async fn people_list_in_cursor_pages(backend: Backend) {
     .await;
     assert!(r.body["errors"]["email"].is_array(), "{}", r.body);
     // `curl -d '{...}'` labels JSON as a form: it is read as JSON.
-    let res = app
-        .client
-        .post(app.url("/v1/people"))
-        .header("Authorization", basic(API_KEY))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(r#"{"email": "curl@example.com", "send": false}"#)
-        .send()
-        .await
-        .unwrap();
-    let r = reply(res).await;
+    let r = v1_raw(
+        &app,
+        "/v1/people",
+        "application/x-www-form-urlencoded",
+        r#"{"email": "curl@example.com", "send": false}"#.into(),
+    )
+    .await;
     assert_eq!(
         (r.status, r.body["email"].as_str()),
         (StatusCode::OK, Some("curl@example.com"))
@@ -351,21 +368,18 @@ async fn survey_responses_read_and_write(backend: Backend) {
 
     // An answer given elsewhere, with its original time.
     let two_days_ago = chrono::Utc::now().timestamp() - 2 * 86400;
-    let res = app
-        .client
-        .post(app.url("/v1/survey_responses.json"))
-        .header("Authorization", basic(API_KEY))
-        .form(&[
+    let created = v1_form(
+        &app,
+        "/v1/survey_responses.json",
+        &[
             ("person", bob["id"].as_str().unwrap()),
             ("score", "4"),
             ("comment", "Too slow"),
             ("person_properties[plan]", "free"),
             ("created_at", &two_days_ago.to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let created = reply(res).await;
+        ],
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let b = &created.body;
     assert_eq!(
@@ -732,29 +746,13 @@ async fn authentication_and_errors_in_delighted_shape(backend: Backend) {
     let r = v1(&app, Method::PATCH, "/v1/metrics", None).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.body["status"], 405);
-    let res = app
-        .client
-        .post(app.url("/v1/people"))
-        .header("Authorization", basic(API_KEY))
-        .header("Content-Type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    let r = reply(res).await;
+    let r = v1_raw(&app, "/v1/people", "application/json", "{not json".into()).await;
     assert_eq!(
         (r.status, r.body["status"].as_i64()),
         (StatusCode::BAD_REQUEST, Some(400))
     );
-    let res = app
-        .client
-        .post(app.url("/v1/people"))
-        .header("Authorization", basic(API_KEY))
-        .json(&json!({"email": "big@example.com", "name": "x".repeat(300_000)}))
-        .send()
-        .await
-        .unwrap();
-    let r = reply(res).await;
+    let big = json!({"email": "big@example.com", "name": "x".repeat(300_000)});
+    let r = v1_raw(&app, "/v1/people", "application/json", big.to_string()).await;
     assert_eq!(
         (r.status, r.body["status"].as_i64()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some(413))
