@@ -149,9 +149,14 @@ async fn sigkill_during_sending_loses_nothing_and_duplicates_only_what_was_in_fl
         widest_gap.as_millis(),
         all_delivered_after.as_secs_f64()
     ));
+    // A kill re-sends what the server had accepted and npsd had not yet recorded: the messages
+    // in flight (8 at once) and the outcomes waiting for their group write, which on a loaded
+    // machine can be most of a round. No more than a round (100 rows by default) plus what is in
+    // flight can be unrecorded; the proof that each copy is a kill's is the timing check above.
+    // (16 per kill was the bound before outcomes were recorded in groups; CI once saw 24.)
     assert!(
-        duplicates <= kills * 8 * 2,
-        "at most what was in flight: {duplicates}"
+        duplicates <= kills * (100 + 8),
+        "at most what was in flight or unrecorded: {duplicates}"
     );
 }
 
