@@ -149,7 +149,7 @@ async fn click_comment_and_read_results(backend: Backend) {
     assert!(page2["next_cursor"].is_null(), "{page2}");
 
     // Date filters: everything is today.
-    let today = chrono::Utc::now().date_naive();
+    let today = npsd::domain::clock::Clock::now(&*app.clock).date();
     let tomorrow = today.succ_opt().unwrap();
     let nps_today = app.nps(&format!("?from={today}&to={today}")).await;
     assert_eq!(nps_today["responses"], 2);

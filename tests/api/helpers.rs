@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use crate::smtp::{ReceivedMail, TestSmtp};
+use chrono::SubsecRound;
 use diesel::{Connection, RunQueryDsl};
 use npsd::config::{Config, Sources};
 use npsd::domain::clock::{Clock, SharedClock, SystemClock};
@@ -158,7 +159,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub store: Store,
     pub dispatcher: Dispatcher,
-    /// The app's clock: real time plus what the test moved it forward by.
+    /// The app's clock: [`test_epoch`] plus the time since the app started and what the test moved it by.
     pub clock: Arc<OffsetClock>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -202,19 +203,57 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     spawn_on(db, smtp, extra).await
 }
 
-/// The real time plus an offset a test can move forward.
-#[derive(Default)]
-pub struct OffsetClock(std::sync::Mutex<chrono::Duration>);
+/// Where every test app's clock starts, whatever day the suite runs: Monday 2026-06-01 09:00 UTC.
+/// A test that needs another instant moves the clock there (`set`), never reads the wall clock.
+pub fn test_epoch() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("a valid instant")
+}
+
+/// A test app's clock: a fixed starting instant chosen by the test ([`test_epoch`] unless told
+/// otherwise), running on at the pace of real time from when it was made, and moved by the test.
+pub struct OffsetClock {
+    start: chrono::NaiveDateTime,
+    made: std::time::Instant,
+    moved: std::sync::Mutex<chrono::Duration>,
+}
+
+impl Default for OffsetClock {
+    fn default() -> Self {
+        OffsetClock::starting_at(test_epoch())
+    }
+}
 
 impl OffsetClock {
+    pub fn starting_at(start: chrono::NaiveDateTime) -> Self {
+        OffsetClock {
+            start,
+            made: std::time::Instant::now(),
+            moved: std::sync::Mutex::new(chrono::Duration::zero()),
+        }
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
-        *self.0.lock().unwrap() += by;
+        *self.moved.lock().unwrap() += by;
+    }
+
+    /// Moves the clock to `t` (UTC), forward or back.
+    pub fn set(&self, t: chrono::NaiveDateTime) {
+        self.advance(t - self.now());
+    }
+
+    /// How far this clock is from the machine's (for programs that read the wall clock, such as
+    /// the official Delighted clients: they add it to theirs).
+    pub fn ahead_of_wall_clock(&self) -> chrono::Duration {
+        self.now() - SystemClock.now()
     }
 }
 
 impl Clock for OffsetClock {
     fn now(&self) -> chrono::NaiveDateTime {
-        SystemClock.now() + *self.0.lock().unwrap()
+        let ran = chrono::Duration::from_std(self.made.elapsed()).expect("a short test");
+        (self.start + ran + *self.moved.lock().unwrap()).trunc_subsecs(6)
     }
 }
 

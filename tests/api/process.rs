@@ -63,7 +63,7 @@ impl NpsdProcess {
             .stderr(out)
             .current_dir(log.parent().unwrap());
         for (k, _) in std::env::vars() {
-            if k.starts_with("NPSD_") || k == "RUST_LOG" {
+            if (k.starts_with("NPSD_") && !k.starts_with("NPSD_TEST_")) || k == "RUST_LOG" {
                 cmd.env_remove(k);
             }
         }
