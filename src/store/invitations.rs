@@ -392,6 +392,8 @@ pub const REASON_CANCELLED: &str = "cancelled";
 pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Cancelled> {
     use super::schema::outbox;
     use crate::domain::state::OutboxStatus;
+    // Outbox rows before their invitation: the one lock order (see `store::take_write_lock`).
+    super::outbox::lock_for_invitation(conn, id)?;
     lock(conn, id)?;
     let Some(row) = invitations::table
         .find(id)

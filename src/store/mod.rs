@@ -144,7 +144,8 @@ pub enum StoreError {
 impl StoreError {
     /// The database was busy or unreachable rather than the query wrong: worth a retry.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Pool(_) | StoreError::Connect(_))
+        self.is_contention()
+            || matches!(self, StoreError::Pool(_) | StoreError::Connect(_))
             || matches!(
                 self,
                 StoreError::Query(DieselError::DatabaseError(
@@ -152,6 +153,21 @@ impl StoreError {
                     _
                 ))
             )
+    }
+}
+
+impl StoreError {
+    /// PostgreSQL chose this transaction to end a deadlock, or could not serialise it: nothing of
+    /// it was kept, and the same write run again may well succeed.
+    pub fn is_contention(&self) -> bool {
+        match self {
+            StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
+            // diesel has no kind for SQLSTATE 40P01; its message is fixed by PostgreSQL.
+            StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                info.message().starts_with("deadlock detected")
+            }
+            _ => false,
+        }
     }
 }
 
@@ -317,9 +333,45 @@ fn resume_panic<T>(e: tokio::task::JoinError) -> StoreResult<T> {
     }
 }
 
+/// The key of npsd's write lock on PostgreSQL (see [`take_write_lock`]).
+#[cfg(feature = "postgres")]
+const POSTGRES_WRITE_LOCK: i64 = 7_231_642_002;
+
+/// Every write transaction takes npsd's one write lock before anything else: on SQLite that is
+/// `BEGIN IMMEDIATE` (the database's own write lock), on PostgreSQL a transaction-scoped advisory
+/// lock shared by every writer thread of every instance on the database.
+///
+/// Why one lock on PostgreSQL: each answer changes the survey's tally rows of the hour and the day
+/// (kept by triggers), and writes are committed in groups (see `writer`): two groups that each
+/// hold one tally row or one invitation and want the other's deadlock, whatever order each write
+/// keeps. Writes that would have waited for each other's rows anyway now wait at the door, in
+/// turn, and never deadlock; group commit keeps the throughput (docs/PERFORMANCE.md).
+///
+/// Inside a write, rows are locked in one order wherever a write takes more than one kind of
+/// them: outbox rows first (the order a dispatcher's claim finds them in), then their invitations,
+/// then the tallies that triggers change. The paths that take both an outbox row and its
+/// invitation keep it: the claim (`outbox::claim_due`, then the job's `prepare`), an outcome
+/// (`outbox::mark_*`, then `invitations::set_status`), a cancel (`invitations::cancel`, also
+/// behind Delighted's pending-request delete), an erasure (`people::erase`). Reads take no locks.
+pub(crate) fn take_write_lock(conn: &mut DbConn) -> Result<(), DieselError> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(POSTGRES_WRITE_LOCK)
+                .execute(c)?;
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
 /// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`: it takes the write
 /// lock up front (waiting out the busy timeout) instead of failing when a read turns into a write
-/// while another process writes.
+/// while another process writes. On PostgreSQL it begins by taking npsd's write lock
+/// ([`take_write_lock`]).
 fn write_transaction<T, F>(conn: &mut DbConn, f: F) -> StoreResult<T>
 where
     F: FnOnce(&mut DbConn) -> StoreResult<T>,
@@ -340,7 +392,10 @@ where
             }
         };
     }
-    conn.transaction(f)
+    conn.transaction(|c| {
+        take_write_lock(c)?;
+        f(c)
+    })
 }
 
 /// Holds a lock on `name` until the write transaction ends, so that two writers deciding from the

@@ -255,6 +255,27 @@ pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
     Ok(row.map(|(due, lease)| lease.map_or(due, |l| l.max(due))))
 }
 
+/// Locks an invitation's outbox rows until the write transaction ends (PostgreSQL; on SQLite the
+/// write transaction already excludes every other writer). Outbox rows are locked before their
+/// invitation (see `store::take_write_lock`).
+pub fn lock_for_invitation(conn: &mut DbConn, invitation_id: &str) -> StoreResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            outbox::table
+                .filter(outbox::invitation_id.eq(invitation_id))
+                .order(outbox::id.asc())
+                .select(outbox::id)
+                .for_update()
+                .load::<String>(c)?;
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(_) => {}
+    }
+    let _ = invitation_id;
+    Ok(())
+}
+
 pub fn find_for_invitation(
     conn: &mut DbConn,
     invitation_id: &str,

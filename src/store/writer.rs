@@ -8,7 +8,7 @@
 //! When the batch as a whole cannot commit (a PostgreSQL deadlock with another instance's batch,
 //! a connection lost, a panic in one of the writes), nothing of it was committed, and every
 //! write is run again on its own in a transaction of its own: that is why writes are `Fn`.
-use super::{write_transaction, DbConn, Manager, StoreError, StoreResult};
+use super::{take_write_lock, write_transaction, DbConn, Manager, StoreError, StoreResult};
 use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::Connection;
 use std::any::Any;
@@ -54,6 +54,9 @@ trait Pending: Send {
     /// Forgets a result that was never committed; `false` when the write panicked (it is not
     /// run again: it would only panic again).
     fn reset(&mut self) -> bool;
+    /// The write lost to a deadlock or a serialisation failure: nothing of it was kept, and it
+    /// may be run again.
+    fn lost_to_contention(&self) -> bool;
     fn set_error(&mut self, e: StoreError);
     /// Answers the caller with what it has (after the commit).
     fn answer(self: Box<Self>);
@@ -107,6 +110,10 @@ where
         }
         self.result = None;
         true
+    }
+
+    fn lost_to_contention(&self) -> bool {
+        matches!(&self.result, Some(Reply::Done(Err(e))) if e.is_contention())
     }
 
     fn set_error(&mut self, e: StoreError) {
@@ -216,6 +223,10 @@ fn run(manager: &Connector, rx: &std::sync::Mutex<mpsc::Receiver<Box<dyn Pending
                 Ok(c) => match run_together(c, &mut batch) {
                     Together::Committed => {
                         tracing::trace!(writes = batch.len(), "batch committed");
+                        // A write that lost to a deadlock kept nothing: it runs again alone.
+                        for task in batch.iter_mut().filter(|t| t.lost_to_contention()) {
+                            run_alone(task.as_mut(), &mut conn, manager);
+                        }
                         batch.into_iter().for_each(|t| t.answer());
                         continue;
                     }
@@ -242,19 +253,43 @@ fn run(manager: &Connector, rx: &std::sync::Mutex<mpsc::Receiver<Box<dyn Pending
         }
         // One write, or a batch that did not commit as a whole: each on its own.
         for task in batch.iter_mut() {
-            if !task.reset() {
-                continue;
-            }
-            match connection(&mut conn, manager) {
-                Ok(c) => {
-                    if task.run_alone(c).is_err() {
-                        conn = None;
-                    }
-                }
-                Err(e) => task.set_error(StoreError::Connect(e)),
-            }
+            run_alone(task.as_mut(), &mut conn, manager);
         }
         batch.into_iter().for_each(|t| t.answer());
+    }
+}
+
+/// How often a write that loses to a deadlock or a serialisation failure is run again before its
+/// caller is told to try again later (503 with `Retry-After`).
+const CONTENTION_ATTEMPTS: usize = 3;
+
+/// Runs a write in a transaction of its own (again, when it had run in a batch that did not keep
+/// it), and again while it loses to contention, at most [`CONTENTION_ATTEMPTS`] times in all.
+fn run_alone(task: &mut dyn Pending, conn: &mut Option<DbConn>, manager: &Connector) {
+    for attempt in 1..=CONTENTION_ATTEMPTS {
+        if !task.reset() {
+            return;
+        }
+        match connection(conn, manager) {
+            Ok(c) => {
+                if task.run_alone(c).is_err() {
+                    *conn = None;
+                    return;
+                }
+            }
+            Err(e) => {
+                task.set_error(StoreError::Connect(e));
+                return;
+            }
+        }
+        if !task.lost_to_contention() {
+            return;
+        }
+        tracing::debug!(
+            attempt,
+            "a write lost to a deadlock or serialisation failure"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5 * attempt as u64));
     }
 }
 
@@ -305,7 +340,7 @@ fn run_together(conn: &mut DbConn, batch: &mut [Box<dyn Pending>]) -> Together {
     }
 }
 
-/// `BEGIN` (on SQLite `BEGIN IMMEDIATE`, as in [`write_transaction`]).
+/// `BEGIN` and npsd's write lock (on SQLite `BEGIN IMMEDIATE`), as in [`write_transaction`].
 fn begin(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     match conn {
@@ -314,6 +349,13 @@ fn begin(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
         }
         #[allow(unreachable_patterns)]
-        _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn),
+        _ => {
+            <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+            if let Err(e) = take_write_lock(conn) {
+                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(e);
+            }
+            Ok(())
+        }
     }
 }

@@ -7,6 +7,7 @@ mod access;
 mod bots;
 mod browser;
 mod cli;
+mod contention;
 mod dashboard;
 mod dashboard_browser;
 mod delighted;
