@@ -1,12 +1,14 @@
 //! The command line: `serve` (the default), `migrate`, and the operator's commands that work on
-//! the database directly (`keys`, `users`, `suppress`, `backup`, `digest`), so they work with the service
-//! stopped.
+//! the database directly (`keys`, `users`, `suppress`, `backup`, `digest`, `import`), so they work
+//! with the service stopped. Only `serve` and `migrate` create a database; the others refuse when
+//! there is none, naming the database they looked for.
 use crate::config::Config;
 use crate::domain::access::Scopes;
 use crate::domain::email::EmailAddress;
 use crate::domain::suppression::SuppressionReason;
 use crate::http::api::keys::{create_key, parse_name, ApiKeyView};
-use crate::store::{api_keys, suppressions, Store};
+use crate::store::existing::OpenExistingError;
+use crate::store::{api_keys, suppressions, DatabaseUrl, Store};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -180,15 +182,30 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
     }
     let store = {
         let url = config.database_url.clone();
-        tokio::task::spawn_blocking(move || Store::open(&url, 1))
+        tokio::task::spawn_blocking(move || Store::open_existing(&url, 1))
             .await?
-            .map_err(|e| crate::startup::database_error(&config.database_url, e, "cannot open"))?
+            .map_err(|e| open_error(&config.database_url, e))?
     };
     let now = chrono::Utc::now().naive_utc();
     let result = admin_command(command, config, store.clone(), now).await;
     // Every write answered and every connection closed before the process exits.
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     result
+}
+
+/// Why an operator's command found no database to work on, and how to point it at the right one.
+fn open_error(url: &DatabaseUrl, e: OpenExistingError) -> anyhow::Error {
+    const WHERE: &str = "set NPSD_DATABASE_URL to the service's database, or run npsd in the \
+                         folder of the service's npsd.toml";
+    match e {
+        OpenExistingError::Missing(_) => {
+            anyhow::anyhow!("{e} ({WHERE}; only `npsd serve` and `npsd migrate` create a database)")
+        }
+        OpenExistingError::NotNpsd(_) => anyhow::anyhow!(
+            "{e} ({WHERE}; `npsd migrate` sets up npsd's tables in a new, empty database)"
+        ),
+        OpenExistingError::Store(e) => crate::startup::database_error(url, e, "cannot open"),
+    }
 }
 
 async fn admin_command(
@@ -384,6 +401,11 @@ async fn users_command(
                         user.email, user.role
                     );
                     println!("{link}");
+                    if config.public_url.is_none() {
+                        eprintln!(
+                            "npsd: NPSD_PUBLIC_URL is not set, so the link assumes npsd's default address {public_url}; set NPSD_PUBLIC_URL to the address the team opens npsd at"
+                        );
+                    }
                 }
                 Added::Created(user, None) => {
                     println!(

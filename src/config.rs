@@ -1,6 +1,7 @@
 //! Typed settings, read once: environment variables over an optional `npsd.toml`.
 //! A bad value stops start-up with one line that names the variable.
 use crate::store::DatabaseUrl;
+use crate::telemetry::LogFormat;
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ pub struct Config {
     /// Answers through the embedded form per survey and minute, from all addresses; 0: off.
     pub embed_survey_limit: u32,
     pub dispatcher: DispatcherSettings,
+    pub log_format: LogFormat,
 }
 
 /// How the outbox is worked.
@@ -87,6 +89,7 @@ impl std::fmt::Debug for Config {
             .field("mail_from", &self.mail_from.to_string())
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("dispatcher", &self.dispatcher)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -317,6 +320,12 @@ impl Config {
             },
         };
 
+        let log_format = match src.get("NPSD_LOG_FORMAT") {
+            None => LogFormat::default(),
+            Some(raw) => LogFormat::parse(raw)
+                .ok_or_else(|| err("NPSD_LOG_FORMAT", format!("'{raw}' must be text or json")))?,
+        };
+
         Ok(Config {
             database_url,
             bind,
@@ -335,6 +344,7 @@ impl Config {
                 10_000_000,
             )?,
             dispatcher,
+            log_format,
         })
     }
 }
@@ -350,6 +360,7 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert!(c.smtp_url.is_none());
         assert_eq!(c.mail_from.to_string(), "NPS <nps@localhost>");
+        assert_eq!(c.log_format, LogFormat::Text);
     }
 
     #[test]
@@ -362,6 +373,7 @@ mod tests {
             ("NPSD_MAIL_FROM", "not an address"),
             ("NPSD_API_KEY", "short"),
             ("NPSD_DISPATCH_POLL_MS", "fast"),
+            ("NPSD_LOG_FORMAT", "yaml"),
         ] {
             let e = Config::from_sources(&Sources::from_pairs([(var, value)])).unwrap_err();
             assert_eq!(e.var, var, "{e}");

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    npsd::telemetry::init();
+    // The configuration first: it says how to log (NPSD_LOG_FORMAT); its own errors need no log.
     let config = match Config::load() {
         Ok(c) => c,
         Err(e) => {
@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    npsd::telemetry::init_with(config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match Application::build(config).await {
             Ok(app) => app.run_until_stopped().await,

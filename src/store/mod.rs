@@ -6,6 +6,7 @@ pub mod answers;
 pub mod api_keys;
 pub mod backup;
 pub mod digests;
+pub mod existing;
 pub mod invitations;
 pub mod outbox;
 pub mod people;
