@@ -71,12 +71,7 @@ fn report(conn: &mut DbConn, survey: &SurveyRow, period: &DigestPeriod) -> Store
 
 fn figures(r: &NpsReport) -> Figures {
     Figures {
-        nps: r.summary.nps,
-        margin_of_error: r.summary.margin_of_error,
-        responses: r.summary.responses,
-        promoters: r.summary.promoters,
-        passives: r.summary.passives,
-        detractors: r.summary.detractors,
+        summary: r.summary.clone(),
         invitations_sent: r.invitations_sent,
         response_rate: r.response_rate,
         comment_rate: r.comment_rate,
@@ -131,12 +126,14 @@ pub fn content(
             label: p.short_label(),
             nps: r.summary.nps,
             responses: r.summary.responses,
+            small_sample: r.summary.small_sample,
         });
     }
     trend.push(TrendPoint {
         label: period.short_label(),
         nps: current.summary.nps,
         responses: current.summary.responses,
+        small_sample: current.summary.small_sample,
     });
     let (from, to) = period.days();
     Ok(DigestEmail {

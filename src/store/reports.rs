@@ -9,9 +9,6 @@ use crate::domain::insight::TrendPeriod;
 use crate::domain::nps::{response_rate, NpsSummary, ScoreCounts};
 use crate::domain::state::Channel;
 
-/// Below this many responses a segment's NPS swings too much to act on.
-pub const SMALL_SAMPLE: u64 = 10;
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpsReport {
     pub counts: ScoreCounts,
@@ -87,8 +84,8 @@ pub fn trend(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
     pub value: String,
+    /// Its figures; `summary.small_sample` says when they are too few to rely on.
     pub summary: NpsSummary,
-    pub small_sample: bool,
 }
 
 /// The NPS per value of property `by`, worst first (then by value).
@@ -100,13 +97,9 @@ pub fn breakdown(
 ) -> StoreResult<Vec<Segment>> {
     let mut segments: Vec<Segment> = tallies::segments(conn, survey_id, f, by)?
         .into_iter()
-        .map(|(value, [p, pa, d])| {
-            let summary = NpsSummary::from_categories(p, pa, d);
-            Segment {
-                value,
-                small_sample: summary.responses < SMALL_SAMPLE,
-                summary,
-            }
+        .map(|(value, [p, pa, d])| Segment {
+            value,
+            summary: NpsSummary::from_categories(p, pa, d),
         })
         .collect();
     segments.sort_by(|a, b| {

@@ -494,9 +494,17 @@ async fn comments_are_inert_text_everywhere(backend: Backend) {
         "Breakdown",
         "Bot audit",
         "Export CSV",
+        // Twelve answers a week, and fewer per plan: said in words, drawn hollow and grey.
+        "<span class=\"tag\">too few answers for a reliable figure</span>",
+        "class=\"small-sample\"",
+        "<th scope=\"col\">Change</th>",
     ] {
         assert!(all.body.contains(part), "{part}");
     }
+    assert!(
+        !all.body.contains("Only 36 responses"),
+        "36 answers suffice"
+    );
 }
 
 async fn admins_change_surveys_and_keys(backend: Backend) {

@@ -94,6 +94,17 @@ fn expected_nps(given: &[&Given]) -> Option<f64> {
     (n > 0).then(|| ((p as f64 - d as f64) / n as f64 * 1000.0).round() / 10.0)
 }
 
+/// The 95% margin as this test computes it, by the adjusted-Wald method (Rocks 2016): 3 more
+/// answers, 3/4 more promoters and 3/4 more detractors, in NPS points, one decimal.
+fn expected_margin(given: &[&Given]) -> Option<f64> {
+    let (n, p, _, d) = counts(given);
+    let n2 = n as f64 + 3.0;
+    let (p2, d2) = ((p as f64 + 0.75) / n2, (d as f64 + 0.75) / n2);
+    let c = p2 - d2;
+    let variance = (p2 + d2 - c * c) / n2;
+    (n > 0).then(|| (1.96 * variance.sqrt() * 100.0 * 10.0).round() / 10.0)
+}
+
 fn week_start(d: NaiveDate) -> NaiveDate {
     d - Days::new(d.weekday().num_days_from_monday() as u64)
 }
@@ -156,6 +167,13 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
     let nps = get(&app, &format!("/api/v1/surveys/default/nps?{range}")).await;
     assert_eq!(nps["responses"], all.len() as u64, "{nps}");
     assert_eq!(nps["nps"].as_f64(), expected_nps(&all), "{nps}");
+    assert_eq!(
+        nps["margin_of_error"].as_f64(),
+        expected_margin(&all),
+        "{nps}"
+    );
+    assert_eq!(all.len(), 36);
+    assert_eq!(nps["small_sample"], false, "30 answers or more: {nps}");
     let raw = get(
         &app,
         &format!("/api/v1/surveys/default/nps?{range}&verified=false"),
@@ -203,8 +221,15 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
         if n == 0 {
             assert!(p["nps"].is_null() && p["margin_of_error"].is_null(), "{p}");
         } else {
-            assert!(p["margin_of_error"].as_f64().is_some(), "{p}");
+            assert!(p["margin_of_error"].as_f64().unwrap() > 0.0, "{p}");
         }
+        assert_eq!(
+            p["margin_of_error"].as_f64(),
+            expected_margin(&in_week),
+            "{p}"
+        );
+        // No week has 30 answers; an empty one has no reliable figure either.
+        assert_eq!(p["small_sample"], true, "week {week}: {p}");
         week = next;
         i += 1;
     }
@@ -231,7 +256,8 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
         let mine = &by_plan[s["value"].as_str().unwrap()];
         assert_eq!(s["responses"], mine.len() as u64, "{s}");
         assert_eq!(s["nps"].as_f64(), expected_nps(mine), "{s}");
-        assert_eq!(s["small_sample"], mine.len() < 10, "{s}");
+        assert_eq!(s["margin_of_error"].as_f64(), expected_margin(mine), "{s}");
+        assert_eq!(s["small_sample"], mine.len() < 30, "{s}");
     }
     let order: Vec<f64> = segments
         .iter()
@@ -256,6 +282,8 @@ async fn figures_match_what_the_test_computes(backend: Backend) {
     .await;
     assert_eq!(seg["responses"], pro_or_team_de.len() as u64, "{seg}");
     assert_eq!(seg["nps"].as_f64(), expected_nps(&pro_or_team_de), "{seg}");
+    assert!(pro_or_team_de.len() < 30);
+    assert_eq!(seg["small_sample"], true, "fewer than 30 answers: {seg}");
     let web: Vec<&Given> = given.iter().filter(|g| g.channel == "web").collect();
     let seg = get(
         &app,

@@ -302,8 +302,19 @@ pub struct NpsView {
     pub invitations_sent: u64,
     /// Responses per invitation sent, 0 to 1; null when nothing was sent.
     pub response_rate: Option<f64>,
-    /// 95% margin of error, in NPS points.
+    /// The 95% margin of error, in NPS points, by the adjusted-Wald method (Rocks 2016: 3 added
+    /// to the responses and 3/4 to promoters and to detractors); never 0 with a response, null
+    /// without.
     pub margin_of_error: Option<f64>,
+    /// The lower end of the 95% adjusted-Wald interval, -100 to 100. The interval is centred
+    /// on the adjusted estimate, which leans toward 0 when answers are few; null without
+    /// responses.
+    pub interval_low: Option<f64>,
+    /// The upper end of the same interval.
+    pub interval_high: Option<f64>,
+    /// Fewer than 30 responses: too few answers for a reliable figure. Also true without any
+    /// responses (then `nps` is null).
+    pub small_sample: bool,
     /// Counted responses with a comment.
     pub comments: u64,
     /// Responses with a comment per response, 0 to 1; null without responses.
@@ -325,6 +336,9 @@ impl NpsView {
             invitations_sent: r.invitations_sent,
             response_rate: r.response_rate,
             margin_of_error: r.summary.margin_of_error,
+            interval_low: r.summary.interval.map(|i| i.low),
+            interval_high: r.summary.interval.map(|i| i.high),
+            small_sample: r.summary.small_sample,
             comments: r.comments,
             comment_rate: r.comment_rate,
             distribution: *r.counts.per_score(),
@@ -422,7 +436,19 @@ pub struct TrendPoint {
     pub promoters: u64,
     pub passives: u64,
     pub detractors: u64,
+    /// The 95% margin of error, in NPS points, by the adjusted-Wald method (Rocks 2016: 3 added
+    /// to the responses and 3/4 to promoters and to detractors); never 0 with a response, null
+    /// without.
     pub margin_of_error: Option<f64>,
+    /// The lower end of the 95% adjusted-Wald interval, -100 to 100. The interval is centred
+    /// on the adjusted estimate, which leans toward 0 when answers are few; null without
+    /// responses.
+    pub interval_low: Option<f64>,
+    /// The upper end of the same interval.
+    pub interval_high: Option<f64>,
+    /// Fewer than 30 responses: too few answers for a reliable figure. Also true without any
+    /// responses (then `nps` is null).
+    pub small_sample: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -451,6 +477,9 @@ impl TrendView {
                     passives: r.summary.passives,
                     detractors: r.summary.detractors,
                     margin_of_error: r.summary.margin_of_error,
+                    interval_low: r.summary.interval.map(|i| i.low),
+                    interval_high: r.summary.interval.map(|i| i.high),
+                    small_sample: r.summary.small_sample,
                 })
                 .collect(),
         }
@@ -465,8 +494,18 @@ pub struct SegmentView {
     pub promoters: u64,
     pub passives: u64,
     pub detractors: u64,
+    /// The 95% margin of error, in NPS points, by the adjusted-Wald method (Rocks 2016: 3 added
+    /// to the responses and 3/4 to promoters and to detractors); never 0 with a response, null
+    /// without.
     pub margin_of_error: Option<f64>,
-    /// Fewer than 10 responses: the NPS may swing widely.
+    /// The lower end of the 95% adjusted-Wald interval, -100 to 100. The interval is centred
+    /// on the adjusted estimate, which leans toward 0 when answers are few; null without
+    /// responses.
+    pub interval_low: Option<f64>,
+    /// The upper end of the same interval.
+    pub interval_high: Option<f64>,
+    /// Fewer than 30 responses: too few answers for a reliable figure. Also true without any
+    /// responses (then `nps` is null).
     pub small_sample: bool,
 }
 
@@ -480,7 +519,9 @@ impl SegmentView {
             passives: s.summary.passives,
             detractors: s.summary.detractors,
             margin_of_error: s.summary.margin_of_error,
-            small_sample: s.small_sample,
+            interval_low: s.summary.interval.map(|i| i.low),
+            interval_high: s.summary.interval.map(|i| i.high),
+            small_sample: s.summary.small_sample,
         }
     }
 }

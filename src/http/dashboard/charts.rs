@@ -8,7 +8,12 @@ pub struct TrendDatum {
     pub label: String,
     pub nps: Option<f64>,
     pub margin: Option<f64>,
+    /// Too few responses for a reliable figure: drawn grey and hollow.
+    pub small_sample: bool,
 }
+
+/// The colour of a point from too few responses (its shape, hollow, tells it apart too).
+const SMALL_SAMPLE_GREY: &str = "#71717a";
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -55,7 +60,8 @@ fn runs(points: &[TrendDatum]) -> Vec<Vec<(usize, f64, f64)>> {
     out
 }
 
-/// The NPS line over -100..100 with its 95% margin as a band.
+/// The NPS line over -100..100 with its 95% margin as a band; a point from too few responses
+/// is a hollow grey circle with a grey error bar.
 pub fn trend(points: &[TrendDatum], accent: &str) -> String {
     let n = points.len();
     let mut svg = String::new();
@@ -102,15 +108,23 @@ pub fn trend(points: &[TrendDatum], accent: &str) -> String {
         }
         for (i, v, m) in &run {
             let x = x_of(*i, n);
+            let (bar, dot) = if points[*i].small_sample {
+                (
+                    SMALL_SAMPLE_GREY.to_string(),
+                    format!(
+                        r##"fill="#ffffff" stroke="{SMALL_SAMPLE_GREY}" stroke-width="2" class="small-sample""##
+                    ),
+                )
+            } else {
+                (esc(accent), format!(r#"fill="{}""#, esc(accent)))
+            };
             // The margin as an error bar too: a lone point has no band to show it.
             let _ = write!(
                 svg,
-                r#"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="{}" stroke-opacity="0.45" stroke-width="6" stroke-linecap="round"/><circle cx="{x:.1}" cy="{:.1}" r="4" fill="{}"/>"#,
+                r#"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="{bar}" stroke-opacity="0.45" stroke-width="6" stroke-linecap="round"/><circle cx="{x:.1}" cy="{:.1}" r="4" {dot}/>"#,
                 y_of(v + m),
                 y_of(v - m),
-                esc(accent),
                 y_of(*v),
-                esc(accent)
             );
         }
     }
@@ -137,10 +151,11 @@ pub fn trend(points: &[TrendDatum], accent: &str) -> String {
     svg
 }
 
-/// A small line of weekly NPS for the overview table.
-pub fn sparkline(values: &[Option<f64>], accent: &str) -> String {
+/// A small line of weekly NPS for the overview table; a week from too few responses is a hollow
+/// grey dot on it.
+pub fn sparkline(data: &[TrendDatum], accent: &str) -> String {
     let (w, h) = (120.0, 28.0);
-    let n = values.len();
+    let n = data.len();
     let x = |i: usize| {
         if n <= 1 {
             w / 2.0
@@ -154,15 +169,7 @@ pub fn sparkline(values: &[Option<f64>], accent: &str) -> String {
         y(0.0),
         y(0.0)
     );
-    let data: Vec<TrendDatum> = values
-        .iter()
-        .map(|v| TrendDatum {
-            label: String::new(),
-            nps: *v,
-            margin: None,
-        })
-        .collect();
-    for run in runs(&data) {
+    for run in runs(data) {
         let pts: Vec<String> = run
             .iter()
             .map(|(i, v, _)| format!("{:.1},{:.1}", x(*i), y(*v)))
@@ -182,6 +189,14 @@ pub fn sparkline(values: &[Option<f64>], accent: &str) -> String {
                 r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
                 pts.join(" "),
                 esc(accent)
+            );
+        }
+        for (i, v, _) in run.iter().filter(|(i, _, _)| data[*i].small_sample) {
+            let _ = write!(
+                svg,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="#ffffff" stroke="{SMALL_SAMPLE_GREY}" stroke-width="1.5" class="small-sample"/>"##,
+                x(*i),
+                y(*v)
             );
         }
     }
@@ -251,29 +266,22 @@ pub fn split(promoters: u64, passives: u64, detractors: u64) -> String {
 mod tests {
     use super::*;
 
+    fn datum(label: &str, nps: Option<f64>, margin: Option<f64>) -> TrendDatum {
+        TrendDatum {
+            label: label.into(),
+            nps,
+            margin,
+            small_sample: false,
+        }
+    }
+
     #[test]
     fn gaps_break_the_line_and_labels_are_escaped() {
         let points = vec![
-            TrendDatum {
-                label: "<b>1</b>".into(),
-                nps: Some(10.0),
-                margin: Some(5.0),
-            },
-            TrendDatum {
-                label: "2".into(),
-                nps: None,
-                margin: None,
-            },
-            TrendDatum {
-                label: "3".into(),
-                nps: Some(-20.0),
-                margin: Some(8.0),
-            },
-            TrendDatum {
-                label: "4".into(),
-                nps: Some(30.0),
-                margin: Some(8.0),
-            },
+            datum("<b>1</b>", Some(10.0), Some(5.0)),
+            datum("2", None, None),
+            datum("3", Some(-20.0), Some(8.0)),
+            datum("4", Some(30.0), Some(8.0)),
         ];
         let svg = trend(&points, "#2563eb");
         assert_eq!(svg.matches("<polygon").count(), 2);
@@ -285,6 +293,31 @@ mod tests {
         assert!(svg.contains("&lt;b&gt;1&lt;/b&gt;"));
         assert!(!svg.contains("<b>"));
         assert!(svg.contains("aria-hidden=\"true\""));
+        assert!(!svg.contains("small-sample"));
+    }
+
+    #[test]
+    fn small_samples_are_hollow_and_grey() {
+        let mut points = vec![
+            datum("1", Some(10.0), Some(40.0)),
+            datum("2", Some(20.0), Some(8.0)),
+            datum("3", None, None),
+        ];
+        points[0].small_sample = true;
+        points[2].small_sample = true; // no responses: nothing to draw
+        let svg = trend(&points, "#2563eb");
+        assert_eq!(svg.matches("class=\"small-sample\"").count(), 1, "{svg}");
+        assert!(
+            svg.contains(r##"r="4" fill="#ffffff" stroke="#71717a""##),
+            "{svg}"
+        );
+        assert!(svg.contains(r##"r="4" fill="#2563eb"/>"##), "{svg}");
+        let spark = sparkline(&points, "#2563eb");
+        assert_eq!(
+            spark.matches("class=\"small-sample\"").count(),
+            1,
+            "{spark}"
+        );
     }
 
     #[test]

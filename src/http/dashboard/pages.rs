@@ -5,6 +5,7 @@ use super::session::SignedIn;
 use super::sign_in::CsrfForm;
 use super::{html, see_other, PageError};
 use crate::domain::insight::Interval;
+use crate::domain::nps::{NpsChange, NpsSummary, SMALL_SAMPLE_WORDS};
 use crate::domain::state::ResponseStatus;
 use crate::http::api::export::{self, Format};
 use crate::http::api::responses::decide as decide_status;
@@ -35,6 +36,29 @@ fn margin(v: Option<f64>) -> String {
     v.map(|m| format!("±{m:.1}")).unwrap_or_default()
 }
 
+/// "Only 12 responses: too few answers for a reliable figure."; None from 30 responses or
+/// without any (the page says "–" then).
+fn small_sample_note(s: &NpsSummary) -> Option<String> {
+    (s.small_sample && s.responses > 0).then(|| {
+        let responses = match s.responses {
+            1 => "1 response".to_string(),
+            n => format!("{n} responses"),
+        };
+        format!("Only {responses}: {SMALL_SAMPLE_WORDS}.")
+    })
+}
+
+/// A period's NPS against the one before: "up 12.5", "down 3", "no clear change" (the domain's
+/// rule), "–" when either has no responses.
+fn change(now: &NpsSummary, before: Option<&NpsSummary>) -> String {
+    match before.and_then(|b| NpsChange::between(now, b)) {
+        Some(NpsChange::Up(by)) => format!("up {by:.1}"),
+        Some(NpsChange::Down(by)) => format!("down {by:.1}"),
+        Some(NpsChange::NoClearChange) => "no clear change".to_string(),
+        None => "–".to_string(),
+    }
+}
+
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         "0%".into()
@@ -49,6 +73,8 @@ struct SurveyLine {
     brand: String,
     nps: String,
     margin: String,
+    /// "Only 12 responses: too few answers for a reliable figure."
+    small_sample: Option<String>,
     responses: u64,
     spark: String,
     spark_text: String,
@@ -84,27 +110,37 @@ pub async fn overview(s: SignedIn, state: web::Data<AppState>) -> Result<HttpRes
             .store
             .read(move |c| reports::nps(c, &id, &filter))
             .await?;
-        let values: Vec<Option<f64>> = trend.reports.iter().map(|r| r.summary.nps).collect();
-        let spark_text = trend
+        let weeks: Vec<TrendDatum> = trend
             .periods
             .iter()
             .zip(&trend.reports)
-            .map(|(p, r)| {
-                format!(
-                    "{}: {}",
-                    p.first_day.format("%b %-d"),
-                    signed_nps(r.summary.nps)
-                )
+            .map(|(p, r)| TrendDatum {
+                label: p.first_day.format("%b %-d").to_string(),
+                nps: r.summary.nps,
+                margin: r.summary.margin_of_error,
+                small_sample: r.summary.small_sample,
+            })
+            .collect();
+        let spark_text = weeks
+            .iter()
+            .map(|w| {
+                let few = if w.nps.is_some() && w.small_sample {
+                    " (too few answers)"
+                } else {
+                    ""
+                };
+                format!("{}: {}{few}", w.label, signed_nps(w.nps))
             })
             .collect::<Vec<_>>()
             .join(", ");
         lines.push(SurveyLine {
-            spark: charts::sparkline(&values, &survey.accent_color),
+            spark: charts::sparkline(&weeks, &survey.accent_color),
             spark_text,
             slug: survey.slug,
             brand: survey.brand,
             nps: signed_nps(report.summary.nps),
             margin: margin(report.summary.margin_of_error),
+            small_sample: small_sample_note(&report.summary),
             responses: report.summary.responses,
         });
     }
@@ -127,6 +163,9 @@ struct TrendRow {
     nps: String,
     margin: String,
     responses: u64,
+    small_sample: bool,
+    /// Against the period before: "up 12.5", "down 3", "no clear change", "–".
+    change: String,
 }
 
 struct SegmentRow {
@@ -199,12 +238,16 @@ struct SurveyView<'a> {
     report: &'a NpsReport,
     nps: String,
     margin: String,
+    /// "Only 12 responses: too few answers for a reliable figure."
+    small_sample: Option<String>,
     promoters_pct: String,
     passives_pct: String,
     detractors_pct: String,
     response_rate: String,
     split_svg: String,
     trend_svg: String,
+    /// Some point of the trend is from too few responses (the chart draws it hollow).
+    trend_has_small: bool,
     trend_rows: Vec<TrendRow>,
     distribution_svg: String,
     distribution: Vec<(usize, u64)>,
@@ -346,13 +389,18 @@ pub async fn survey(
             label: p.first_day.format("%b %-d").to_string(),
             nps: r.summary.nps,
             margin: r.summary.margin_of_error,
+            small_sample: r.summary.small_sample,
         })
         .collect();
+    let trend_has_small = trend_points
+        .iter()
+        .any(|p| p.nps.is_some() && p.small_sample);
     let trend_rows = trend
         .periods
         .iter()
         .zip(&trend.reports)
-        .map(|(p, r)| TrendRow {
+        .enumerate()
+        .map(|(i, (p, r))| TrendRow {
             label: if p.first_day == p.last_day {
                 p.first_day.to_string()
             } else {
@@ -361,6 +409,11 @@ pub async fn survey(
             nps: signed_nps(r.summary.nps),
             margin: margin(r.summary.margin_of_error),
             responses: r.summary.responses,
+            small_sample: r.summary.nps.is_some() && r.summary.small_sample,
+            change: change(
+                &r.summary,
+                i.checked_sub(1).map(|j| &trend.reports[j].summary),
+            ),
         })
         .collect();
     let export_query = with(&query, &[("cursor", ""), ("limit", "")]);
@@ -380,6 +433,7 @@ pub async fn survey(
         choices,
         nps: signed_nps(sum.nps),
         margin: margin(sum.margin_of_error),
+        small_sample: small_sample_note(sum),
         promoters_pct: percent(sum.promoters, sum.responses),
         passives_pct: percent(sum.passives, sum.responses),
         detractors_pct: percent(sum.detractors, sum.responses),
@@ -389,6 +443,7 @@ pub async fn survey(
             .unwrap_or_else(|| "–".into()),
         split_svg: charts::split(sum.promoters, sum.passives, sum.detractors),
         trend_svg: charts::trend(&trend_points, &survey.accent_color),
+        trend_has_small,
         trend_rows,
         distribution_svg: charts::distribution(report.counts.per_score()),
         distribution: report
@@ -410,7 +465,7 @@ pub async fn survey(
                 promoters: s.summary.promoters,
                 passives: s.summary.passives,
                 detractors: s.summary.detractors,
-                small_sample: s.small_sample,
+                small_sample: s.summary.small_sample,
             })
             .collect(),
         items: found.iter().map(Item::new).collect(),
@@ -455,4 +510,48 @@ pub async fn decide(
         "comments"
     };
     Ok(see_other(&format!("/dashboard/{slug}#{anchor}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_named_only_beyond_both_margins() {
+        let one_promoter = NpsSummary::from_categories(1, 0, 0);
+        let one_detractor = NpsSummary::from_categories(0, 0, 1);
+        assert_eq!(
+            change(&one_detractor, Some(&one_promoter)),
+            "no clear change"
+        );
+        let better = NpsSummary::from_categories(200, 100, 100);
+        let worse = NpsSummary::from_categories(100, 100, 200);
+        assert_eq!(change(&better, Some(&worse)), "up 50.0");
+        assert_eq!(change(&worse, Some(&better)), "down 50.0");
+        assert_eq!(change(&better, None), "–");
+        assert_eq!(
+            change(&better, Some(&NpsSummary::from_categories(0, 0, 0))),
+            "–"
+        );
+    }
+
+    #[test]
+    fn few_answers_are_said_in_words() {
+        assert_eq!(
+            small_sample_note(&NpsSummary::from_categories(1, 0, 0)).as_deref(),
+            Some("Only 1 response: too few answers for a reliable figure.")
+        );
+        assert_eq!(
+            small_sample_note(&NpsSummary::from_categories(20, 5, 4)).as_deref(),
+            Some("Only 29 responses: too few answers for a reliable figure.")
+        );
+        assert_eq!(
+            small_sample_note(&NpsSummary::from_categories(20, 5, 5)),
+            None
+        );
+        assert_eq!(
+            small_sample_note(&NpsSummary::from_categories(0, 0, 0)),
+            None
+        );
+    }
 }

@@ -3,6 +3,7 @@
 //! shape: a subject plus a text and an HTML body rendered from `templates/email/digest.{txt,html}`,
 //! then a lettre message. The rendering is pure; the caller gathers the figures.
 use super::templates::RenderedEmail;
+use crate::domain::nps::NpsSummary;
 use askama::Template;
 use lettre::message::Mailbox;
 use lettre::Message;
@@ -10,14 +11,8 @@ use lettre::Message;
 /// One period's figures, as the API's NPS report gives them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figures {
-    /// -100..100, one decimal; `None` without responses.
-    pub nps: Option<f64>,
-    /// 95%, NPS points.
-    pub margin_of_error: Option<f64>,
-    pub responses: u64,
-    pub promoters: u64,
-    pub passives: u64,
-    pub detractors: u64,
+    /// The NPS, its margin and what it is made of.
+    pub summary: NpsSummary,
     pub invitations_sent: u64,
     /// 0..1, `None` when nothing was sent.
     pub response_rate: Option<f64>,
@@ -31,6 +26,8 @@ pub struct TrendPoint {
     pub label: String,
     pub nps: Option<f64>,
     pub responses: u64,
+    /// Too few responses for a reliable figure (`NpsSummary::small_sample`).
+    pub small_sample: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,10 +95,10 @@ struct DigestHtml<'a> {
 }
 
 pub fn render_digest_email(d: &DigestEmail) -> Result<RenderedEmail, askama::Error> {
-    let headline_nps = if d.current.responses == 0 {
+    let headline_nps = if d.current.summary.responses == 0 {
         "no responses".to_string()
     } else {
-        nps(d.current.nps)
+        nps(d.current.summary.nps)
     };
     // A header value: no line breaks or other control characters from the brand or label.
     let subject: String = format!("{} NPS {}: {headline_nps}", d.brand, d.period_label)

@@ -9,15 +9,10 @@ fn figures(
     commented: u64,
 ) -> Figures {
     let n = responses as f64;
-    let (p, d) = (promoters as f64 / n, detractors as f64 / n);
+    let summary = NpsSummary::from_categories(promoters, passives, detractors);
+    assert_eq!(summary.responses, responses);
     Figures {
-        nps: (responses > 0).then(|| round1((p - d) * 100.0)),
-        margin_of_error: (responses > 0)
-            .then(|| round1(1.96 * ((p + d - (p - d).powi(2)) / n).sqrt() * 100.0)),
-        responses,
-        promoters,
-        passives,
-        detractors,
+        summary,
         invitations_sent,
         response_rate: (invitations_sent > 0).then(|| n / invitations_sent as f64),
         comment_rate: (responses > 0).then(|| commented as f64 / n),
@@ -46,7 +41,7 @@ fn sample() -> DigestEmail {
         period_noun: "week",
         current: figures(128, 70, 35, 23, 500, 53),
         previous: Some(figures(116, 58, 36, 22, 480, 52)),
-        trailing: Some(figures(1380, 640, 420, 320, 5520, 610)),
+        trailing: Some(figures(1380, 580, 450, 350, 5520, 610)),
         distribution: [3, 1, 2, 2, 3, 5, 7, 15, 20, 32, 38],
         trend: trend_nps
             .iter()
@@ -55,6 +50,7 @@ fn sample() -> DigestEmail {
                 label: format!("W{}", 36 + i),
                 nps,
                 responses,
+                small_sample: responses < 30,
             })
             .collect(),
         detractor_comments: vec![
@@ -142,7 +138,7 @@ fn subject_carries_the_nps_and_stays_on_one_line() {
     d.period_label = "May\n2026".into();
     let subject = render_digest_email(&d).unwrap().subject;
     assert!(!subject.contains(['\r', '\n']), "{subject}");
-    d.current.nps = Some(-7.0);
+    d.current.summary.nps = Some(-7.0);
     assert!(render_digest_email(&d).unwrap().subject.ends_with(": -7"));
 }
 
@@ -153,9 +149,9 @@ fn text_and_html_carry_the_same_figures() {
     let both = [
         "Bike & Hike NPS — Week 47, 17–23 November 2026",
         "+36.7",
-        "±13.3 at 95% confidence",
-        "5.7 vs the previous week",
-        "13.5 vs the last 12 weeks",
+        "±13.2 at 95% confidence",
+        "no clear change vs the previous week",
+        "20 vs the last 12 weeks",
         "This week",
         "vs previous week",
         "Responses",
@@ -186,13 +182,17 @@ fn text_and_html_carry_the_same_figures() {
         assert!(r.text.contains(s), "text lacks {s:?}");
         assert!(r.html.contains(&html_escape(s)), "HTML lacks {s:?}");
     }
-    // The headline change: arrows in HTML, words in text.
+    // The headline change: +5.7 is within the two margins (22.7..49.1 against 16.4..44.1);
+    // +20 against the last 12 weeks (12.4..20.9) is not.
     assert!(r
         .html
-        .contains("<span role=\"img\" aria-label=\"up\">▲</span> 5.7 vs the previous week"));
-    assert!(r.text.contains("\nup 5.7 vs the previous week\n"));
-    assert!(r.html.contains("+13.5 vs the last 12 weeks"));
-    assert!(r.text.contains("\nup 13.5 vs the last 12 weeks\n"));
+        .contains(">no clear change vs the previous week</div>"));
+    assert!(r.text.contains("\nno clear change vs the previous week\n"));
+    assert!(r.html.contains("+20 vs the last 12 weeks"));
+    assert!(r.text.contains("\nup 20 vs the last 12 weeks\n"));
+    assert!(!r
+        .text
+        .contains("too few answers for a reliable figure.\nno clear"));
     assert!(r.text.is_ascii() || !r.text.contains(['▲', '▼']));
     // Every count of the distribution, in both.
     for (score, n) in d.distribution.iter().enumerate() {
@@ -217,9 +217,14 @@ fn text_and_html_carry_the_same_figures() {
         "32 of 38"
     );
     // The trend, a line per point in text and a column per point in HTML.
-    assert!(r.text.contains("\nW36    +22  (9 responses)\n"));
+    assert!(r.text.contains("\nW36    +22* (9 responses)\n"));
     assert!(r.text.contains("\nW39      –  (0 responses)\n"));
+    assert!(r.text.contains("\nW46    +31  (116 responses)\n"));
     assert!(r.text.contains("\nW47  +36.7  (128 responses)\n"));
+    assert!(r.html.contains(">+22*</td>"));
+    let note = "* Fewer than 30 responses: too few answers for a reliable figure.";
+    assert!(r.text.contains(&format!("\n{note}\n")));
+    assert!(r.html.contains(note));
     assert_eq!(r.html.matches("class=\"tcol\"").count(), 12);
     // Every comment, with its name and segment.
     for c in d.detractor_comments.iter().chain(&d.promoter_comments) {
@@ -334,24 +339,27 @@ fn a_silent_period_says_so_and_keeps_the_trend() {
 fn changes_are_worded_per_direction_and_omitted_without_a_reference() {
     let mut d = sample();
     d.period_noun = "day";
-    d.previous.as_mut().unwrap().nps = Some(39.7);
-    d.trailing.as_mut().unwrap().nps = Some(36.7);
+    // +70 (57.7..78.9) before +36.7 (22.7..49.1): a fall beyond both margins.
+    d.previous = Some(figures(120, 92, 20, 8, 480, 52));
+    d.trailing = Some(d.current.clone());
     let r = render_digest_email(&d).unwrap();
     assert!(r
         .html
-        .contains("aria-label=\"down\">▼</span> 3 vs the previous day"));
-    assert!(r.text.contains("\ndown 3 vs the previous day\n"));
-    assert!(r.html.contains(">no change vs the last 12 days</div>"));
-    assert!(r.text.contains("\nno change vs the last 12 days\n"));
+        .contains("aria-label=\"down\">▼</span> 33.3 vs the previous day"));
+    assert!(r.text.contains("\ndown 33.3 vs the previous day\n"));
+    assert!(r
+        .html
+        .contains(">no clear change vs the last 12 days</div>"));
+    assert!(r.text.contains("\nno clear change vs the last 12 days\n"));
 
-    d.previous.as_mut().unwrap().nps = Some(36.7);
+    d.previous = Some(d.current.clone());
     d.trailing = None;
     let r = render_digest_email(&d).unwrap();
-    assert!(r.text.contains("\nno change vs the previous day\n"));
+    assert!(r.text.contains("\nno clear change vs the previous day\n"));
     assert!(!r.text.contains("vs the last 12") && !r.html.contains("vs the last 12"));
 
     d.previous = None;
-    d.current.margin_of_error = None;
+    d.current.summary.margin_of_error = None;
     let r = render_digest_email(&d).unwrap();
     assert!(!r.text.contains("previous") && !r.html.contains("previous"));
     assert!(!r.text.contains("confidence") && !r.html.contains("confidence"));
@@ -360,6 +368,54 @@ fn changes_are_worded_per_direction_and_omitted_without_a_reference() {
         "{}",
         r.text
     );
+}
+
+#[test]
+fn a_handful_of_answers_says_so_and_claims_no_change() {
+    // The issue's case: one detractor this week after one promoter the week before.
+    let mut d = sample();
+    d.current = figures(1, 0, 0, 1, 500, 1);
+    d.previous = Some(figures(1, 1, 0, 0, 480, 0));
+    d.trailing = Some(figures(2, 1, 0, 1, 960, 0));
+    d.distribution = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let last = d.trend.last_mut().unwrap();
+    (last.nps, last.responses, last.small_sample) = (Some(-100.0), 1, true);
+    let r = render_digest_email(&d).unwrap();
+    assert!(
+        r.text.contains(
+            "\nNPS: -100 (±73.5 at 95% confidence)\n\
+             Only 1 response: too few answers for a reliable figure.\n\
+             no clear change vs the previous week\n\
+             no clear change vs the last 12 weeks\n"
+        ),
+        "{}",
+        r.text
+    );
+    for s in [
+        "±73.5 at 95% confidence",
+        "Only 1 response: too few answers for a reliable figure.",
+        "no clear change vs the previous week",
+        "no clear change vs the last 12 weeks",
+    ] {
+        assert!(r.html.contains(&html_escape(s)), "HTML lacks {s:?}");
+    }
+    for body in [&r.text, &r.html] {
+        assert!(!body.contains('▼') && !body.contains("200 vs"), "{body}");
+    }
+    assert!(
+        r.text.contains("\nW47   -100* (1 response)\n"),
+        "{}",
+        r.text
+    );
+
+    // From 30 answers the sentence goes.
+    d.current = figures(30, 20, 5, 5, 500, 1);
+    let r = render_digest_email(&d).unwrap();
+    assert!(!r.text.contains("Only 30") && !r.html.contains("Only 30"));
+    d.current = figures(29, 20, 5, 4, 500, 1);
+    let r = render_digest_email(&d).unwrap();
+    let line = "Only 29 responses: too few answers for a reliable figure.";
+    assert!(r.text.contains(line) && r.html.contains(line));
 }
 
 #[test]
@@ -466,6 +522,7 @@ fn stays_under_gmails_clipping_size_even_at_its_largest() {
             label: format!("{i} Nov"),
             nps: Some(-100.0 + i as f64 * 7.0),
             responses: 1_000_000,
+            small_sample: false,
         })
         .collect();
     let r = render_digest_email(&d).unwrap();
@@ -491,7 +548,8 @@ fn trend_bars_map_minus_100_to_100_onto_the_chart_height() {
         .map(|(i, nps)| TrendPoint {
             label: format!("P{i}"),
             nps,
-            responses: 3,
+            responses: 300,
+            small_sample: false,
         })
         .collect();
     let r = render_digest_email(&d).unwrap();

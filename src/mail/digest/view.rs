@@ -1,6 +1,7 @@
 //! The digest's view: every figure, change, bar and comment worked out once, formatted, for
 //! both templates (so the text and the HTML agree).
 use super::{DigestEmail, Figures, NotableComment};
+use crate::domain::nps::{NpsChange, NpsSummary, SMALL_SAMPLE, SMALL_SAMPLE_WORDS};
 
 /// A comment longer than this is cut (with "…") so that ten of them cannot push the email past
 /// Gmail's clipping size; the dashboard has the whole text.
@@ -21,15 +22,18 @@ pub(super) const UP_COLOR: &str = "#15803d";
 pub(super) const DOWN_COLOR: &str = "#b91c1c";
 pub(super) const NEUTRAL_COLOR: &str = "#52525b";
 pub(super) const PAST_BAR_COLOR: &str = "#a1a1aa";
+/// A period with too few responses for a reliable figure: paler than the others (and marked).
+pub(super) const SMALL_SAMPLE_BAR_COLOR: &str = "#d4d4d8";
 pub(super) const NO_DATA_BAR_COLOR: &str = "#e4e4e7";
 
 /// A change of the NPS, for the headline.
 pub(super) struct Change {
-    /// "▲" / "▼", or empty for no change.
+    /// "▲" / "▼", or empty for no clear change.
     pub(super) arrow: &'static str,
     /// What the arrow means, for screen readers: "up" / "down".
     pub(super) arrow_label: &'static str,
-    /// The HTML wording after the arrow: "5 vs the previous week", "+7 vs the last 12 weeks".
+    /// The HTML wording after the arrow: "5 vs the previous week", "+7 vs the last 12 weeks",
+    /// "no clear change vs the previous week".
     pub(super) html: String,
     /// The text wording: "up 5 vs the previous week".
     pub(super) text: String,
@@ -39,6 +43,8 @@ pub(super) struct Change {
 pub(super) struct Headline {
     pub(super) nps: String,
     pub(super) margin: Option<String>,
+    /// "Only 12 responses: too few answers for a reliable figure."; `None` from 30 responses.
+    pub(super) small_sample: Option<String>,
     pub(super) vs_previous: Option<Change>,
     pub(super) vs_trailing: Option<Change>,
 }
@@ -69,6 +75,8 @@ pub(super) struct TrendColumn<'a> {
     pub(super) bar: u32,
     pub(super) color: &'a str,
     pub(super) current: bool,
+    /// Too few responses for a reliable figure: the value carries a "*".
+    pub(super) small_sample: bool,
     pub(super) text: String,
 }
 
@@ -101,6 +109,8 @@ pub(super) struct View<'a> {
     pub(super) trend_heading: String,
     pub(super) trend_width: usize,
     pub(super) trend: Vec<TrendColumn<'a>>,
+    /// What the "*" on a trend value means; `None` when no value has one.
+    pub(super) trend_note: Option<String>,
     /// "What detractors said", "What promoters said"; only those with comments.
     pub(super) comments: Vec<CommentSection<'a>>,
 }
@@ -112,25 +122,26 @@ pub(super) struct CommentSection<'a> {
 
 pub(super) fn view<'a>(d: &'a DigestEmail, accent: &'a str) -> View<'a> {
     let noun = d.period_noun;
-    let silent = d.current.responses == 0;
-    let headline = (!silent).then(|| {
-        let current = finite(d.current.nps);
-        Headline {
-            nps: nps(current),
-            margin: finite(d.current.margin_of_error).map(|m| number(m.abs())),
-            vs_previous: change(
-                current,
-                d.previous.as_ref().and_then(|p| finite(p.nps)),
-                &format!("vs the previous {noun}"),
-                true,
-            ),
-            vs_trailing: change(
-                current,
-                d.trailing.as_ref().and_then(|t| finite(t.nps)),
+    let now = &d.current.summary;
+    let silent = now.responses == 0;
+    let headline = (!silent).then(|| Headline {
+        nps: nps(now.nps),
+        margin: finite(now.margin_of_error).map(|m| number(m.abs())),
+        small_sample: now
+            .small_sample
+            .then(|| format!("Only {}: {SMALL_SAMPLE_WORDS}.", responses(now.responses))),
+        vs_previous: d
+            .previous
+            .as_ref()
+            .and_then(|p| change(now, &p.summary, &format!("vs the previous {noun}"), true)),
+        vs_trailing: d.trailing.as_ref().and_then(|t| {
+            change(
+                now,
+                &t.summary,
                 &format!("vs the last {TREND_MAX} {noun}s"),
                 false,
-            ),
-        }
+            )
+        }),
     });
 
     let figures_column = format!("This {noun}");
@@ -191,30 +202,35 @@ pub(super) fn view<'a>(d: &'a DigestEmail, accent: &'a str) -> View<'a> {
                 }
                 None => 2,
             };
-            let responses = match p.responses {
-                1 => "1 response".to_string(),
-                n => format!("{} responses", count(n)),
-            };
+            let small_sample = value.is_some() && p.small_sample;
+            let mark = if small_sample { "*" } else { "" };
             TrendColumn {
                 label: &p.label,
-                value: nps(value),
+                value: format!("{}{mark}", nps(value)),
                 spacer: TREND_HEIGHT - bar,
                 bar,
-                color: match (value, current) {
-                    (None, _) => NO_DATA_BAR_COLOR,
-                    (Some(_), true) => accent,
-                    (Some(_), false) => PAST_BAR_COLOR,
+                color: match (value, small_sample, current) {
+                    (None, _, _) => NO_DATA_BAR_COLOR,
+                    (Some(_), true, _) => SMALL_SAMPLE_BAR_COLOR,
+                    (Some(_), false, true) => accent,
+                    (Some(_), false, false) => PAST_BAR_COLOR,
                 },
                 current,
+                small_sample,
                 text: format!(
-                    "{:<lw$}  {:>5}  ({responses})",
+                    "{:<lw$}  {:>5}{mark:<1} ({})",
                     p.label,
                     nps(value),
+                    responses(p.responses),
                     lw = label_width
                 ),
             }
         })
         .collect::<Vec<_>>();
+    let trend_note = trend
+        .iter()
+        .any(|c| c.small_sample)
+        .then(|| format!("* Fewer than {SMALL_SAMPLE} responses: {SMALL_SAMPLE_WORDS}."));
     let trend_heading = match trend.len() {
         0 | 1 => "NPS trend".to_string(),
         n => format!("NPS over the last {n} {noun}s"),
@@ -234,6 +250,7 @@ pub(super) fn view<'a>(d: &'a DigestEmail, accent: &'a str) -> View<'a> {
         trend_heading,
         trend_width: 100 / trend.len().max(1),
         trend,
+        trend_note,
         comments: [
             ("What detractors said", &d.detractor_comments),
             ("What promoters said", &d.promoter_comments),
@@ -270,10 +287,10 @@ pub(super) fn figure_rows(
         )
     };
     let rows = [
-        count_row("Responses", |f| f.responses),
-        count_row("Promoters", |f| f.promoters),
-        count_row("Passives", |f| f.passives),
-        count_row("Detractors", |f| f.detractors),
+        count_row("Responses", |f| f.summary.responses),
+        count_row("Promoters", |f| f.summary.promoters),
+        count_row("Passives", |f| f.summary.passives),
+        count_row("Detractors", |f| f.summary.detractors),
         count_row("Invitations sent", |f| f.invitations_sent),
         rate_row("Response rate", |f| f.response_rate),
         rate_row("Comment rate", |f| f.comment_rate),
@@ -375,6 +392,14 @@ pub(super) fn nps(x: Option<f64>) -> String {
     }
 }
 
+/// "1 response", "12,480 responses".
+pub(super) fn responses(n: u64) -> String {
+    match n {
+        1 => "1 response".to_string(),
+        n => format!("{} responses", count(n)),
+    }
+}
+
 /// 12,480.
 pub(super) fn count(n: u64) -> String {
     let digits = n.to_string();
@@ -419,39 +444,40 @@ pub(super) fn rate_change(now: Option<f64>, before: Option<f64>) -> String {
     }
 }
 
-/// The NPS change from `before` to `now`; `arrows` words it "▲ 5", else "+5".
+/// The NPS change from `before` to `now`, notable or not by the domain's rule; `arrows` words a
+/// notable one "▲ 5", else "+5". `None` when either period has no NPS.
 pub(super) fn change(
-    now: Option<f64>,
-    before: Option<f64>,
+    now: &NpsSummary,
+    before: &NpsSummary,
     versus: &str,
     arrows: bool,
 ) -> Option<Change> {
-    let delta = round1(now? - before?);
-    let amount = number(delta.abs());
-    Some(if delta == 0.0 {
-        Change {
-            arrow: "",
-            arrow_label: "",
-            html: format!("no change {versus}"),
-            text: format!("no change {versus}"),
-            color: NEUTRAL_COLOR,
+    let (up, amount) = match NpsChange::between(now, before)? {
+        NpsChange::Up(by) => (true, number(by)),
+        NpsChange::Down(by) => (false, number(by)),
+        NpsChange::NoClearChange => {
+            return Some(Change {
+                arrow: "",
+                arrow_label: "",
+                html: format!("no clear change {versus}"),
+                text: format!("no clear change {versus}"),
+                color: NEUTRAL_COLOR,
+            })
         }
-    } else {
-        let up = delta > 0.0;
-        Change {
-            arrow: match (arrows, up) {
-                (false, _) => "",
-                (true, true) => "▲",
-                (true, false) => "▼",
-            },
-            arrow_label: if up { "up" } else { "down" },
-            html: if arrows {
-                format!("{amount} {versus}")
-            } else {
-                format!("{}{amount} {versus}", if up { "+" } else { "-" })
-            },
-            text: format!("{} {amount} {versus}", if up { "up" } else { "down" }),
-            color: if up { UP_COLOR } else { DOWN_COLOR },
-        }
+    };
+    Some(Change {
+        arrow: match (arrows, up) {
+            (false, _) => "",
+            (true, true) => "▲",
+            (true, false) => "▼",
+        },
+        arrow_label: if up { "up" } else { "down" },
+        html: if arrows {
+            format!("{amount} {versus}")
+        } else {
+            format!("{}{amount} {versus}", if up { "+" } else { "-" })
+        },
+        text: format!("{} {amount} {versus}", if up { "up" } else { "down" }),
+        color: if up { UP_COLOR } else { DOWN_COLOR },
     })
 }
