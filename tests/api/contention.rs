@@ -153,7 +153,7 @@ async fn sixty_four_clients_clicking_and_ingesting_meet_no_deadlock() {
         .build()
         .unwrap();
     let until = Instant::now() + Duration::from_secs(10);
-    let clients = (0..64).map(|c| {
+    let clients = (0..64usize).map(|c| {
         let client = client.clone();
         let links = links.clone();
         let base = npsd.url("");
