@@ -40,6 +40,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(embed::routes)
         .service(
             web::scope("/api/v1")
+                // Inside authentication: a request without a key gets its 401 first.
+                .wrap(actix_web::middleware::from_fn(
+                    api::parameters::known_parameters_only,
+                ))
                 .wrap(actix_web::middleware::from_fn(api::auth::authenticate))
                 .configure(api::routes),
         )

@@ -22,6 +22,7 @@ mod ingest;
 mod insights;
 mod migrations;
 mod openapi;
+mod parameters;
 mod privacy;
 mod process;
 mod reliability;

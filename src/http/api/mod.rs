@@ -6,6 +6,7 @@ pub mod invitations;
 pub mod json;
 pub mod keys;
 pub mod openapi;
+pub mod parameters;
 pub mod people;
 pub mod responses;
 pub mod results;

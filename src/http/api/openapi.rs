@@ -221,7 +221,10 @@ const COMMON_ERRORS: &[(&str, &str)] = &[
     ("405", "The route does not accept this method"),
     ("409", "Conflicts with what is stored (a survey slug taken)"),
     ("413", "The body or batch is too large"),
-    ("422", "A field is not acceptable; `field` names it"),
+    (
+        "422",
+        "A field is not acceptable, or the query has a parameter the route does not take; `field` names it",
+    ),
     (
         "429",
         "Too many failed attempts from this address; see Retry-After",

@@ -26,6 +26,10 @@ const PREFLIGHT_MAX_AGE: &str = "600";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/embed")
+            // Inside the origin check, so a refusal of an allowed origin carries CORS headers.
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::api::parameters::known_parameters_only,
+            ))
             .wrap(actix_web::middleware::from_fn(allowed_origins_only))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .service(web::resource("/{slug}").get(api::config))
