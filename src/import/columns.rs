@@ -136,7 +136,9 @@ pub fn map_header(format: Format, headers: &[&str]) -> Result<Vec<Column>, Strin
         .map(|h| {
             let h = h.trim().trim_start_matches('\u{feff}');
             match table.iter().find(|(name, _)| folded(name) == folded(h)) {
-                // The first column of a kind wins; a second one is kept as a property.
+                // Every ignored column is dropped, however many there are.
+                Some((_, Field::Ignored)) => Column::Field(Field::Ignored),
+                // The first column of any other kind wins; a second one is kept as a property.
                 Some((_, field)) if !seen.contains(field) => {
                     seen.push(*field);
                     Column::Field(*field)
@@ -197,6 +199,38 @@ mod tests {
         assert_eq!(cols[5], Column::Property("Plan".into()));
         assert_eq!(cols[6], Column::Property("Delighted Source".into()));
         assert_eq!(cols[7], Column::Property("country".into()));
+    }
+
+    /// The columns the migration guide's table says are "read and not kept".
+    fn ignored_in_the_docs() -> Vec<&'static str> {
+        let guide = include_str!("../../docs/MIGRATING-FROM-DELIGHTED.md");
+        let row = guide
+            .lines()
+            .find(|l| l.starts_with("| read and not kept |"))
+            .expect("the guide's column table has a row of ignored columns");
+        row.split('`').skip(1).step_by(2).collect()
+    }
+
+    #[test]
+    fn every_column_the_docs_call_ignored_is_ignored() {
+        let ignored = ignored_in_the_docs();
+        assert!(ignored.contains(&"Permalink") && ignored.contains(&"Updated Timestamp"));
+        for name in &ignored {
+            assert!(
+                DELIGHTED.contains(&(*name, Field::Ignored)),
+                "{name} is in the table as ignored"
+            );
+        }
+        let headers: Vec<&str> = ["Score", "Response Timestamp"]
+            .into_iter()
+            .chain(ignored.iter().copied())
+            .chain(["plan"])
+            .collect();
+        let cols = map_header(Format::Delighted, &headers).unwrap();
+        for (header, col) in headers.iter().zip(&cols).skip(2).take(ignored.len()) {
+            assert_eq!(*col, Column::Field(Field::Ignored), "{header}");
+        }
+        assert_eq!(cols.last(), Some(&Column::Property("plan".into())));
     }
 
     #[test]

@@ -324,7 +324,82 @@ async fn a_plain_csv_is_imported_once(backend: Backend) {
     );
 }
 
+/// The columns the migration guide calls "read and not kept": links into Delighted and its own
+/// bookkeeping. None of them may become a property (a filter, a line under every comment, a
+/// column of the export).
+const IGNORED: [&str; 6] = [
+    "Permalink",
+    "Updated At",
+    "Updated Timestamp",
+    "Person ID",
+    "Notes",
+    "Additional Answers",
+];
+
+async fn every_ignored_delighted_column_is_dropped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("delighted-responses.csv");
+    let mut csv = format!(
+        "Response ID,Email,Score,Comment,Response Timestamp,{},plan\n",
+        IGNORED.join(",")
+    );
+    for (i, (score, plan)) in [(10, "pro"), (3, "free")].into_iter().enumerate() {
+        writeln!(
+            csv,
+            "{i},p{i}@example.com,{score},Comment {i},2025-03-0{} 10:00:00,\
+             https://app.delighted.com/r/{i},2025-03-09 10:00:00,1741514400,person-{i},\
+             \"Called back, all good\",\"[{{\"\"q\"\": 1}}]\",{plan}",
+            i + 1
+        )
+        .unwrap();
+    }
+    std::fs::write(&file, &csv).unwrap();
+    let env = [("NPSD_DATABASE_URL", app.db.url())];
+    let (ok, out, err) = npsd_in(
+        dir.path(),
+        &env,
+        &["import", "delighted", file.to_str().unwrap()],
+    );
+    assert!(ok && out.contains("2 imported"), "{out}\n{err}");
+
+    // The comments carry only the property the file had.
+    let comments = get(&app, "/api/v1/surveys/default/comments").await;
+    let comments = comments["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 2);
+    for c in comments {
+        let names: Vec<&String> = c["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["plan"], "{c}");
+    }
+    // The export has a column per property: none for the ignored ones.
+    let res = app
+        .client
+        .get(app.url("/api/v1/surveys/default/responses.csv"))
+        .bearer_auth(crate::helpers::API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let export = res.text().await.unwrap();
+    let header: Vec<&str> = export.lines().next().unwrap().split(',').collect();
+    assert!(header.contains(&"plan"), "{header:?}");
+    for name in IGNORED {
+        assert!(!header.contains(&name), "{name} is a column: {header:?}");
+        // Nor is it a segment to break down by.
+        let by = get(
+            &app,
+            &format!(
+                "/api/v1/surveys/default/nps/breakdown?by={}",
+                name.replace(' ', "+")
+            ),
+        )
+        .await;
+        assert_eq!(by["segments"], serde_json::json!([]), "{name}: {by}");
+    }
+}
+
 crate::backend_tests!(
     a_delighted_export_becomes_history,
-    a_plain_csv_is_imported_once
+    a_plain_csv_is_imported_once,
+    every_ignored_delighted_column_is_dropped
 );
