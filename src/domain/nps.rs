@@ -95,6 +95,17 @@ impl NpsSummary {
     /// then take the variance of a difference of two proportions. The plain (Wald) margin is 0
     /// whenever every answer falls in one category, however few there are; this one is not,
     /// and it keeps close to 95% coverage down to a handful of answers.
+    /// The NPS as a whole number, rounded half away from zero from the exact figure (not from
+    /// the one-decimal `nps`, which would round twice: 12.45 is 12, not 12.5 and then 13); None
+    /// without responses. For APIs that give NPS as an integer (Delighted's).
+    pub fn whole_nps(&self) -> Option<i64> {
+        (self.responses > 0).then(|| {
+            let exact =
+                (self.promoters as f64 - self.detractors as f64) * 100.0 / self.responses as f64;
+            exact.round() as i64
+        })
+    }
+
     pub fn from_categories(promoters: u64, passives: u64, detractors: u64) -> NpsSummary {
         let n = promoters + passives + detractors;
         let (nps, margin_of_error, interval) = if n == 0 {

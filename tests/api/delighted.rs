@@ -128,7 +128,7 @@ async fn people_are_surveyed_as_transactions(backend: Backend) {
     );
     // A delay puts the email later.
     let dan = create_person(&app, json!({"email": "dan@example.com", "delay": 3600})).await;
-    let now = chrono::Utc::now().timestamp();
+    let now = app_now(&app);
     let at = dan["survey_scheduled_at"].as_i64().unwrap();
     assert!((now + 3590..=now + 3610).contains(&at), "{dan}");
 
@@ -283,7 +283,7 @@ async fn people_list_in_cursor_pages(backend: Backend) {
     let r = v1(&app, Method::GET, "/v1/people?email=P3%40Example.com", None).await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     assert_eq!(r.body[0]["email"], "p3@example.com");
-    let future = chrono::Utc::now().timestamp() + 3600;
+    let future = app_now(&app) + 3600;
     let r = v1(
         &app,
         Method::GET,
@@ -367,7 +367,7 @@ async fn survey_responses_read_and_write(backend: Backend) {
     app.get_page(&mail.score_link(10)).await;
 
     // An answer given elsewhere, with its original time.
-    let two_days_ago = chrono::Utc::now().timestamp() - 2 * 86400;
+    let two_days_ago = app_now(&app) - 2 * 86400;
     let created = v1_form(
         &app,
         "/v1/survey_responses.json",
@@ -510,7 +510,7 @@ async fn survey_responses_read_and_write(backend: Backend) {
         r.body["created_at"], two_days_ago,
         "a PUT without created_at keeps it"
     );
-    let since = chrono::Utc::now().timestamp() - 3600;
+    let since = app_now(&app) - 3600;
     let r = v1(
         &app,
         Method::GET,
@@ -839,6 +839,35 @@ async fn a_key_works_on_its_own_survey(backend: Backend) {
     assert_eq!(list.body.as_array().unwrap().len(), 1);
 }
 
+/// Delighted documents `nps` as an integer, and clients in typed languages decode it into one:
+/// `/v1/metrics` rounds the figure npsd's own API gives with one decimal.
+async fn metrics_give_the_nps_as_an_integer(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    // Two promoters, three passives and a detractor: an NPS of 16.666...
+    for (n, score) in [10, 9, 8, 7, 7, 3].into_iter().enumerate() {
+        let person = create_person(
+            &app,
+            json!({"email": format!("p{n}@example.com"), "send": false}),
+        )
+        .await;
+        let r = v1(
+            &app,
+            Method::POST,
+            "/v1/survey_responses",
+            Some(json!({"person": person["id"], "score": score})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let m = v1(&app, Method::GET, "/v1/metrics", None).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    assert!(m.body["nps"].is_i64(), "nps is a JSON integer: {}", m.body);
+    assert_eq!(m.body["nps"].as_i64(), Some(17), "{}", m.body);
+    assert_eq!(m.body["response_count"], 6);
+    // npsd's own API keeps its decimal.
+    assert_eq!(app.nps("").await["nps"].as_f64(), Some(16.7));
+}
+
 crate::backend_tests!(
     people_are_surveyed_as_transactions,
     people_list_in_cursor_pages,
@@ -846,6 +875,7 @@ crate::backend_tests!(
     unsubscribes_bounces_and_erasure,
     authentication_and_errors_in_delighted_shape,
     a_key_works_on_its_own_survey,
+    metrics_give_the_nps_as_an_integer,
 );
 
 // ---- The official clients ----
@@ -879,6 +909,13 @@ fn client_available(lang: &str) -> bool {
     found
 }
 
+/// The app's time now, in Unix seconds (as Delighted's API gives times).
+fn app_now(app: &TestApp) -> i64 {
+    npsd::domain::clock::Clock::now(&*app.clock)
+        .and_utc()
+        .timestamp()
+}
+
 /// Runs a phase of the client's script against the app: its last line of output, as JSON.
 async fn run_client(app: &TestApp, lang: &str, phase: &str, people: &Value) -> Value {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/delighted");
@@ -892,6 +929,11 @@ async fn run_client(app: &TestApp, lang: &str, phase: &str, people: &Value) -> V
         .env("NPSD_URL", &app.address)
         .env("NPSD_KEY", API_KEY)
         .env("PEOPLE", people.to_string())
+        // The app's clock starts at a fixed instant: the scripts add this to their own clock.
+        .env(
+            "NPSD_CLOCK_AHEAD_SECONDS",
+            app.clock.ahead_of_wall_clock().num_seconds().to_string(),
+        )
         .kill_on_drop(true)
         .output();
     // Python's client sets no timeout of its own.
@@ -962,14 +1004,22 @@ async fn official_client(backend: Backend, lang: &str) {
         (Some(3), Some(2), Some(1)),
         "{m}"
     );
-    assert_eq!(m["nps"].as_f64(), Some(33.3), "{m}");
+    assert_eq!(
+        m["nps"].as_i64(),
+        Some(33),
+        "66.7% - 33.3%, as an integer: {m}"
+    );
     // Cat is erased since (her answer with her): the metrics still equal npsd's own NPS.
     let npsd = app.nps("").await;
     let now = v1(&app, Method::GET, "/v1/metrics", None).await.body;
     assert_eq!(now["response_count"], npsd["responses"], "{now} vs {npsd}");
     assert_eq!(now["promoter_count"], npsd["promoters"]);
     assert_eq!(now["detractor_count"], npsd["detractors"]);
-    assert_eq!(now["nps"].as_f64(), npsd["nps"].as_f64(), "{now} vs {npsd}");
+    assert_eq!(
+        now["nps"].as_i64(),
+        Some(npsd["nps"].as_f64().unwrap_or(0.0).round() as i64),
+        "{now} vs {npsd}"
+    );
     assert!(out["checks"].as_u64().unwrap_or(0) > 10, "{out}");
     // What the client did shows in npsd: Dan's email was cancelled, Bob is unsubscribed, Cat
     // and Dan are erased.

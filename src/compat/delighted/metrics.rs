@@ -11,7 +11,6 @@ use crate::http::AppState;
 use crate::store::reports;
 use crate::store::responses::ResponseFilter;
 use actix_web::{web, HttpResponse};
-use serde_json::Value;
 
 fn percent(part: u64, all: u64) -> f64 {
     if all == 0 {
@@ -20,18 +19,11 @@ fn percent(part: u64, all: u64) -> f64 {
     (part as f64 * 1000.0 / all as f64).round() / 10.0
 }
 
-/// A whole NPS as an integer (as Delighted gives it), else the report's one decimal.
-fn nps_value(nps: Option<f64>) -> Value {
-    match nps {
-        None => Value::from(0),
-        Some(n) if n.fract() == 0.0 => Value::from(n as i64),
-        Some(n) => Value::from(n),
-    }
-}
-
 pub fn metrics(s: &NpsSummary) -> Metrics {
     Metrics {
-        nps: nps_value(s.nps),
+        // An integer, as Delighted documents it (clients in Go, Java, C# or Swift decode it into
+        // one), rounded once from the exact figure; 0 without responses.
+        nps: s.whole_nps().unwrap_or(0),
         promoter_count: s.promoters,
         promoter_percent: percent(s.promoters, s.responses),
         passive_count: s.passives,
@@ -68,11 +60,26 @@ mod tests {
     #[test]
     fn figures_follow_the_one_formula() {
         let m = metrics(&NpsSummary::from_categories(2, 0, 1));
-        assert_eq!(m.nps, Value::from(33.3));
+        assert_eq!(m.nps, 33);
         assert_eq!((m.promoter_percent, m.detractor_percent), (66.7, 33.3));
         let m = metrics(&NpsSummary::from_categories(1, 0, 1));
-        assert_eq!(m.nps, Value::from(0));
+        assert_eq!(m.nps, 0);
         let m = metrics(&NpsSummary::from_categories(0, 0, 0));
-        assert_eq!((m.nps, m.response_count), (Value::from(0), 0));
+        assert_eq!((m.nps, m.response_count), (0, 0));
+    }
+
+    #[test]
+    fn the_nps_is_a_whole_number_rounded_half_away_from_zero() {
+        // 16.7 (2 promoters, 3 passives, 1 detractor of 6) and -16.7.
+        assert_eq!(metrics(&NpsSummary::from_categories(2, 3, 1)).nps, 17);
+        assert_eq!(metrics(&NpsSummary::from_categories(1, 3, 2)).nps, -17);
+        // 12.5 and -12.5 (1 promoter of 8, the rest passives; and the reverse).
+        assert_eq!(metrics(&NpsSummary::from_categories(1, 7, 0)).nps, 13);
+        assert_eq!(metrics(&NpsSummary::from_categories(0, 7, 1)).nps, -13);
+        // Rounded once, from the exact 2.45 (49 promoters of 2,000): 2, where the one-decimal
+        // 2.5 rounded again would give 3.
+        assert_eq!(metrics(&NpsSummary::from_categories(49, 1951, 0)).nps, 2);
+        let json = serde_json::to_value(metrics(&NpsSummary::from_categories(2, 3, 1))).unwrap();
+        assert!(json["nps"].is_i64(), "{json}");
     }
 }

@@ -106,9 +106,9 @@ impl SurveyResponseView {
 
 #[derive(Debug, Serialize)]
 pub struct Metrics {
-    /// The NPS from -100 to 100: a whole number when it is one, else with one decimal, the very
-    /// figure `GET /api/v1/surveys/{slug}/nps` gives.
-    pub nps: Value,
+    /// The NPS from -100 to 100 as an integer, as Delighted documents it: the figure
+    /// `GET /api/v1/surveys/{slug}/nps` gives (with one decimal there), rounded.
+    pub nps: i64,
     pub promoter_count: u64,
     pub promoter_percent: f64,
     pub passive_count: u64,
