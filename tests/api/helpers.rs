@@ -6,7 +6,7 @@ use crate::smtp::{ReceivedMail, TestSmtp};
 use chrono::SubsecRound;
 use diesel::{Connection, RunQueryDsl};
 use npsd::config::{Config, Sources};
-use npsd::domain::clock::{Clock, SharedClock, SystemClock};
+use npsd::domain::clock::{Clock, SharedClock};
 use npsd::jobs::dispatcher::Dispatcher;
 use npsd::startup::Application;
 use npsd::store::Store;
@@ -243,10 +243,11 @@ impl OffsetClock {
         self.advance(t - self.now());
     }
 
-    /// How far this clock is from the machine's (for programs that read the wall clock, such as
-    /// the official Delighted clients: they add it to theirs).
+    /// How far this clock is from the machine's (for programs that read the machine's clock,
+    /// such as the official Delighted clients: they add it to theirs). The machine's own clock,
+    /// not npsd's `SystemClock`, which `NPSD_TEST_CLOCK_SHIFT_DAYS` moves.
     pub fn ahead_of_wall_clock(&self) -> chrono::Duration {
-        self.now() - SystemClock.now()
+        self.now() - chrono::Utc::now().naive_utc()
     }
 }
 
