@@ -162,7 +162,10 @@ impl StoreError {
     /// it was kept, and the same write run again may well succeed.
     pub fn is_contention(&self) -> bool {
         match self {
-            StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
+            StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::SerializationFailure,
+                _,
+            )) => true,
             // diesel has no kind for SQLSTATE 40P01; its message is fixed by PostgreSQL.
             StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
                 info.message().starts_with("deadlock detected")

@@ -73,7 +73,8 @@ async fn a_delay_holds_the_email_back(backend: Backend) {
     let send_at =
         chrono::DateTime::parse_from_rfc3339(r.body["invitation"]["send_at"].as_str().unwrap())
             .unwrap();
-    let in_secs = (send_at.naive_utc() - npsd::domain::clock::Clock::now(&*app.clock)).num_milliseconds();
+    let in_secs =
+        (send_at.naive_utc() - npsd::domain::clock::Clock::now(&*app.clock)).num_milliseconds();
     assert!(
         (1000..=2100).contains(&in_secs),
         "send_at is {in_secs} ms away"
@@ -95,7 +96,9 @@ async fn a_delay_holds_the_email_back(backend: Backend) {
     let send_at =
         chrono::DateTime::parse_from_rfc3339(r.body["invitation"]["send_at"].as_str().unwrap())
             .unwrap();
-    assert!((send_at.naive_utc() - npsd::domain::clock::Clock::now(&*app.clock)).num_seconds() > 3500);
+    assert!(
+        (send_at.naive_utc() - npsd::domain::clock::Clock::now(&*app.clock)).num_seconds() > 3500
+    );
 }
 
 async fn bad_input_is_refused_with_a_clear_error(backend: Backend) {
