@@ -21,13 +21,14 @@ pub(crate) fn npsd_in(
     env: &[(&str, &str)],
     args: &[&str],
 ) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_npsd"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env_remove("NPSD_CONFIG")
-        .current_dir(dir)
-        .output()
-        .expect("run npsd");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_npsd"));
+    cmd.env_remove("NPSD_CONFIG");
+    outcome(cmd.args(args).envs(env.iter().copied()).current_dir(dir))
+}
+
+/// Runs a command to its end: success, stdout, stderr.
+fn outcome(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("run npsd");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -185,21 +186,11 @@ fn npsd_alone(
 ) -> (bool, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_npsd"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("NPSD_") || k == "RUST_LOG" {
+        if (k.starts_with("NPSD_") && !k.starts_with("NPSD_TEST_")) || k == "RUST_LOG" {
             cmd.env_remove(k);
         }
     }
-    let out = cmd
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .output()
-        .expect("run npsd");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    outcome(cmd.args(args).envs(env.iter().copied()).current_dir(dir))
 }
 
 /// The names of the files in `dir`.

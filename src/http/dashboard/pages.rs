@@ -9,7 +9,9 @@ use crate::domain::nps::{NpsChange, NpsSummary, SMALL_SAMPLE_WORDS};
 use crate::domain::state::ResponseStatus;
 use crate::http::api::export::{self, Format};
 use crate::http::api::responses::decide as decide_status;
-use crate::http::api::results::{comment_query, find_survey, read_page, read_trend, CommentView};
+use crate::http::api::results::{
+    comment_query, find_survey, read_page, read_trend, CommentView, Trend,
+};
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
 use crate::store::reports::{self, NpsReport};
@@ -110,17 +112,7 @@ pub async fn overview(s: SignedIn, state: web::Data<AppState>) -> Result<HttpRes
             .store
             .read(move |c| reports::nps(c, &id, &filter))
             .await?;
-        let weeks: Vec<TrendDatum> = trend
-            .periods
-            .iter()
-            .zip(&trend.reports)
-            .map(|(p, r)| TrendDatum {
-                label: p.first_day.format("%b %-d").to_string(),
-                nps: r.summary.nps,
-                margin: r.summary.margin_of_error,
-                small_sample: r.summary.small_sample,
-            })
-            .collect();
+        let weeks = trend_data(&trend);
         let spark_text = weeks
             .iter()
             .map(|w| {
@@ -381,17 +373,7 @@ pub async fn survey(
             }
         })
         .collect();
-    let trend_points: Vec<TrendDatum> = trend
-        .periods
-        .iter()
-        .zip(&trend.reports)
-        .map(|(p, r)| TrendDatum {
-            label: p.first_day.format("%b %-d").to_string(),
-            nps: r.summary.nps,
-            margin: r.summary.margin_of_error,
-            small_sample: r.summary.small_sample,
-        })
-        .collect();
+    let trend_points = trend_data(&trend);
     let trend_has_small = trend_points
         .iter()
         .any(|p| p.nps.is_some() && p.small_sample);
@@ -510,6 +492,22 @@ pub async fn decide(
         "comments"
     };
     Ok(see_other(&format!("/dashboard/{slug}#{anchor}")))
+}
+
+/// A trend's points as the charts draw them: each period's first day, NPS, margin and whether it
+/// rests on too few answers.
+fn trend_data(trend: &Trend) -> Vec<TrendDatum> {
+    trend
+        .periods
+        .iter()
+        .zip(&trend.reports)
+        .map(|(p, r)| TrendDatum {
+            label: p.first_day.format("%b %-d").to_string(),
+            nps: r.summary.nps,
+            margin: r.summary.margin_of_error,
+            small_sample: r.summary.small_sample,
+        })
+        .collect()
 }
 
 #[cfg(test)]
