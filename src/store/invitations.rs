@@ -103,7 +103,7 @@ pub fn ingest(
         });
     }
     let email_key = tx.email.key();
-    lock_person(conn, &survey.id, &email_key)?;
+    lock_person(conn, &email_key)?;
     let skip_reason = if suppressions::is_suppressed(conn, &email_key)? {
         Some(REASON_SUPPRESSED)
     } else if unsubscribes::is_unsubscribed(conn, &survey.id, &email_key)? {
@@ -332,10 +332,12 @@ pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Serialises ingests for one address on one survey, so that two transactions arriving at the
-/// same moment cannot both pass the throttle.
-fn lock_person(conn: &mut DbConn, survey_id: &str, email_key: &str) -> StoreResult<()> {
-    super::lock_name(conn, &format!("{survey_id}/{email_key}"))
+/// Serialises ingests for one address, so that two transactions arriving at the same moment
+/// cannot both pass a survey's throttle. One lock per address, whatever the survey: it is the
+/// first lock an ingest takes, before its `people` row, which every survey shares, so ingests
+/// run side by side in address order (`Store::write_for_address`) cannot wait in a circle.
+fn lock_person(conn: &mut DbConn, email_key: &str) -> StoreResult<()> {
+    super::lock_name(conn, &format!("person/{email_key}"))
 }
 
 /// Which invitations a list shows.

@@ -325,7 +325,19 @@ impl Store {
         F: Fn(&mut DbConn) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.write.write(f).await
+        self.write.write(None, f).await
+    }
+
+    /// Like [`Store::write`], for a write that locks rows of one address only (`email_key`) and
+    /// changes no tally: a new transaction's invitation. Such writes may run beside each other
+    /// on PostgreSQL (they share npsd's write lock, see [`take_write_lock`]); a group of them is
+    /// run in the order of their addresses, so two groups never wait for each other in a circle.
+    pub async fn write_for_address<T, F>(&self, email_key: String, f: F) -> StoreResult<T>
+    where
+        F: Fn(&mut DbConn) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write.write(Some(email_key), f).await
     }
 }
 
@@ -341,6 +353,16 @@ fn resume_panic<T>(e: tokio::task::JoinError) -> StoreResult<T> {
 #[cfg(feature = "postgres")]
 const POSTGRES_WRITE_LOCK: i64 = 7_231_642_002;
 
+/// How a write transaction holds npsd's write lock on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteLock {
+    /// Alone: no other write transaction runs meanwhile. Every write but those below.
+    Exclusive,
+    /// Beside other shared holders: writes that each lock rows of one address only and change
+    /// no tally (`Store::write_for_address`), run in the order of their addresses.
+    Shared,
+}
+
 /// Every write transaction takes npsd's one write lock before anything else: on SQLite that is
 /// `BEGIN IMMEDIATE` (the database's own write lock), on PostgreSQL a transaction-scoped advisory
 /// lock shared by every writer thread of every instance on the database.
@@ -349,7 +371,10 @@ const POSTGRES_WRITE_LOCK: i64 = 7_231_642_002;
 /// (kept by triggers), and writes are committed in groups (see `writer`): two groups that each
 /// hold one tally row or one invitation and want the other's deadlock, whatever order each write
 /// keeps. Writes that would have waited for each other's rows anyway now wait at the door, in
-/// turn, and never deadlock; group commit keeps the throughput (docs/PERFORMANCE.md).
+/// turn, and never deadlock; group commit keeps the throughput (docs/PERFORMANCE.md). The one
+/// exception holds it shared ([`WriteLock::Shared`]): new transactions, which lock only their
+/// address (`invitations::ingest`'s lock, then its `people` row) and touch no tally, and which a
+/// group takes in the order of their addresses, so shared groups cannot wait in a circle either.
 ///
 /// Inside a write, rows are locked in one order wherever a write takes more than one kind of
 /// them: outbox rows first (the order a dispatcher's claim finds them in), then their invitations,
@@ -357,18 +382,23 @@ const POSTGRES_WRITE_LOCK: i64 = 7_231_642_002;
 /// invitation keep it: the claim (`outbox::claim_due`, then the job's `prepare`), an outcome
 /// (`outbox::mark_*`, then `invitations::set_status`), a cancel (`invitations::cancel`, also
 /// behind Delighted's pending-request delete), an erasure (`people::erase`). Reads take no locks.
-pub(crate) fn take_write_lock(conn: &mut DbConn) -> Result<(), DieselError> {
+pub(crate) fn take_write_lock(conn: &mut DbConn, mode: WriteLock) -> Result<(), DieselError> {
     match conn {
         #[cfg(feature = "postgres")]
         DbConn::Postgresql(c) => {
             use diesel::RunQueryDsl;
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            let statement = match mode {
+                WriteLock::Exclusive => "SELECT pg_advisory_xact_lock($1)",
+                WriteLock::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
+            };
+            diesel::sql_query(statement)
                 .bind::<diesel::sql_types::BigInt, _>(POSTGRES_WRITE_LOCK)
                 .execute(c)?;
         }
         #[cfg(feature = "sqlite")]
         DbConn::Sqlite(_) => {}
     }
+    let _ = mode;
     Ok(())
 }
 
@@ -376,7 +406,7 @@ pub(crate) fn take_write_lock(conn: &mut DbConn) -> Result<(), DieselError> {
 /// lock up front (waiting out the busy timeout) instead of failing when a read turns into a write
 /// while another process writes. On PostgreSQL it begins by taking npsd's write lock
 /// ([`take_write_lock`]).
-fn write_transaction<T, F>(conn: &mut DbConn, f: F) -> StoreResult<T>
+fn write_transaction<T, F>(conn: &mut DbConn, lock: WriteLock, f: F) -> StoreResult<T>
 where
     F: FnOnce(&mut DbConn) -> StoreResult<T>,
 {
@@ -397,7 +427,7 @@ where
         };
     }
     conn.transaction(|c| {
-        take_write_lock(c)?;
+        take_write_lock(c, lock)?;
         f(c)
     })
 }

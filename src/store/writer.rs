@@ -8,7 +8,9 @@
 //! When the batch as a whole cannot commit (a PostgreSQL deadlock with another instance's batch,
 //! a connection lost, a panic in one of the writes), nothing of it was committed, and every
 //! write is run again on its own in a transaction of its own: that is why writes are `Fn`.
-use super::{take_write_lock, write_transaction, DbConn, Manager, StoreError, StoreResult};
+use super::{
+    take_write_lock, write_transaction, DbConn, Manager, StoreError, StoreResult, WriteLock,
+};
 use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::Connection;
 use std::any::Any;
@@ -57,6 +59,8 @@ trait Pending: Send {
     /// The write lost to a deadlock or a serialisation failure: nothing of it was kept, and it
     /// may be run again.
     fn lost_to_contention(&self) -> bool;
+    /// The address whose rows alone the write locks (`Store::write_for_address`), if any.
+    fn address(&self) -> Option<&str>;
     fn set_error(&mut self, e: StoreError);
     /// Answers the caller with what it has (after the commit).
     fn answer(self: Box<Self>);
@@ -65,6 +69,7 @@ trait Pending: Send {
 
 struct Task<T, F> {
     f: F,
+    address: Option<String>,
     result: Option<Reply<T>>,
     reply: oneshot::Sender<Reply<T>>,
 }
@@ -100,7 +105,7 @@ where
     fn run_alone(&mut self, conn: &mut DbConn) -> Result<(), ()> {
         let f = &self.f;
         self.keep(catch_unwind(AssertUnwindSafe(|| {
-            write_transaction(conn, f)
+            write_transaction(conn, lock_for(self.address.is_some()), f)
         })))
     }
 
@@ -110,6 +115,10 @@ where
         }
         self.result = None;
         true
+    }
+
+    fn address(&self) -> Option<&str> {
+        self.address.as_deref()
     }
 
     fn lost_to_contention(&self) -> bool {
@@ -176,7 +185,7 @@ impl Writer {
         }
     }
 
-    pub(super) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    pub(super) async fn write<T, F>(&self, address: Option<String>, f: F) -> StoreResult<T>
     where
         F: Fn(&mut DbConn) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
@@ -184,6 +193,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let task: Box<dyn Pending> = Box::new(Task {
             f,
+            address,
             result: None,
             reply,
         });
@@ -321,7 +331,13 @@ enum Together {
 fn run_together(conn: &mut DbConn, batch: &mut [Box<dyn Pending>]) -> Together {
     use diesel::connection::TransactionManager;
     type Manager = <DbConn as Connection>::TransactionManager;
-    if let Err(e) = begin(conn) {
+    // A group of writes that each lock one address's rows shares the write lock with other such
+    // groups, and takes the addresses in order; any other write in the group makes it exclusive.
+    let shared = batch.iter().all(|t| t.address().is_some());
+    if shared {
+        batch.sort_by(|a, b| a.address().cmp(&b.address()));
+    }
+    if let Err(e) = begin(conn, lock_for(shared)) {
         return Together::NotStarted(format!("could not begin a write transaction: {e}"));
     }
     for task in batch.iter_mut() {
@@ -340,8 +356,16 @@ fn run_together(conn: &mut DbConn, batch: &mut [Box<dyn Pending>]) -> Together {
     }
 }
 
+fn lock_for(shared: bool) -> WriteLock {
+    if shared {
+        WriteLock::Shared
+    } else {
+        WriteLock::Exclusive
+    }
+}
+
 /// `BEGIN` and npsd's write lock (on SQLite `BEGIN IMMEDIATE`), as in [`write_transaction`].
-fn begin(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
+fn begin(conn: &mut DbConn, lock: WriteLock) -> Result<(), diesel::result::Error> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     match conn {
         #[cfg(feature = "sqlite")]
@@ -351,7 +375,7 @@ fn begin(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
         #[allow(unreachable_patterns)]
         _ => {
             <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
-            if let Err(e) = take_write_lock(conn) {
+            if let Err(e) = take_write_lock(conn, lock) {
                 let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
                 return Err(e);
             }

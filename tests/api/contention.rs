@@ -106,6 +106,12 @@ struct Tally {
 }
 
 impl Tally {
+    fn add(&mut self, other: Tally) {
+        for (status, n) in other.by_status {
+            *self.by_status.entry(status).or_default() += n;
+        }
+    }
+
     fn server_errors(&self) -> usize {
         self.by_status
             .iter()
@@ -146,50 +152,11 @@ async fn sixty_four_clients_clicking_and_ingesting_meet_no_deadlock() {
 
     // 64 clients for 10 s on few rows, so that writes meet: even ones click a score link of one
     // of 16 emails (a re-click changes the score and the tallies), odd ones post a transaction
-    // for one of 16 addresses (every fourth repeats an earlier id: ingest's dedupe).
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    let clients = (0..64usize).map(|c| {
-        let client = client.clone();
-        let links = links.clone();
-        let base = npsd.url("");
-        tokio::spawn(async move {
-            let mut tally = Tally::default();
-            let mut n = 0usize;
-            while Instant::now() < until {
-                n += 1;
-                let res = if c.is_multiple_of(2) {
-                    let email = &links[(c * 31 + n * 7) % 16];
-                    client.get(&email[(c + n) % email.len()]).send().await
-                } else {
-                    let id = if n.is_multiple_of(4) {
-                        format!("load-{c}-{}", n / 2)
-                    } else {
-                        format!("load-{c}-{n}")
-                    };
-                    client
-                        .post(format!("{base}/api/v1/transactions"))
-                        .bearer_auth(API_KEY)
-                        .json(&json!({"transaction_id": id, "email": format!("l{}@example.com", (c + n) % 16)}))
-                        .send()
-                        .await
-                };
-                let status = res.expect("npsd answers").status().as_u16();
-                *tally.by_status.entry(status).or_default() += 1;
-            }
-            tally
-        })
-    });
-    let mut total = Tally::default();
-    for t in futures_util::future::join_all(clients).await {
-        for (status, n) in t.unwrap().by_status {
-            *total.by_status.entry(status).or_default() += n;
-        }
-    }
+    // for one of 16 addresses (every fourth repeats an earlier id: ingest's dedupe). Then 5 s of
+    // transactions alone, for 4 addresses: they are written beside each other (shared lock).
+    let base = npsd.url("");
+    let mut total = load(&base, &links, Duration::from_secs(10), true, 16).await;
+    total.add(load(&base, &links, Duration::from_secs(5), false, 4).await);
     let requests: usize = total.by_status.values().sum();
     eprintln!("load: {requests} requests, by status {:?}", total.by_status);
     npsd.terminate();
@@ -215,4 +182,58 @@ async fn sixty_four_clients_clicking_and_ingesting_meet_no_deadlock() {
         "PostgreSQL detected deadlocks under the load"
     );
     assert!(requests > 64, "the load ran: {requests} requests");
+}
+
+/// 64 clients for `length`: with `clicks`, even ones click score links of the first 16 emails;
+/// the others post transactions for `addresses` addresses (every fourth repeats an earlier id).
+async fn load(
+    base: &str,
+    links: &[Vec<String>],
+    length: Duration,
+    clicks: bool,
+    addresses: usize,
+) -> Tally {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let until = Instant::now() + length;
+    let clients = (0..64usize).map(|c| {
+        let client = client.clone();
+        let links = links.to_vec();
+        let base = base.to_string();
+        tokio::spawn(async move {
+            let mut tally = Tally::default();
+            let mut n = 0usize;
+            while Instant::now() < until {
+                n += 1;
+                let res = if clicks && c.is_multiple_of(2) {
+                    let email = &links[(c * 31 + n * 7) % 16];
+                    client.get(&email[(c + n) % email.len()]).send().await
+                } else {
+                    let id = if n.is_multiple_of(4) {
+                        format!("load{addresses}-{c}-{}", n / 2)
+                    } else {
+                        format!("load{addresses}-{c}-{n}")
+                    };
+                    let email = format!("l{}@example.com", (c + n) % addresses);
+                    client
+                        .post(format!("{base}/api/v1/transactions"))
+                        .bearer_auth(API_KEY)
+                        .json(&json!({"transaction_id": id, "email": email}))
+                        .send()
+                        .await
+                };
+                let status = res.expect("npsd answers").status().as_u16();
+                *tally.by_status.entry(status).or_default() += 1;
+            }
+            tally
+        })
+    });
+    let mut total = Tally::default();
+    for t in futures_util::future::join_all(clients).await {
+        total.add(t.unwrap());
+    }
+    total
 }

@@ -64,12 +64,17 @@ async fn ingest(state: &AppState, items: Vec<NewTransaction>) -> Result<Vec<Item
         let tail = rest.split_off(rest.len().min(ITEMS_PER_TRANSACTION));
         let chunk = std::mem::replace(&mut rest, tail);
         let domain = state.message_id_domain.clone();
-        results.extend(
-            state
-                .store
-                .write(move |c| ingest_all(c, &chunk, &domain, now))
-                .await?,
-        );
+        // A single transaction locks only its address's rows and changes no tally: it may be
+        // written beside others (`Store::write_for_address`). A chunk of several takes turns.
+        let address = match chunk.as_slice() {
+            [one] => Some(one.email.key()),
+            _ => None,
+        };
+        let write = move |c: &mut DbConn| ingest_all(c, &chunk, &domain, now);
+        results.extend(match address {
+            Some(key) => state.store.write_for_address(key, write).await?,
+            None => state.store.write(write).await?,
+        });
     }
     let due_now = results.iter().any(|r| {
         matches!(r, ItemResult::Stored { ingested, .. }
