@@ -27,6 +27,10 @@ pub struct Config {
     pub embed_ip_limit: u32,
     /// Answers through the embedded form per survey and minute, from all addresses; 0: off.
     pub embed_survey_limit: u32,
+    /// How long a request's body may take to arrive before the request is answered 408.
+    pub request_body_timeout: Duration,
+    /// Connections one client address may hold open at once; 0: no limit.
+    pub connections_per_address: u32,
     pub dispatcher: DispatcherSettings,
     pub log_format: LogFormat,
 }
@@ -342,6 +346,18 @@ impl Config {
                 600u32,
                 0,
                 10_000_000,
+            )?,
+            request_body_timeout: Duration::from_secs(src.parse_num(
+                "NPSD_REQUEST_BODY_TIMEOUT_SECONDS",
+                5u64,
+                1,
+                3_600,
+            )?),
+            connections_per_address: src.parse_num(
+                "NPSD_CONNECTIONS_PER_ADDRESS",
+                256u32,
+                0,
+                1_000_000,
             )?,
             dispatcher,
             log_format,

@@ -110,12 +110,17 @@ impl Application {
             ),
             dashboard,
         });
+        let connections = http::connections::ConnectionLimit::new(config.connections_per_address);
+        let body_deadline = http::connections::BodyDeadline(config.request_body_timeout);
         let server =
             HttpServer::new(move || {
                 App::new()
+                    // Inside the boundary, which shapes its refusals like every other error.
+                    .wrap(actix_web::middleware::from_fn(http::connections::guard))
                     .wrap(actix_web::middleware::from_fn(http::boundary::boundary))
                     .wrap(TracingLogger::<RedactedRootSpan>::new())
                     .app_data(state.clone())
+                    .app_data(body_deadline)
                     .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(
                         |err, _| {
                             crate::error::PageError::BadRequest(format!(
@@ -126,6 +131,7 @@ impl Application {
                     ))
                     .configure(http::routes)
             })
+            .on_connect(move |io, data| connections.on_connect(io, data))
             .listen(listener)?
             .disable_signals()
             // Open connections get the same grace as the messages in flight.

@@ -2,6 +2,26 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// What a link token may do. A survey email carries one token of each purpose: whoever sees
+/// only its unsubscribe link (a mailbox provider following `List-Unsubscribe`, a gateway) cannot
+/// answer the survey with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// The score links and the comment form; also unsubscribes (whoever can answer may stop).
+    Answer,
+    /// Only the unsubscribe page.
+    Unsubscribe,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Answer => "answer",
+            LinkPurpose::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
 /// A secret that goes out in links (survey, unsubscribe) or as an API key.
 /// 256 random bits; only its SHA-256 hash is ever stored.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! What every answer carries, whichever handler (or none) produced it:
 //! - requests with a NUL character in their path or query are refused before any handler runs;
+//! - served at an https public URL, every answer carries Strict-Transport-Security;
 //! - API answers are JSON and never cached; pages are the friendly page, with a
 //!   Content-Security-Policy and frame protection;
 //! - errors produced below the handlers (a wrong method's empty 405, actix's plain-text 413) are
@@ -15,6 +16,9 @@ use actix_web::ResponseError;
 /// Pages use no script and load nothing from elsewhere; styles are inline in each page.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// `Strict-Transport-Security` when `NPSD_PUBLIC_URL` is https: one year.
+pub const HSTS: &str = "max-age=31536000";
 
 pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || is_delighted(path)
@@ -51,6 +55,9 @@ pub async fn boundary(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let api = is_api(req.path());
     let delighted = is_delighted(req.path());
+    let https = req
+        .app_data::<actix_web::web::Data<crate::http::AppState>>()
+        .is_some_and(|state| state.public_url.starts_with("https://"));
     if has_nul(&req) {
         let res = if api {
             api_error_response(
@@ -64,15 +71,25 @@ pub async fn boundary(
             PageError::BadRequest("This link is damaged: it contains a character no link of ours has. Please open the link from your email again.".into()).error_response()
         };
         let (req, _) = req.into_parts();
-        return Ok(finish(ServiceResponse::new(req, res), api, delighted));
+        return Ok(finish(
+            ServiceResponse::new(req, res),
+            api,
+            delighted,
+            https,
+        ));
     }
     // (The request cannot be kept to answer an `Err` here: routing needs it unshared. The layers
     // below answer their errors as responses, which `finish` then shapes.)
     let res = next.call(req).await?.map_into_boxed_body();
-    Ok(finish(res, api, delighted))
+    Ok(finish(res, api, delighted, https))
 }
 
-fn finish(res: ServiceResponse<BoxBody>, api: bool, delighted: bool) -> ServiceResponse<BoxBody> {
+fn finish(
+    res: ServiceResponse<BoxBody>,
+    api: bool,
+    delighted: bool,
+    https: bool,
+) -> ServiceResponse<BoxBody> {
     let res = if needs_our_error_body(&res, api) {
         let status = res.status();
         let replacement = if api {
@@ -107,6 +124,15 @@ fn finish(res: ServiceResponse<BoxBody>, api: bool, delighted: bool) -> ServiceR
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if https {
+        // Served at an https address: browsers come back over https only, for a year, so a
+        // network that rewrites the first plain-http request cannot take the session cookie.
+        // Without includeSubDomains: the shop's other hosts are not npsd's to decide.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     if api {
         // API answers carry customers' addresses and comments.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

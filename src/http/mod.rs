@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that parse at the boundary, call one function and map its result.
 pub mod api;
 pub mod boundary;
+pub mod connections;
 pub mod dashboard;
 pub mod embed;
 pub mod limits;

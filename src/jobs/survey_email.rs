@@ -4,7 +4,7 @@ use super::dispatcher::{Job, JobIds, Message};
 use crate::domain::email::mask;
 use crate::domain::state::InvitationStatus;
 use crate::domain::survey::{SurveySettings, QUESTION_PRODUCT_PROPERTY};
-use crate::domain::token::Token;
+use crate::domain::token::{LinkPurpose, Token};
 use crate::mail::survey::{self, SurveyMessage};
 use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
 use crate::store::outbox::{self, OutboxRow};
@@ -61,7 +61,24 @@ pub(crate) fn prepare(
     }
     let token = Token::generate();
     let expires = now + ChronoDuration::days(survey_row.response_window_days as i64);
-    invitations::add_token(conn, &invitation.id, &token.hash(), now, expires)?;
+    invitations::add_token(
+        conn,
+        &invitation.id,
+        &token.hash(),
+        LinkPurpose::Answer,
+        now,
+        expires,
+    )?;
+    // Its own token: the unsubscribe URL travels further (List-Unsubscribe) than the email.
+    let unsubscribe_token = Token::generate();
+    invitations::add_token(
+        conn,
+        &invitation.id,
+        &unsubscribe_token.hash(),
+        LinkPurpose::Unsubscribe,
+        now,
+        expires,
+    )?;
     let settings_of_survey = survey_row.settings();
     let (properties, product): (Vec<(String, String)>, Option<String>) =
         if settings_of_survey.intro.is_some() {
@@ -95,6 +112,7 @@ pub(crate) fn prepare(
             product,
             message_id: invitation.message_id,
             token,
+            unsubscribe_token,
         })),
     }))
 }
@@ -110,6 +128,7 @@ pub(crate) struct Draft {
     product: Option<String>,
     message_id: String,
     token: Token,
+    unsubscribe_token: Token,
 }
 
 impl Draft {
@@ -126,6 +145,7 @@ impl Draft {
             product: self.product.as_deref(),
             message_id: &self.message_id,
             token: &self.token,
+            unsubscribe_token: &self.unsubscribe_token,
             public_url,
             default_from,
         })

@@ -17,6 +17,8 @@ pub struct SurveyMessage<'a> {
     /// Fixed when the invitation was queued, the same on every retry (without angle brackets).
     pub message_id: &'a str,
     pub token: &'a Token,
+    /// For the unsubscribe link and `List-Unsubscribe` only: it cannot answer the survey.
+    pub unsubscribe_token: &'a Token,
     /// No trailing slash.
     pub public_url: &'a str,
     pub default_from: &'a Mailbox,
@@ -36,7 +38,7 @@ pub fn trap_url(public_url: &str, token: &Token) -> String {
 }
 
 pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
-    let unsubscribe = unsubscribe_url(m.public_url, m.token);
+    let unsubscribe = unsubscribe_url(m.public_url, m.unsubscribe_token);
     let content = SurveyEmail {
         brand: m.survey.brand.clone(),
         subject_of: match m.product.map(str::trim).filter(|p| !p.is_empty()) {

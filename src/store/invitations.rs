@@ -2,6 +2,7 @@ use super::schema::{invitation_properties, invitation_tokens, invitations, outbo
 use super::surveys::SurveyRow;
 use super::{is_unique_violation, new_id, suppressions, unsubscribes, DbConn, StoreResult};
 use crate::domain::state::{InvitationStatus, JobKind, OutboxStatus};
+use crate::domain::token::LinkPurpose;
 use crate::domain::transaction::NewTransaction;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -193,12 +194,13 @@ pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<InvitationRow> {
         .get_result(conn)?)
 }
 
-/// Stores the hash of a token sent in an email. Every email carries a fresh token, so a retried
+/// Stores the hash of a token sent in an email. Every email carries fresh tokens, so a retried
 /// send never invalidates the links of an earlier copy that did arrive.
 pub fn add_token(
     conn: &mut DbConn,
     invitation_id: &str,
     token_hash: &str,
+    purpose: LinkPurpose,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -208,20 +210,24 @@ pub fn add_token(
             invitation_tokens::invitation_id.eq(invitation_id),
             invitation_tokens::created_at.eq(now),
             invitation_tokens::expires_at.eq(expires_at),
+            invitation_tokens::purpose.eq(purpose.as_str()),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// The invitation a link token belongs to, with its expiry.
+/// The invitation a link token of one of these purposes belongs to, with its expiry.
 pub fn find_by_token(
     conn: &mut DbConn,
     token_hash: &str,
+    purposes: &[LinkPurpose],
 ) -> StoreResult<Option<(InvitationRow, SurveyRow, NaiveDateTime)>> {
     use super::schema::surveys;
+    let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
     Ok(invitation_tokens::table
         .inner_join(invitations::table.inner_join(surveys::table))
         .filter(invitation_tokens::token_hash.eq(token_hash))
+        .filter(invitation_tokens::purpose.eq_any(purposes))
         .select((
             InvitationRow::as_select(),
             SurveyRow::as_select(),

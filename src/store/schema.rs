@@ -75,6 +75,7 @@ diesel::table! {
         invitation_id -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        purpose -> Text,
     }
 }
 

@@ -27,5 +27,6 @@ mod privacy;
 mod process;
 mod reliability;
 pub mod spam;
+mod security_hardening;
 mod surveys;
 mod writer;

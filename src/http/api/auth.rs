@@ -1,5 +1,5 @@
 //! API authentication, once, in middleware on the `/api/v1` scope: the bearer key is looked up
-//! (through a short-lived cache, not a query per request), and the key's scopes go into the
+//! (one indexed read per request, so a revoked key stops at once everywhere), and the key's scopes go into the
 //! request extensions. Handlers state the scope they need with [`Scoped`].
 use crate::domain::access::{Scope, Scopes};
 use crate::domain::token::hash_secret;
@@ -10,17 +10,8 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// How long a looked-up key is trusted without asking the database again. A key revoked through
-/// this instance stops at once; other instances on the same database follow within this time.
-pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
-const KEY_CACHE_MAX: usize = 10_000;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -32,21 +23,19 @@ pub struct Principal {
     pub survey_id: Option<String>,
 }
 
-/// Known keys by hash: the configured one, and recently seen stored ones.
+/// Known keys: the configured one, and the stored ones, looked up on every request.
+///
+/// There is no cache in front of the stored keys: a key revoked anywhere (the API, the dashboard,
+/// `npsd keys revoke` in another process, another instance on the same database) is refused from
+/// the next request on. A cache would save one indexed read per request, and any revocation
+/// stamp it checked would cost that same read.
 pub struct KeyRing {
     env_key_hash: Option<String>,
-    cache: Mutex<HashMap<String, (Instant, Principal)>>,
-    /// Moves on every revoke: a lookup that began before a revoke does not cache its answer.
-    generation: AtomicU64,
 }
 
 impl KeyRing {
     pub fn new(env_key_hash: Option<String>) -> KeyRing {
-        KeyRing {
-            env_key_hash,
-            cache: Mutex::new(HashMap::new()),
-            generation: AtomicU64::new(0),
-        }
+        KeyRing { env_key_hash }
     }
 
     pub async fn lookup(&self, store: &Store, key: &str) -> Result<Option<Principal>, ApiError> {
@@ -58,41 +47,14 @@ impl KeyRing {
                 survey_id: None,
             }));
         }
-        if let Some((at, p)) = self.cache.lock().expect("key cache").get(&hash) {
-            if at.elapsed() < KEY_CACHE_TTL {
-                return Ok(Some(p.clone()));
-            }
-        }
-        let generation = self.generation.load(Ordering::SeqCst);
-        let lookup = hash.clone();
-        let found = store
-            .read(move |c| api_keys::find_active(c, &lookup))
+        Ok(store
+            .read(move |c| api_keys::find_active(c, &hash))
             .await?
             .map(|row| Principal {
                 scopes: row.scopes(),
                 key_id: Some(row.id),
                 survey_id: row.survey_id,
-            });
-        let mut cache = self.cache.lock().expect("key cache");
-        match &found {
-            Some(p) if self.generation.load(Ordering::SeqCst) == generation => {
-                if cache.len() >= KEY_CACHE_MAX {
-                    cache.clear();
-                }
-                cache.insert(hash, (Instant::now(), p.clone()));
-            }
-            _ => {
-                cache.remove(&hash);
-            }
-        }
-        Ok(found)
-    }
-
-    /// Forgets a revoked key at once.
-    pub fn forget(&self, key_hash: &str) {
-        let mut cache = self.cache.lock().expect("key cache");
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        cache.remove(key_hash);
+            }))
     }
 }
 

@@ -98,6 +98,9 @@ pub async fn export(
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
+        // Customers' addresses and comments: no browser or proxy may keep a copy (the dashboard's
+        // download is a page, which the boundary does not mark for API answers).
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "Content-Disposition",
             format!("attachment; filename=\"{}-responses.{ext}\"", survey.slug),

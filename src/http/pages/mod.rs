@@ -4,7 +4,7 @@ pub mod respond;
 pub mod unsubscribe;
 pub mod views;
 
-use crate::domain::token::Token;
+use crate::domain::token::{LinkPurpose, Token};
 use crate::error::PageError;
 use crate::http::AppState;
 use crate::store::{invitations, invitations::InvitationRow, surveys::SurveyRow};
@@ -95,12 +95,21 @@ impl actix_web::FromRequest for ClientIp {
     }
 }
 
-/// Looks up a link token. Unknown tokens count as failures of the client's address: after too
-/// many in a minute, its unknown tokens get a 429 page instead of a 404.
+/// The score links and the comment form: only a survey token.
+pub const ANSWER: &[LinkPurpose] = &[LinkPurpose::Answer];
+/// The unsubscribe page: the email's unsubscribe token, or its survey token (a page reached
+/// from the survey offers to unsubscribe too, and emails sent before the tokens were split
+/// carry only that one).
+pub const UNSUBSCRIBE: &[LinkPurpose] = &[LinkPurpose::Unsubscribe, LinkPurpose::Answer];
+
+/// Looks up a link token that may do what the page does (`purposes`). Unknown tokens count as
+/// failures of the client's address: after too many in a minute, its unknown tokens get a 429
+/// page instead of a 404.
 pub async fn find_link(
     state: &AppState,
     ip: &ClientIp,
     raw_token: &str,
+    purposes: &'static [LinkPurpose],
 ) -> Result<Link, PageError> {
     // A valid link always works, also from an address that guessed wrong too often (a whole
     // office behind one NAT may share it with a scanner); only unknown tokens are slowed down.
@@ -113,7 +122,7 @@ pub async fn find_link(
     let found = state
         .store
         .read(move |c| {
-            let Some(found) = invitations::find_by_token(c, &hash)? else {
+            let Some(found) = invitations::find_by_token(c, &hash, purposes)? else {
                 return Ok(None);
             };
             let product = invitations::property(

@@ -1,6 +1,6 @@
 //! GET /r/{token}?score=N records a click and shows the form; POST /r/{token} stores the answer.
 use super::views::{self, SurveyFormPage, ThanksPage};
-use super::{branding, find_link, ClientIp, Link};
+use super::{branding, find_link, ClientIp, Link, ANSWER};
 use crate::domain::score::Score;
 use crate::domain::state::ResponseStatus;
 use crate::error::{html, PageError};
@@ -101,7 +101,7 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let token = path.into_inner();
-    let link = find_link(&state, &ip, &token).await?;
+    let link = find_link(&state, &ip, &token, ANSWER).await?;
     if link.expired {
         return Err(PageError::Expired(Box::new(branding(&link.survey))));
     }
@@ -182,7 +182,7 @@ pub async fn submit(
     form: web::Form<ResponseForm>,
 ) -> Result<HttpResponse, PageError> {
     let token = path.into_inner();
-    let link = find_link(&state, &ip, &token).await?;
+    let link = find_link(&state, &ip, &token, ANSWER).await?;
     if link.expired {
         return Err(PageError::Expired(Box::new(branding(&link.survey))));
     }
@@ -256,7 +256,7 @@ pub async fn trap(
     ip: ClientIp,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let link = find_link(&state, &ip, &path.into_inner()).await?;
+    let link = find_link(&state, &ip, &path.into_inner(), ANSWER).await?;
     if !link.expired {
         let invitation = link.invitation.clone();
         let now = state.clock.now();

@@ -1,7 +1,7 @@
 //! GET /u/{token} asks; POST /u/{token} (a person's button or a mail client's RFC 8058 one-click
 //! POST) unsubscribes the address from the survey. A GET never unsubscribes.
 use super::views::{self, UnsubscribePage, UnsubscribedPage};
-use super::{branding, find_link, ClientIp};
+use super::{branding, find_link, ClientIp, UNSUBSCRIBE};
 use crate::domain::email::mask;
 use crate::error::{html, PageError};
 use crate::http::AppState;
@@ -17,7 +17,7 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let token = path.into_inner();
-    let link = find_link(&state, &ip, &token).await?;
+    let link = find_link(&state, &ip, &token, UNSUBSCRIBE).await?;
     let brand = branding(&link.survey);
     let action = format!("/u/{token}");
     let email = mask(&link.invitation.email);
@@ -35,7 +35,7 @@ pub async fn submit(
     ip: ClientIp,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let link = find_link(&state, &ip, &path.into_inner()).await?;
+    let link = find_link(&state, &ip, &path.into_inner(), UNSUBSCRIBE).await?;
     let survey_id = link.survey.id.clone();
     let email_key = link.invitation.email_key.clone();
     let now = state.clock.now();
