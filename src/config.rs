@@ -27,6 +27,8 @@ pub struct Config {
     pub embed_ip_limit: u32,
     /// Answers through the embedded form per survey and minute, from all addresses; 0: off.
     pub embed_survey_limit: u32,
+    /// How long a page's signature of a visitor's identity stays valid after its issue time.
+    pub embed_signature_max_age: Duration,
     /// How long a request's body may take to arrive before the request is answered 408.
     pub request_body_timeout: Duration,
     /// Connections one client address may hold open at once; 0: no limit.
@@ -193,6 +195,34 @@ impl Sources {
         self.0.get(var).map(|s| s.trim()).filter(|s| !s.is_empty())
     }
 
+    /// A duration as whole seconds (`86400`) or in humantime's words (`24h`, `90min`, `1d 12h`).
+    fn parse_duration(
+        &self,
+        var: &str,
+        default: Duration,
+        min: Duration,
+        max: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let Some(raw) = self.get(var) else {
+            return Ok(default);
+        };
+        let parsed = match raw.parse::<u64>() {
+            Ok(secs) => Some(Duration::from_secs(secs)),
+            Err(_) => humantime::parse_duration(raw).ok(),
+        };
+        match parsed {
+            Some(d) if d >= min && d <= max => Ok(d),
+            _ => Err(err(
+                var,
+                format!(
+                    "'{raw}' must be a duration from {} to {}, in seconds or like \"24h\"",
+                    humantime::format_duration(min),
+                    humantime::format_duration(max)
+                ),
+            )),
+        }
+    }
+
     fn parse_num<T>(&self, var: &str, default: T, min: T, max: T) -> Result<T, ConfigError>
     where
         T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
@@ -347,6 +377,12 @@ impl Config {
                 0,
                 10_000_000,
             )?,
+            embed_signature_max_age: src.parse_duration(
+                "NPSD_EMBED_SIGNATURE_MAX_AGE",
+                Duration::from_secs(24 * 3600),
+                Duration::from_secs(1),
+                Duration::from_secs(366 * 24 * 3600),
+            )?,
             request_body_timeout: Duration::from_secs(src.parse_num(
                 "NPSD_REQUEST_BODY_TIMEOUT_SECONDS",
                 5u64,
@@ -377,6 +413,19 @@ mod tests {
         assert!(c.smtp_url.is_none());
         assert_eq!(c.mail_from.to_string(), "NPS <nps@localhost>");
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.embed_signature_max_age, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn durations_are_seconds_or_words() {
+        let max_age = |raw: &str| {
+            Config::from_sources(&Sources::from_pairs([("NPSD_EMBED_SIGNATURE_MAX_AGE", raw)]))
+                .unwrap()
+                .embed_signature_max_age
+        };
+        assert_eq!(max_age("3600"), Duration::from_secs(3600));
+        assert_eq!(max_age("90min"), Duration::from_secs(5400));
+        assert_eq!(max_age("1d 12h"), Duration::from_secs(129_600));
     }
 
     #[test]
@@ -390,6 +439,9 @@ mod tests {
             ("NPSD_API_KEY", "short"),
             ("NPSD_DISPATCH_POLL_MS", "fast"),
             ("NPSD_LOG_FORMAT", "yaml"),
+            ("NPSD_EMBED_SIGNATURE_MAX_AGE", "a while"),
+            ("NPSD_EMBED_SIGNATURE_MAX_AGE", "0"),
+            ("NPSD_EMBED_SIGNATURE_MAX_AGE", "400 days"),
         ] {
             let e = Config::from_sources(&Sources::from_pairs([(var, value)])).unwrap_err();
             assert_eq!(e.var, var, "{e}");

@@ -323,6 +323,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             r##"{"slug": "s", "brand": "B\r\nBcc: x", "sender": "A <a@b.co>", "accent_color": "#fff"}"##,
             r#"{"name": "k", "scopes": ["ingest", "root"], "email": "A@B.CO", "reason": "bounce"}"#,
             r#"{"score": 9, "comment": "Great\r\nshop", "email": "ann@example.com", "customer_id": "c-1", "properties": {"plan": "pro"}, "page_url": "https://shop.example/a?b#c", "signature": "ab12", "visitor_id": "v-1", "website": ""}"#,
+            r#"{"score": 0, "email": "a@b.co", "name": "A", "signature": "t=1780304400,v1=f40c7b5fa91caf18971a2bc1ea282ee4ecc74a41afed085798813f58b510209d"}"#,
             r#"{"allowed_origins": ["https://shop.example", "http://127.0.0.1:8080/", "https://a.example/path"], "embed_enabled": true, "intro": "Order {order_id}"}"#,
         ],
         "delighted_params" => &[

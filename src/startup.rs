@@ -108,6 +108,8 @@ impl Application {
                 config.embed_ip_limit,
                 config.embed_survey_limit,
             ),
+            embed_signature_max_age: chrono::Duration::from_std(config.embed_signature_max_age)
+                .unwrap_or(chrono::Duration::days(1)),
             dashboard,
         });
         let connections = http::connections::ConnectionLimit::new(config.connections_per_address);

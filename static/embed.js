@@ -1,7 +1,9 @@
 /* npsd embeddable NPS widget.
    <script src="https://nps.example/embed.js" data-survey="SLUG" async></script>
    Optional: data-email, data-customer-id, data-name, data-properties (JSON object), data-locale,
-   data-signature, data-target (CSS selector: render inline there instead of the corner card). */
+   data-signature, data-target (CSS selector: render inline there instead of the corner card),
+   data-send-query="true" (send the page's address with its query string; without it, only the
+   address up to the path is sent). */
 (function () {
   'use strict';
 
@@ -88,6 +90,16 @@
     return node;
   }
 
+  // The page's address as the answer records it. Query strings carry tokens, order numbers, search
+  // terms and email addresses, so they stay on the page unless the shop opts in; the fragment
+  // never leaves.
+  function pageUrl(sendQuery) {
+    var url = new URL(location.href);
+    if (!sendQuery) url.search = '';
+    url.hash = '';
+    return url.href;
+  }
+
   function domReady() {
     return new Promise(function (resolve) {
       if (document.readyState !== 'loading') resolve();
@@ -141,6 +153,7 @@
       api: base + '/api/v1/embed/' + encodeURIComponent(slug),
       locale: data.locale,
       fields: readFields(data),
+      sendQuery: data.sendQuery === 'true',
       target: null
     };
 
@@ -270,7 +283,7 @@
         rove(score);
         busy = true;
         var r = await send('POST', '/responses', Object.assign({ score: score }, o.fields, {
-          page_url: location.href, visitor_id: visitorId(), website: honeypot.value
+          page_url: pageUrl(o.sendQuery), visitor_id: visitorId(), website: honeypot.value
         }));
         busy = false;
         if (!r) return;

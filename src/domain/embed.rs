@@ -1,14 +1,16 @@
 //! The embedded web form's rules: which sites may embed a survey, what a web answer is made of,
-//! whose answer it is (and whether the site vouched for that with its HMAC), parsed once at the
-//! boundary. Shared by the JSON endpoint and the no-script iframe form.
+//! whose answer it is (and whether the site vouched for that with its HMAC, see [`signature`]),
+//! parsed once at the boundary. Shared by the JSON endpoint and the no-script iframe form.
+pub mod signature;
+
 use super::email::EmailAddress;
 use super::score::Score;
 use super::transaction::{opt_string, parse_properties};
 use super::ValidationError;
-use hmac::{Hmac, Mac};
+use chrono::NaiveDateTime;
 use rand::RngCore;
 use serde_json::Value;
-use sha2::Sha256;
+use signature::{Identity, Signature, Unverified};
 
 pub const MAX_ORIGINS: usize = 50;
 pub const MAX_COMMENT_CHARS: usize = 5000;
@@ -100,17 +102,6 @@ pub fn new_embed_secret() -> String {
     format!("npsd_es_{}", hex::encode(bytes))
 }
 
-/// Whether `signature` is the hex HMAC-SHA256 of `identity` under `secret`, compared in
-/// constant time.
-pub fn signature_matches(secret: &str, identity: &str, signature: &str) -> bool {
-    let Ok(expected) = hex::decode(signature.trim()) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(identity.as_bytes());
-    mac.verify_slice(&expected).is_ok()
-}
-
 /// Who answered, as far as the page could tell: what repeat answers within the survey's
 /// throttle days are matched by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +136,7 @@ pub struct WebAnswer {
     pub name: Option<String>,
     pub properties: Vec<(String, String)>,
     pub page_url: Option<String>,
-    pub signature: Option<String>,
+    pub signature: Option<Signature>,
     pub visitor_id: Option<String>,
     /// The honeypot was filled in: a bot's answer, acknowledged but never stored.
     pub honeypot: bool,
@@ -166,21 +157,33 @@ impl WebAnswer {
         }
     }
 
-    /// The identity the site signed with the survey's embed secret: the email, or the customer
-    /// id (a site may sign either). Only that identity is verified; a repeat answer is matched
-    /// by it, so a signature for one's own address cannot claim someone else's customer id.
-    pub fn signed_identity(&self, secret: Option<&str>) -> Option<Respondent> {
-        let (secret, signature) = (secret?, self.signature.as_deref()?);
-        if let Some(email) = &self.email {
-            if signature_matches(secret, email.as_str(), signature) {
-                return Some(Respondent::Email(email.key()));
-            }
+    /// The identity fields as the page sent them: what a signature must cover.
+    pub fn identity(&self) -> Identity<'_> {
+        Identity {
+            email: self.email.as_ref().map(EmailAddress::as_str),
+            customer_id: self.customer_id.as_deref(),
+            name: self.name.as_deref(),
         }
-        match &self.customer_id {
-            Some(id) if signature_matches(secret, id, signature) => {
-                Some(Respondent::Customer(id.clone()))
-            }
-            _ => None,
+    }
+
+    /// The respondent the site vouched for with the survey's embed secret, or why not
+    /// ([`Unverified::Unsigned`] without a signature). The signature must cover exactly this
+    /// answer's identity fields (email, customer id and name, each present or absent) and be at
+    /// most `max_age` old at `now`: a signature of one's own customer id vouches for nothing
+    /// when someone else's address comes with it, and that address then renames nobody.
+    pub fn signed_identity(
+        &self,
+        secret: Option<&str>,
+        now: NaiveDateTime,
+        max_age: chrono::Duration,
+    ) -> Result<Respondent, Unverified> {
+        let signature = self.signature.as_ref().ok_or(Unverified::Unsigned)?;
+        let secret = secret.ok_or(Unverified::NoSecret)?;
+        signature.verify(secret, &self.identity(), now, max_age)?;
+        // Every identity field is signed: the strongest one matches repeat answers.
+        match self.respondent() {
+            r @ (Respondent::Customer(_) | Respondent::Email(_)) => Ok(r),
+            Respondent::Visitor(_) | Respondent::Unknown => Err(Unverified::NoIdentity),
         }
     }
 
@@ -290,16 +293,8 @@ pub fn parse_page_url(v: Option<String>) -> Result<Option<String>, ValidationErr
     Ok(Some(url.to_string()))
 }
 
-pub fn parse_signature(v: Option<String>) -> Result<Option<String>, ValidationError> {
-    match v {
-        Some(s) if s.len() > 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Err(ValidationError::new(
-                "signature",
-                "must be the hex HMAC-SHA256 of the email or customer id",
-            ))
-        }
-        other => Ok(other.map(|s| s.to_ascii_lowercase())),
-    }
+pub fn parse_signature(v: Option<String>) -> Result<Option<Signature>, ValidationError> {
+    v.as_deref().map(Signature::parse).transpose()
 }
 
 pub fn parse_visitor_id(v: Option<String>) -> Result<Option<String>, ValidationError> {
@@ -369,22 +364,6 @@ mod tests {
     }
 
     #[test]
-    fn signatures_are_hmac_sha256_hex() {
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
-        mac.update(b"ann@example.com");
-        let good = hex::encode(mac.finalize().into_bytes());
-        assert!(signature_matches("secret", "ann@example.com", &good));
-        assert!(signature_matches(
-            "secret",
-            "ann@example.com",
-            &good.to_uppercase()
-        ));
-        assert!(!signature_matches("other", "ann@example.com", &good));
-        assert!(!signature_matches("secret", "bob@example.com", &good));
-        assert!(!signature_matches("secret", "ann@example.com", "zz"));
-    }
-
-    #[test]
     fn answers_parse_and_name_the_bad_field() {
         let a = WebAnswer::parse_json(&json!({
             "score": 9, "comment": "  Great\r\nshop \u{7}", "email": "Ann@Example.com",
@@ -427,32 +406,47 @@ mod tests {
     }
 
     #[test]
-    fn only_the_signed_identity_is_verified() {
-        let sig = |id: &str| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(b"s").unwrap();
-            mac.update(id.as_bytes());
-            hex::encode(mac.finalize().into_bytes())
+    fn only_an_answer_whose_every_identity_field_is_signed_is_verified() {
+        let now = chrono::DateTime::from_timestamp(1_780_304_400, 0)
+            .unwrap()
+            .naive_utc();
+        let day = chrono::Duration::hours(24);
+        let sig = |email: Option<&str>, customer_id: Option<&str>| {
+            let identity = Identity {
+                email,
+                customer_id,
+                name: None,
+            };
+            signature::sign("s", &identity, now.and_utc().timestamp())
         };
         let answer = |v: Value| WebAnswer::parse_json(&v).unwrap();
-        // A signature of one's own address does not make a claimed customer id theirs.
+        let verify = |a: &WebAnswer, secret: Option<&str>| a.signed_identity(secret, now, day);
+        // A signature of one's own customer id does not vouch for an address sent beside it.
         let a = answer(
-            json!({"score": 1, "email": "eve@example.com", "customer_id": "victim", "signature": sig("eve@example.com")}),
+            json!({"score": 1, "email": "ann@example.com", "customer_id": "eve", "signature": sig(None, Some("eve"))}),
+        );
+        assert_eq!(verify(&a, Some("s")), Err(Unverified::Mismatch));
+        let a = answer(
+            json!({"score": 1, "email": "ann@example.com", "customer_id": "42", "signature": sig(Some("ann@example.com"), Some("42"))}),
+        );
+        assert_eq!(verify(&a, Some("s")), Ok(Respondent::Customer("42".into())));
+        assert_eq!(verify(&a, None), Err(Unverified::NoSecret));
+        assert_eq!(verify(&a, Some("other")), Err(Unverified::Mismatch));
+        let a = answer(
+            json!({"score": 1, "email": "ann@example.com", "signature": sig(Some("ann@example.com"), None)}),
         );
         assert_eq!(
-            a.signed_identity(Some("s")),
-            Some(Respondent::Email("eve@example.com".into()))
+            verify(&a, Some("s")),
+            Ok(Respondent::Email("ann@example.com".into()))
         );
-        let a = answer(
-            json!({"score": 1, "email": "ann@example.com", "customer_id": "42", "signature": sig("42")}),
-        );
-        assert_eq!(
-            a.signed_identity(Some("s")),
-            Some(Respondent::Customer("42".into()))
-        );
-        assert_eq!(a.signed_identity(None), None);
-        assert_eq!(a.signed_identity(Some("other")), None);
-        let a = answer(json!({"score": 1, "visitor_id": "v", "signature": sig("v")}));
-        assert_eq!(a.signed_identity(Some("s")), None);
+        let a = answer(json!({"score": 1, "visitor_id": "v", "signature": sig(None, None)}));
+        assert_eq!(verify(&a, Some("s")), Err(Unverified::NoIdentity));
+        let a = answer(json!({"score": 1, "email": "ann@example.com"}));
+        assert_eq!(verify(&a, Some("s")), Err(Unverified::Unsigned));
+        // The old bare hex is read, and verifies nothing.
+        let a =
+            answer(json!({"score": 1, "email": "ann@example.com", "signature": "ab".repeat(32)}));
+        assert_eq!(verify(&a, Some("s")), Err(Unverified::OldFormat));
     }
 
     #[test]

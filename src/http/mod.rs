@@ -31,6 +31,8 @@ pub struct AppState {
     pub dispatcher_wake: Arc<Notify>,
     /// Answers through the embedded form per address and per survey.
     pub embed_limits: embed::limits::AnswerLimiter,
+    /// How long a page's signature of a visitor's identity stays valid (`NPSD_EMBED_SIGNATURE_MAX_AGE`).
+    pub embed_signature_max_age: chrono::Duration,
     /// The dashboard's cookie key and sign-in slow-down.
     pub dashboard: dashboard::DashboardState,
 }

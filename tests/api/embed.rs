@@ -4,6 +4,7 @@
 use crate::backend_tests;
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
 use hmac::{Hmac, Mac};
+use npsd::domain::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -84,10 +85,44 @@ fn hidden_field(page: &str, name: &str) -> String {
         .to_string()
 }
 
-fn sign(secret: &str, identity: &str) -> String {
+/// The identity fields a shop's server signs; None is a field the page does not send.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Signed<'a> {
+    pub email: Option<&'a str>,
+    pub customer_id: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+/// The `signature` a shop's server makes, exactly as the README shows: the lines `npsd-embed-v1`,
+/// `t=<issued_at>`, `email=…`, `customer_id=…`, `name=…` joined by `\n`, HMAC-SHA256 with the
+/// survey's secret, sent as `t=<issued_at>,v1=<hex>`.
+pub(crate) fn sign_at(secret: &str, who: Signed<'_>, issued_at: i64) -> String {
+    let message = [
+        "npsd-embed-v1".to_string(),
+        format!("t={issued_at}"),
+        format!("email={}", who.email.unwrap_or("")),
+        format!("customer_id={}", who.customer_id.unwrap_or("")),
+        format!("name={}", who.name.unwrap_or("")),
+    ]
+    .join("\n");
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(identity.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac.update(message.as_bytes());
+    format!(
+        "t={issued_at},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+/// A signature issued now, by the app's clock.
+pub(crate) fn sign(app: &TestApp, secret: &str, who: Signed<'_>) -> String {
+    sign_at(secret, who, app.clock.now().and_utc().timestamp())
+}
+
+fn email(address: &str) -> Signed<'_> {
+    Signed {
+        email: Some(address),
+        ..Signed::default()
+    }
 }
 
 async fn web_nps(app: &TestApp, extra: &str) -> Value {
@@ -514,45 +549,55 @@ async fn signed_identities_are_verified_and_forged_ones_are_not(backend: Backend
     assert_eq!(survey["embed_secret_set"], true);
     assert!(!survey.to_string().contains(&secret));
 
-    let r = answer(&app, json!({"score": 9, "email": "ann@example.com", "signature": sign(&secret, "ann@example.com")})).await;
+    let r = answer(&app, json!({"score": 9, "email": "ann@example.com", "signature": sign(&app, &secret, email("ann@example.com"))})).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["response"]["verified"], true);
     let r = answer(
         &app,
-        json!({"score": 2, "customer_id": "c-7", "signature": sign(&secret, "c-7")}),
+        json!({"score": 2, "customer_id": "c-7", "signature": sign(&app, &secret, Signed { customer_id: Some("c-7"), ..Signed::default() })}),
     )
     .await;
     assert_eq!(r.body["response"]["verified"], true);
-    // Forged: a signature of another address, a made-up one, one made with another secret.
-    for (email, signature) in [
-        ("eve@example.com", sign(&secret, "ann@example.com")),
-        ("eve@example.com", "ab".repeat(32)),
-        ("eve@example.com", sign("guess", "eve@example.com")),
+    // Forged: a signature of another address, a made-up one, one made with another secret, one
+    // in the old format (a bare hex HMAC of the address: read, and it verifies nothing).
+    let old_format = {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(b"eve@example.com");
+        hex::encode(mac.finalize().into_bytes())
+    };
+    for signature in [
+        sign(&app, &secret, email("ann@example.com")),
+        format!(
+            "t={},v1={}",
+            app.clock.now().and_utc().timestamp(),
+            "ab".repeat(32)
+        ),
+        sign(&app, "guess", email("eve@example.com")),
+        old_format,
     ] {
         let r = answer(
             &app,
-            json!({"score": 0, "email": email, "signature": signature}),
+            json!({"score": 0, "email": "eve@example.com", "signature": signature}),
         )
         .await;
         assert_eq!(r.status, StatusCode::CREATED);
         assert_eq!(r.body["response"]["verified"], false);
     }
-    // A signature of one's own address does not verify a customer id one claims.
-    let r = answer(&app, json!({"score": 0, "email": "eve@example.com", "customer_id": "c-7", "signature": sign(&secret, "eve@example.com")})).await;
-    assert_eq!(r.body["response"]["verified"], true);
+    // A signature of one's own address verifies nothing when a customer id one claims comes
+    // with it, and does not touch c-7's verified answer.
+    let r = answer(&app, json!({"score": 0, "email": "eve@example.com", "customer_id": "c-7", "signature": sign(&app, &secret, email("eve@example.com"))})).await;
+    assert_eq!(r.body["response"]["verified"], false);
     let c7 = web_nps(&app, "&verified=true").await;
-    assert_eq!(
-        c7["responses"], 3,
-        "eve's answer is her own, c-7's stays: {c7}"
-    );
+    assert_eq!(c7["responses"], 2, "c-7's verified answer stays: {c7}");
     assert_eq!(c7["distribution"][2], 1);
     // A forged answer in someone's name never replaces their verified one.
     let forged = answer(&app, json!({"score": 0, "email": "ann@example.com"})).await;
     assert_eq!(forged.body["response"]["verified"], false);
     let verified = web_nps(&app, "&verified=true").await;
-    assert_eq!(verified["responses"], 3);
+    assert_eq!(verified["responses"], 2);
     assert_eq!(verified["distribution"][9], 1);
-    assert_eq!(web_nps(&app, "&verified=false").await["responses"], 2);
+    // Unverified: eve's (one, updated by each try), the claimed c-7's, the forged ann's.
+    assert_eq!(web_nps(&app, "&verified=false").await["responses"], 3);
 
     // Rotating the secret: the old signatures stop checking at once.
     let r = app
@@ -560,9 +605,9 @@ async fn signed_identities_are_verified_and_forged_ones_are_not(backend: Backend
         .await;
     let rotated = r.body["secret"].as_str().unwrap().to_string();
     assert_ne!(rotated, secret);
-    let r = answer(&app, json!({"score": 9, "email": "zoe@example.com", "signature": sign(&secret, "zoe@example.com")})).await;
+    let r = answer(&app, json!({"score": 9, "email": "zoe@example.com", "signature": sign(&app, &secret, email("zoe@example.com"))})).await;
     assert_eq!(r.body["response"]["verified"], false);
-    let r = answer(&app, json!({"score": 9, "email": "max@example.com", "signature": sign(&rotated, "max@example.com")})).await;
+    let r = answer(&app, json!({"score": 9, "email": "max@example.com", "signature": sign(&app, &rotated, email("max@example.com"))})).await;
     assert_eq!(r.body["response"]["verified"], true);
     // Unknown survey: 404.
     let r = app

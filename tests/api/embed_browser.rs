@@ -37,17 +37,18 @@ const WARNINGS_JS: &str = "window.npsdWarnings = []; (function (warn) { console.
 // --- The shop's site ---------------------------------------------------------------------------
 
 /// A shop's pages on their own port: the origin the widget is embedded on.
-struct Site {
-    origin: String,
+pub(crate) struct Site {
+    pub(crate) origin: String,
     port: u16,
     stop: Arc<AtomicBool>,
 }
 
 impl Site {
     /// Serves the shop's pages, each embedding the survey of the npsd at `npsd`:
-    /// `/inline` (the widget in the page), `/corner` (the corner card), `/iframe` (the no-script
-    /// form in an iframe).
-    fn start(npsd: &str) -> Site {
+    /// `/inline` (the widget in the page), `/inline-with-query` (the same, and the shop opts in
+    /// to sending the page's query string), `/corner` (the corner card), `/iframe` (the
+    /// no-script form in an iframe).
+    pub(crate) fn start(npsd: &str) -> Site {
         let script = |target: &str| {
             format!(
                 r#"<script src="{npsd}/embed.js" data-survey="default" data-email="ann@example.com" data-customer-id="c-42" data-name="Ann Lee" data-properties='{{"plan":"pro"}}'{target} async></script>"#
@@ -58,6 +59,14 @@ impl Site {
                 "/inline",
                 shop_page(
                     &script(r##" data-target="#nps""##),
+                    r#"<div id="nps"></div>"#,
+                    "",
+                ),
+            ),
+            (
+                "/inline-with-query",
+                shop_page(
+                    &script(r##" data-target="#nps" data-send-query="true""##),
                     r#"<div id="nps"></div>"#,
                     "",
                 ),
@@ -98,7 +107,7 @@ impl Site {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }
 }
@@ -208,7 +217,7 @@ async fn start_embedded(
     Some((browser, app, site, turn))
 }
 
-async fn allow_origins(app: &TestApp, origins: &[&str]) {
+pub(crate) async fn allow_origins(app: &TestApp, origins: &[&str]) {
     app.patch_survey(
         "default",
         json!({
@@ -255,7 +264,7 @@ async fn in_widget_all(browser: &Browser, css: &str) -> Vec<Element> {
     }
 }
 
-async fn in_widget(browser: &Browser, css: &str) -> Element {
+pub(crate) async fn in_widget(browser: &Browser, css: &str) -> Element {
     in_widget_all(browser, css).await.remove(0)
 }
 

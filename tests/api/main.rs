@@ -27,6 +27,7 @@ mod privacy;
 mod process;
 mod reliability;
 pub mod spam;
+mod security_embed_signature;
 mod security_hardening;
 mod surveys;
 mod writer;

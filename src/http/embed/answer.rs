@@ -1,6 +1,7 @@
 //! Storing a web answer, the same for the JSON endpoint and the iframe form: the honeypot, the
 //! rate limits, the signature check and the edit token, then one write.
 use super::limits::RetryAfter;
+use crate::domain::embed::signature::Unverified;
 use crate::domain::embed::{WebAnswer, EDIT_TOKEN_MINUTES};
 use crate::domain::token::Token;
 use crate::http::AppState;
@@ -51,8 +52,21 @@ pub async fn store_answer(
         .embed_limits
         .check(&survey.id, ip)
         .map_err(NotStored::RateLimited)?;
-    let signed = answer.signed_identity(survey.embed_secret.as_deref());
     let now = state.clock.now();
+    // An answer whose signature does not hold still counts, unverified: the visitor did answer.
+    // The reason goes to the log (no personal data), for the shop's developer.
+    let signed = match answer.signed_identity(
+        survey.embed_secret.as_deref(),
+        now,
+        state.embed_signature_max_age,
+    ) {
+        Ok(identity) => Some(identity),
+        Err(Unverified::Unsigned) => None,
+        Err(why) => {
+            tracing::info!(survey = %survey.slug, reason = why.as_str(), "embed signature not accepted: answer stored unverified");
+            None
+        }
+    };
     let score = answer.score.value();
     let new = NewWebAnswer {
         answer,

@@ -81,7 +81,8 @@ pub fn reply_address(reply_to: &str) -> String {
 pub struct WebResponseView {
     pub id: String,
     pub score: u8,
-    /// True when the page signed the email or customer id with the survey's embed secret.
+    /// True when the shop's server signed exactly this answer's identity fields (email, customer
+    /// id, name) with the survey's embed secret, within `NPSD_EMBED_SIGNATURE_MAX_AGE` (24 h).
     pub verified: bool,
     /// Lets this browser add a comment or change the score for one hour (in the 201 only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,8 +108,17 @@ pub struct WebAnswerInput {
     pub name: Option<String>,
     pub properties:
         Option<std::collections::HashMap<String, crate::http::api::openapi::PropertyValue>>,
+    /// The page's address; the widget sends it without its query string unless the script tag
+    /// says `data-send-query="true"`.
     pub page_url: Option<String>,
-    /// Hex HMAC-SHA256 of the email (or customer id) with the survey's embed secret.
+    /// `t=<Unix seconds>,v1=<hex HMAC-SHA256>`: the shop's server signs, with the survey's embed
+    /// secret, the lines `npsd-embed-v1`, `t=<the same seconds>`, `email=<email>`,
+    /// `customer_id=<customer id>`, `name=<name>` (an absent field with nothing after `=`) joined
+    /// by `\n`. Any identity field it did not sign, an old bare hex signature, or one issued more
+    /// than `NPSD_EMBED_SIGNATURE_MAX_AGE` (24 h) ago leaves the answer unverified; it still counts.
+    #[schema(
+        example = "t=1780304400,v1=f40c7b5fa91caf18971a2bc1ea282ee4ecc74a41afed085798813f58b510209d"
+    )]
     pub signature: Option<String>,
     /// The widget's first-party visitor id.
     pub visitor_id: Option<String>,

@@ -194,15 +194,17 @@ pub async fn show(
         .entry("visitor_id".into())
         .or_insert_with(|| Token::generate().as_str()[..32].to_string());
     // The embedding page, from the Referer when the page did not say; a Referer that is no
-    // usable URL is left out rather than shown to the visitor as a set-up error.
+    // usable URL is left out rather than shown to the visitor as a set-up error. Its query
+    // string (tokens, order numbers, search terms) is dropped: a shop that wants it passes
+    // `page_url` itself.
     if !fields.contains_key("page_url") {
         if let Some(referer) = req
             .headers()
             .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
-            .filter(|r| crate::domain::embed::parse_page_url(Some(r.to_string())).is_ok())
+            .and_then(page_without_query)
         {
-            fields.insert("page_url".into(), referer.to_string());
+            fields.insert("page_url".into(), referer);
         }
     }
     // The setup is checked now, with any score, so a mistake shows to the site's developer
@@ -211,6 +213,14 @@ pub async fn show(
     probe["score"] = Value::from(0);
     WebAnswer::parse_json(&probe).map_err(setup_error)?;
     render_form(&survey, &carried(&fields), None, StatusCode::OK)
+}
+
+/// An http(s) page address up to its path, or None when it is not one.
+fn page_without_query(raw: &str) -> Option<String> {
+    let mut url = url::Url::parse(raw).ok()?;
+    url.set_query(None);
+    url.set_fragment(None);
+    crate::domain::embed::parse_page_url(Some(url.to_string())).ok()?
 }
 
 pub async fn submit(
