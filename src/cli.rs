@@ -128,7 +128,8 @@ pub enum UsersAction {
         /// admin (also changes things) or viewer (reads).
         #[arg(long, default_value = "viewer")]
         role: String,
-        /// Read the password from standard input (one line).
+        /// Read the password from standard input (one line): at least 12 characters, not only
+        /// spaces, and not easy to guess (no common password, word or keyboard row).
         #[arg(long)]
         password_stdin: bool,
     },

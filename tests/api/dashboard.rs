@@ -60,7 +60,8 @@ pub(crate) fn add_admin(app: &TestApp) {
 /// A browser without script: cookies kept by hand.
 pub(crate) struct Session<'a> {
     app: &'a TestApp,
-    cookies: HashMap<String, String>,
+    /// The cookies it holds, by name (no attributes: a browser on http keeps `Secure` ones too).
+    pub cookies: HashMap<String, String>,
 }
 
 pub(crate) struct Page {
@@ -358,7 +359,8 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
-    // Repeated wrong passwords slow the account down, also for the right one.
+    // Repeated wrong passwords from one address slow that address down for the account, also
+    // for the right one (other addresses are not: security_sign_in.rs).
     let mut guesser = Session::new(&app);
     for _ in 0..5 {
         guesser.sign_in(ADMIN, "guess guess guess").await;

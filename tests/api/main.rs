@@ -29,5 +29,6 @@ mod reliability;
 pub mod spam;
 mod security_embed_signature;
 mod security_hardening;
+mod security_sign_in;
 mod surveys;
 mod writer;

@@ -73,6 +73,9 @@ pub enum PageError {
     NotFound(String),
     #[error("too many attempts")]
     TooMany { retry_after_seconds: u64 },
+    /// More sign-ins at once than passwords can be hashed: answered 429, try again shortly.
+    #[error("sign-in busy")]
+    SignInBusy { retry_after_seconds: u64 },
     #[error("database unavailable")]
     Store(#[from] StoreError),
     /// The database is busy or unreachable: worth a retry.
@@ -119,7 +122,9 @@ impl ResponseError for PageError {
             PageError::Invalid(_) => StatusCode::BAD_REQUEST,
             PageError::AdminOnly | PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
-            PageError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            PageError::TooMany { .. } | PageError::SignInBusy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             PageError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Store(_) | PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -154,6 +159,10 @@ impl ResponseError for PageError {
                 "Too many attempts",
                 "Too many wrong passwords. Wait a few minutes, then try again.",
             ),
+            PageError::SignInBusy { .. } => (
+                "Signing in is busy",
+                "Many people are signing in at this moment. Wait a few seconds, then try again.",
+            ),
             _ => (
                 "Something went wrong",
                 "The dashboard could not load this. Try again in a moment.",
@@ -170,6 +179,9 @@ impl ResponseError for PageError {
         .unwrap_or_else(|_| message.to_string());
         let mut res = HttpResponse::build(self.status_code());
         if let PageError::TooMany {
+            retry_after_seconds,
+        }
+        | PageError::SignInBusy {
             retry_after_seconds,
         } = self
         {

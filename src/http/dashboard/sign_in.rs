@@ -1,11 +1,15 @@
 //! Signing in and out: the /login form, one-time sign-in links (which set a password), logout.
-use super::session::{
-    constant_time_eq, current, new_session, SignedIn, FORM_COOKIE, SESSION_COOKIE,
-};
+//!
+//! What a sign-in may cost: every attempt is counted before its password is hashed, per client
+//! address (`NPSD_AUTH_FAILURE_LIMIT` a minute, across accounts) and per address and account
+//! together (growing delays, see [`crate::http::limits::SignInDelays`]); only a few passwords are
+//! hashed at once, each in working memory kept for the purpose, and a sign-in that does not get
+//! its turn within two seconds is answered 429.
+use super::session::{current, new_session, CookieName, SignedIn};
 use super::{see_other, PageError};
 use crate::domain::email::EmailAddress;
 use crate::domain::token::Token;
-use crate::domain::user::{decoy_hash, verify_password, Password, MIN_PASSWORD_CHARS};
+use crate::domain::user::{decoy_hash, verify_password_in, Password, MIN_PASSWORD_CHARS};
 use crate::http::AppState;
 use crate::store::users;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -29,21 +33,24 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// A page with a sign-in form: the form's token goes out as its cookie too (double submit).
-fn with_form_token(
+/// A new nonce for a sign-in form's cookie, and the form token bound to it.
+fn new_form_token(state: &AppState) -> (String, String) {
+    let nonce = Token::generate().as_str().to_string();
+    let token = state.dashboard.form_token(&nonce);
+    (nonce, token)
+}
+
+/// A page with a sign-in form: the nonce its token is bound to goes out as the form cookie.
+fn with_form_cookie(
     state: &AppState,
-    form_token: &Token,
+    nonce: String,
     status: actix_web::http::StatusCode,
     body: String,
 ) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
-        .cookie(
-            state
-                .dashboard
-                .cookie(FORM_COOKIE, form_token.as_str().to_string(), "/login"),
-        )
+        .cookie(state.dashboard.cookie(CookieName::Form, nonce))
         .body(body)
 }
 
@@ -71,9 +78,9 @@ fn login_form(
     error: Option<&str>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let form_token = Token::generate();
+    let (nonce, form_token) = new_form_token(state);
     let body = LoginView {
-        form_token: form_token.as_str(),
+        form_token: &form_token,
         next,
         email,
         error,
@@ -83,7 +90,7 @@ fn login_form(
     }
     .render()
     .map_err(|e| PageError::Internal(e.into()))?;
-    Ok(with_form_token(state, &form_token, status, body))
+    Ok(with_form_cookie(state, nonce, status, body))
 }
 
 pub async fn login_page(
@@ -110,9 +117,13 @@ pub struct LoginForm {
 }
 
 /// Another site must not post a sign-in in a visitor's browser (login CSRF). A browser's form
-/// carries the token of its cookie; a post without one is taken only from a client that is not a
-/// browser on another site's page: no `Origin` and no `Sec-Fetch-Site` header, which every
-/// current browser sends on a cross-site POST (a script or `curl` signing in has no victim).
+/// carries the token made for the nonce in its form cookie (an HMAC under the server's key); a
+/// request carrying two form cookies (one planted by another page) is refused, and so is one a
+/// browser says came from another origin (`Sec-Fetch-Site`: a sibling subdomain or another port
+/// is `same-site`, not `same-origin`), whatever its token. A post without a token is taken only
+/// from a client that is not a browser on another site's page: no `Origin` and no
+/// `Sec-Fetch-Site` header, which every current browser sends on a cross-site POST (a script or
+/// `curl` signing in has no victim).
 fn check_form_token(state: &AppState, req: &HttpRequest, sent: &str) -> Result<(), PageError> {
     if sent.is_empty() {
         let from_a_browser =
@@ -128,9 +139,17 @@ fn check_form_token(state: &AppState, req: &HttpRequest, sent: &str) -> Result<(
             Ok(())
         };
     }
-    match state.dashboard.read(req, FORM_COOKIE) {
-        Some(expected) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
-        _ => Err(PageError::Csrf),
+    let fetch_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
+    if matches!(fetch_site, Some(site) if site != "same-origin" && site != "none") {
+        return Err(PageError::Csrf);
+    }
+    if state.dashboard.form_token_matches(req, sent) {
+        Ok(())
+    } else {
+        Err(PageError::Csrf)
     }
 }
 
@@ -145,35 +164,49 @@ pub async fn login(
     let ip = req.peer_addr().map(|a| a.ip());
     let account = form.email.trim().to_lowercase();
     super::no_nul(&[&form.email, &form.password])?;
-    // Counted before the password is checked, so parallel guesses count too.
-    if let Some(wait) = state
-        .failures
-        .blocked_for(ip)
-        .or_else(|| state.dashboard.begin_attempt(&account).err())
-    {
-        return Err(PageError::TooMany {
-            retry_after_seconds: wait,
-        });
+    let known = state.dashboard.known_browser(&req, &account);
+    let too_many = |wait| PageError::TooMany {
+        retry_after_seconds: wait,
+    };
+    // Counted before the password is hashed, so guesses sent at once count too.
+    state.failures.begin(ip, "sign-in").map_err(too_many)?;
+    let delays = &state.dashboard.delays;
+    if let Err(wait) = delays.begin(ip, &account, known, std::time::Instant::now()) {
+        state.failures.forgive(ip);
+        return Err(too_many(wait));
     }
+    // An attempt that is not evaluated (busy, or the database failing) does not count.
+    let take_back = || {
+        state.failures.forgive(ip);
+        delays.take_back(ip, &account, known);
+    };
     let lookup = account.clone();
-    let user = state
+    let user = match state
         .store
         .read(move |c| users::find_by_email(c, &lookup))
-        .await?;
+        .await
+    {
+        Ok(user) => user,
+        Err(e) => {
+            take_back();
+            return Err(e.into());
+        }
+    };
     let password = form.password.clone();
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     // Hash even for an unknown address, so timing does not tell which addresses have accounts.
-    let matches = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => verify_password(&password, &hash),
-        None => {
-            verify_password(&password, decoy_hash());
-            false
-        }
-    })
-    .await
-    .map_err(|e| PageError::Internal(e.into()))?;
+    let matches = state
+        .dashboard
+        .hash_in_turn(move |memory| match stored {
+            Some(hash) => verify_password_in(&password, &hash, memory),
+            None => {
+                verify_password_in(&password, decoy_hash(), memory);
+                false
+            }
+        })
+        .await
+        .inspect_err(|_| take_back())?;
     let Some(user) = user.filter(|_| matches) else {
-        state.failures.record_failure(ip, "sign-in");
         return login_form(
             &state,
             &next,
@@ -182,7 +215,8 @@ pub async fn login(
             actix_web::http::StatusCode::UNAUTHORIZED,
         );
     };
-    state.dashboard.forget_failures(&account);
+    state.failures.forgive(ip);
+    delays.succeeded(ip, &account, known);
     let now = state.clock.now();
     let token = state
         .store
@@ -190,8 +224,9 @@ pub async fn login(
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", next))
-        .cookie(state.dashboard.cookie(SESSION_COOKIE, token, "/"))
-        .cookie(state.dashboard.removal(FORM_COOKIE, "/login"))
+        .cookie(state.dashboard.cookie(CookieName::Session, token))
+        .cookie(state.dashboard.removal(CookieName::Form))
+        .cookie(state.dashboard.device_cookie(&account))
         .finish())
 }
 
@@ -234,7 +269,7 @@ pub async fn logout(
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/login"))
-        .cookie(state.dashboard.removal(SESSION_COOKIE, "/"))
+        .cookie(state.dashboard.removal(CookieName::Session))
         .finish())
 }
 
@@ -258,12 +293,12 @@ fn link_form(
     error: Option<&str>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let form_token = Token::generate();
+    let (nonce, form_token) = new_form_token(state);
     let action = format!("/login/link/{token}");
     let body = SetPasswordView {
         email,
         action: &action,
-        form_token: form_token.as_str(),
+        form_token: &form_token,
         error,
         min_chars: MIN_PASSWORD_CHARS,
         user: None,
@@ -272,7 +307,7 @@ fn link_form(
     }
     .render()
     .map_err(|e| PageError::Internal(e.into()))?;
-    Ok(with_form_token(state, &form_token, status, body))
+    Ok(with_form_cookie(state, nonce, status, body))
 }
 
 fn link_gone() -> PageError {
@@ -348,9 +383,10 @@ pub async fn use_link(
         );
     }
     let password = Password::parse("password", &form.password)?;
-    let password_hash = tokio::task::spawn_blocking(move || password.hash())
-        .await
-        .map_err(|e| PageError::Internal(e.into()))?;
+    let password_hash = state
+        .dashboard
+        .hash_in_turn(move |memory| password.hash_in(memory))
+        .await?;
     let session = state
         .store
         .write(move |c| {
@@ -364,8 +400,8 @@ pub async fn use_link(
         .ok_or_else(link_gone)?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/dashboard"))
-        .cookie(state.dashboard.cookie(SESSION_COOKIE, session, "/"))
-        .cookie(state.dashboard.removal(FORM_COOKIE, "/login"))
+        .cookie(state.dashboard.cookie(CookieName::Session, session))
+        .cookie(state.dashboard.removal(CookieName::Form))
         .finish())
 }
 
