@@ -2,7 +2,9 @@
 //! `VACUUM INTO` reads one snapshot (WAL lets the service go on writing meanwhile) and writes a
 //! compact, self-contained database file. It goes to `FILE.partial` first and is renamed into
 //! place when complete, so FILE is never a half-written copy.
-use super::{DatabaseUrl, DbConn, Manager};
+//!
+//! Also what keeps erased data out of SQLite's files: [`empty_wal`].
+use super::{DatabaseUrl, DbConn, Manager, StoreResult};
 use anyhow::{bail, Context};
 use diesel::r2d2::ManageConnection;
 use diesel::RunQueryDsl;
@@ -41,4 +43,30 @@ pub fn sqlite_backup(url: &DatabaseUrl, dest: &Path) -> anyhow::Result<()> {
     std::fs::rename(&partial, dest)
         .with_context(|| format!("cannot move the copy to {}", dest.display()))?;
     Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Checkpoint {
+    /// 1 when a reader or writer kept the checkpoint from completing.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+}
+
+/// Moves every page in SQLite's write-ahead log into the database file and empties the log file
+/// (`wal_checkpoint(TRUNCATE)`): the log otherwise keeps the earlier versions of pages, erased
+/// rows included, until later writes happen to overwrite them. The database file's own copies
+/// were zeroed by `secure_delete` when the rows went. Waits out readers and the writer up to the
+/// busy timeout; answers whether the log is empty (false: it empties at a later checkpoint).
+/// Nothing to do on PostgreSQL. Not inside a transaction.
+pub fn empty_wal(conn: &mut DbConn) -> StoreResult<bool> {
+    match conn {
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => {
+            let done: Checkpoint =
+                diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(c)?;
+            Ok(done.busy == 0)
+        }
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(_) => Ok(true),
+    }
 }

@@ -200,9 +200,55 @@ pub fn job_statuses(conn: &mut DbConn, digest_id: &str) -> StoreResult<Vec<Outbo
         .load(conn)?)
 }
 
-/// Erasure (GDPR Art. 17): the address leaves every survey's digest list, and its digest
-/// unsubscribe links go; answers how many lists it was on.
-pub fn forget_address(conn: &mut DbConn, email_key: &str) -> StoreResult<usize> {
+diesel::define_sql_function! {
+    /// SQL's `lower`: digest recipients are kept as typed, people are found by lower-cased address.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// One digest sent (or to be sent) to an address, as its export shows it.
+#[derive(Debug, Clone, Queryable)]
+pub struct Delivery {
+    /// The survey's slug.
+    pub survey: String,
+    pub period_start: NaiveDateTime,
+    pub period_end: NaiveDateTime,
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Every digest delivery to the address (lower-cased), oldest first: the outbox keeps one row
+/// per digest and recipient, sent or not.
+pub fn deliveries_to(conn: &mut DbConn, email_key: &str) -> StoreResult<Vec<Delivery>> {
+    Ok(outbox::table
+        .inner_join(digests::table.inner_join(surveys::table))
+        .filter(outbox::digest_id.is_not_null())
+        .filter(lower(outbox::recipient).eq(email_key))
+        .order((outbox::created_at.asc(), outbox::id.asc()))
+        .select((
+            surveys::slug,
+            digests::period_start,
+            digests::period_end,
+            outbox::status,
+            outbox::attempts,
+            outbox::created_at,
+            outbox::updated_at,
+        ))
+        .load(conn)?)
+}
+
+/// Erasure (GDPR Art. 17): the address leaves every survey's digest list, its digest
+/// unsubscribe links go, and so do its deliveries (the outbox rows that name it, sent or still
+/// to go: an erased address gets no more digests); answers how many lists it was on and how
+/// many deliveries went.
+pub fn forget_address(conn: &mut DbConn, email_key: &str) -> StoreResult<(usize, usize)> {
+    let deliveries = diesel::delete(
+        outbox::table
+            .filter(outbox::digest_id.is_not_null())
+            .filter(lower(outbox::recipient).eq(email_key)),
+    )
+    .execute(conn)?;
     let on: Vec<SurveyRow> = super::surveys::list(conn)?
         .into_iter()
         .filter(|s| still_recipient(s, email_key))
@@ -222,5 +268,5 @@ pub fn forget_address(conn: &mut DbConn, email_key: &str) -> StoreResult<usize> 
         diesel::delete(digest_tokens::table.filter(digest_tokens::token_hash.eq_any(chunk)))
             .execute(conn)?;
     }
-    Ok(on.len())
+    Ok((on.len(), deliveries))
 }

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod api_keys;
 pub mod backup;
 pub mod digests;
+pub mod erasure;
 pub mod existing;
 pub mod invitations;
 pub mod outbox;
@@ -238,10 +239,12 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
         #[cfg(feature = "sqlite")]
         if let DbConn::Sqlite(c) = conn {
             // WAL lets readers go on while the one writer writes; the busy timeout covers a second
-            // process on the same file.
+            // process on the same file. secure_delete overwrites deleted rows and freed pages
+            // with zeros, so an erased person's data does not linger in the file.
             c.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA secure_delete = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -381,7 +384,7 @@ pub(crate) enum WriteLock {
 /// then the tallies that triggers change. The paths that take both an outbox row and its
 /// invitation keep it: the claim (`outbox::claim_due`, then the job's `prepare`), an outcome
 /// (`outbox::mark_*`, then `invitations::set_status`), a cancel (`invitations::cancel`, also
-/// behind Delighted's pending-request delete), an erasure (`people::erase`). Reads take no locks.
+/// behind Delighted's pending-request delete), an erasure (`erasure::erase`). Reads take no locks.
 pub(crate) fn take_write_lock(conn: &mut DbConn, mode: WriteLock) -> Result<(), DieselError> {
     match conn {
         #[cfg(feature = "postgres")]
@@ -461,7 +464,9 @@ pub fn run_migrations(url: &DatabaseUrl) -> StoreResult<()> {
     match &mut conn {
         #[cfg(feature = "sqlite")]
         DbConn::Sqlite(c) => {
-            c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")?;
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;",
+            )?;
             c.run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(migrate)?;
         }

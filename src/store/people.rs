@@ -1,12 +1,9 @@
 //! People: one row per address with a stable id, made when a transaction, an answer or an
 //! import first names the address (Delighted's API names people by id). And everything held
-//! about one address, to export it (GDPR Art. 15) or erase it (Art. 17).
+//! about one address, to export it (GDPR Art. 15); erasing it (Art. 17) is [`super::erasure`].
 use super::invitations::InvitationRow;
 use super::responses::ResponseRow;
-use super::schema::{
-    invitation_properties, invitation_tokens, invitations, link_events, outbox, people,
-    response_properties, responses, surveys, unsubscribes,
-};
+use super::schema::{invitations, link_events, people, responses, surveys, unsubscribes};
 use super::suppressions::{self, SuppressionRow};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
 use crate::domain::email::EmailAddress;
@@ -211,6 +208,10 @@ pub struct PersonData {
     pub suppression: Option<SuppressionRow>,
     /// Slugs of the surveys whose digest the address gets.
     pub digest_lists: Vec<String>,
+    /// Clicks on the links of its emails: (invitation id, kind, score, when).
+    pub link_events: Vec<(String, String, Option<i32>, NaiveDateTime)>,
+    /// Digests sent or to be sent to the address.
+    pub digest_deliveries: Vec<super::digests::Delivery>,
 }
 
 impl PersonData {
@@ -221,14 +222,8 @@ impl PersonData {
             && self.unsubscribes.is_empty()
             && self.suppression.is_none()
             && self.digest_lists.is_empty()
+            && self.digest_deliveries.is_empty()
     }
-}
-
-fn invitation_ids(conn: &mut DbConn, email_key: &str) -> StoreResult<Vec<String>> {
-    Ok(invitations::table
-        .filter(invitations::email_key.eq(email_key))
-        .select(invitations::id)
-        .load(conn)?)
 }
 
 pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
@@ -257,6 +252,21 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         .map(|(r, _)| r.id.clone())
         .collect();
     let response_properties = super::responses::properties_of(conn, &web_ids)?;
+    let mut link_events = Vec::new();
+    for chunk in ids.chunks(500) {
+        link_events.extend(
+            link_events::table
+                .filter(link_events::invitation_id.eq_any(chunk))
+                .select((
+                    link_events::invitation_id,
+                    link_events::kind,
+                    link_events::score,
+                    link_events::created_at,
+                ))
+                .load::<(String, String, Option<i32>, NaiveDateTime)>(conn)?,
+        );
+    }
+    link_events.sort_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
     let unsubscribes: Vec<(String, String, NaiveDateTime)> = unsubscribes::table
         .inner_join(surveys::table)
         .filter(unsubscribes::email_key.eq(email_key))
@@ -279,93 +289,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
             .filter(|s| super::digests::still_recipient(s, email_key))
             .map(|s| s.slug)
             .collect(),
+        link_events,
+        digest_deliveries: super::digests::deliveries_to(conn, email_key)?,
     })
-}
-
-#[derive(Debug, Default, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
-pub struct Erased {
-    pub invitations: usize,
-    pub responses: usize,
-    pub unsubscribes: usize,
-    /// Survey digest lists the address was taken off.
-    pub digest_lists: usize,
-    /// The address stays suppressed (as a hash only).
-    pub suppressed: bool,
-}
-
-/// On PostgreSQL, takes the row locks a dispatcher's claim and a link click take, in the same
-/// order (outbox rows, then invitations, by id), so erasing never deadlocks with them.
-fn lock_in_claim_order(conn: &mut DbConn, ids: &[String]) -> StoreResult<()> {
-    match conn {
-        #[cfg(feature = "postgres")]
-        DbConn::Postgresql(c) => {
-            for chunk in ids.chunks(500) {
-                outbox::table
-                    .filter(outbox::invitation_id.eq_any(chunk))
-                    .order(outbox::id.asc())
-                    .select(outbox::id)
-                    .for_update()
-                    .load::<String>(c)?;
-                invitations::table
-                    .filter(invitations::id.eq_any(chunk))
-                    .order(invitations::id.asc())
-                    .select(invitations::id)
-                    .for_update()
-                    .load::<String>(c)?;
-            }
-        }
-        #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(_) => {}
-    }
-    let _ = ids;
-    Ok(())
-}
-
-/// Deletes the address's invitations with their properties, tokens, outbox rows, link events and
-/// responses (comments included), and its unsubscribes. A suppression stays in force, by hash.
-/// Call inside a write transaction.
-pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
-    let ids = invitation_ids(conn, email_key)?;
-    lock_in_claim_order(conn, &ids)?;
-    let mut erased = Erased::default();
-    for chunk in ids.chunks(500) {
-        diesel::delete(link_events::table.filter(link_events::invitation_id.eq_any(chunk)))
-            .execute(conn)?;
-        erased.responses +=
-            diesel::delete(responses::table.filter(responses::invitation_id.eq_any(chunk)))
-                .execute(conn)?;
-        diesel::delete(
-            invitation_tokens::table.filter(invitation_tokens::invitation_id.eq_any(chunk)),
-        )
-        .execute(conn)?;
-        diesel::delete(
-            invitation_properties::table.filter(invitation_properties::invitation_id.eq_any(chunk)),
-        )
-        .execute(conn)?;
-        diesel::delete(outbox::table.filter(outbox::invitation_id.eq_any(chunk))).execute(conn)?;
-        erased.invitations +=
-            diesel::delete(invitations::table.filter(invitations::id.eq_any(chunk)))
-                .execute(conn)?;
-    }
-    // Web answers that gave the address (their properties go with them, ON DELETE CASCADE
-    // aside, explicitly, for SQLite files opened without foreign keys).
-    let web: Vec<String> = responses::table
-        .filter(responses::email_key.eq(email_key))
-        .select(responses::id)
-        .load(conn)?;
-    for chunk in web.chunks(500) {
-        diesel::delete(
-            response_properties::table.filter(response_properties::response_id.eq_any(chunk)),
-        )
-        .execute(conn)?;
-        erased.responses +=
-            diesel::delete(responses::table.filter(responses::id.eq_any(chunk))).execute(conn)?;
-    }
-    erased.unsubscribes =
-        diesel::delete(unsubscribes::table.filter(unsubscribes::email_key.eq(email_key)))
-            .execute(conn)?;
-    erased.digest_lists = super::digests::forget_address(conn, email_key)?;
-    diesel::delete(people::table.filter(people::email_key.eq(email_key))).execute(conn)?;
-    erased.suppressed = suppressions::keep_hash_only(conn, email_key)?;
-    Ok(erased)
 }

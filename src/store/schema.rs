@@ -180,6 +180,7 @@ diesel::table! {
         email -> Nullable<Text>,
         reason -> Text,
         created_at -> Timestamp,
+        hash_kind -> Text,
     }
 }
 

@@ -1,9 +1,15 @@
-//! Suppressed addresses, found by hash; the address itself is kept only until the person is erased.
-use super::schema::suppressions;
+//! Suppressed addresses, found by a keyed hash; the address itself is kept only until the
+//! person is erased. Rows from before the key existed carry a plain SHA-256 and are re-keyed
+//! when their address is next seen (see [`HashKind`]).
+use super::schema::{app_secrets, suppressions};
 use super::{is_unique_violation, DbConn, StoreResult};
-use crate::domain::suppression::hash_key;
+use crate::domain::suppression::{keyed_hash, plain_hash, HashKind};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+/// The name of the installation's suppression key in `app_secrets` (made by the `privacy`
+/// migration, so it exists before any suppression is written or read).
+pub const KEY_NAME: &str = "suppression_key";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = suppressions)]
@@ -15,22 +21,75 @@ pub struct SuppressionRow {
     pub email: Option<String>,
     pub reason: String,
     pub created_at: NaiveDateTime,
+    /// [`HashKind`]: how `email_hash` was made.
+    pub hash_kind: String,
 }
 
-pub fn is_suppressed(conn: &mut DbConn, email_key: &str) -> StoreResult<bool> {
-    let n: i64 = suppressions::table
-        .filter(suppressions::email_hash.eq(hash_key(email_key)))
-        .count()
+/// An address's hash as rows carry it now, and as rows from before the key carry it.
+struct Hashes {
+    keyed: String,
+    plain: String,
+}
+
+fn hashes(conn: &mut DbConn, email_key: &str) -> StoreResult<Hashes> {
+    let key: String = app_secrets::table
+        .find(KEY_NAME)
+        .select(app_secrets::value)
         .get_result(conn)?;
-    Ok(n > 0)
+    Ok(Hashes {
+        keyed: keyed_hash(&key, email_key),
+        plain: plain_hash(email_key),
+    })
+}
+
+/// The address's row, keyed or from before the key.
+fn lookup(conn: &mut DbConn, h: &Hashes) -> StoreResult<Option<SuppressionRow>> {
+    Ok(suppressions::table
+        .filter(
+            suppressions::email_hash
+                .eq(&h.keyed)
+                .or(suppressions::email_hash
+                    .eq(&h.plain)
+                    .and(suppressions::hash_kind.eq(HashKind::Plain.as_str()))),
+        )
+        .select(SuppressionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Gives the address's row from before the key its keyed hash. Inside a write only.
+fn rekey(conn: &mut DbConn, h: &Hashes) -> StoreResult<()> {
+    diesel::update(
+        suppressions::table
+            .filter(suppressions::email_hash.eq(&h.plain))
+            .filter(suppressions::hash_kind.eq(HashKind::Plain.as_str())),
+    )
+    .set((
+        suppressions::email_hash.eq(&h.keyed),
+        suppressions::hash_kind.eq(HashKind::Keyed.as_str()),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the address is suppressed. Call inside a write (every caller decides a sending with
+/// it): a row from before the key is re-keyed on the way.
+pub fn is_suppressed(conn: &mut DbConn, email_key: &str) -> StoreResult<bool> {
+    let h = hashes(conn, email_key)?;
+    match lookup(conn, &h)? {
+        Some(row) => {
+            if row.hash_kind != HashKind::Keyed.as_str() {
+                rekey(conn, &h)?;
+            }
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 pub fn find(conn: &mut DbConn, email_key: &str) -> StoreResult<Option<SuppressionRow>> {
-    Ok(suppressions::table
-        .find(hash_key(email_key))
-        .select(SuppressionRow::as_select())
-        .get_result(conn)
-        .optional()?)
+    let h = hashes(conn, email_key)?;
+    lookup(conn, &h)
 }
 
 /// Adds a suppression; answers (the row as stored, whether it is new). An address suppressed
@@ -42,11 +101,14 @@ pub fn add(
     reason: &str,
     now: NaiveDateTime,
 ) -> StoreResult<(SuppressionRow, bool)> {
+    let h = hashes(conn, email_key)?;
+    rekey(conn, &h)?;
     let row = SuppressionRow {
-        email_hash: hash_key(email_key),
+        email_hash: h.keyed.clone(),
         email: Some(email.to_string()),
         reason: reason.to_string(),
         created_at: now,
+        hash_kind: HashKind::Keyed.as_str().to_string(),
     };
     let inserted = conn.transaction(|c| {
         diesel::insert_into(suppressions::table)
@@ -56,7 +118,7 @@ pub fn add(
     match inserted {
         Ok(_) => Ok((row, true)),
         Err(e) if is_unique_violation(&e) => {
-            let existing = find(conn, email_key)?.ok_or(diesel::result::Error::NotFound)?;
+            let existing = lookup(conn, &h)?.ok_or(diesel::result::Error::NotFound)?;
             Ok((existing, false))
         }
         Err(e) => Err(e.into()),
@@ -65,13 +127,18 @@ pub fn add(
 
 /// Removes a suppression; answers whether there was one.
 pub fn remove(conn: &mut DbConn, email_key: &str) -> StoreResult<bool> {
-    let n = diesel::delete(suppressions::table.find(hash_key(email_key))).execute(conn)?;
+    let h = hashes(conn, email_key)?;
+    rekey(conn, &h)?;
+    let n = diesel::delete(suppressions::table.find(&h.keyed)).execute(conn)?;
     Ok(n > 0)
 }
 
-/// Forgets the address of a suppression but keeps it in force (erasure of a person).
+/// Forgets the address of a suppression but keeps it in force, under the keyed hash (erasure of
+/// a person).
 pub fn keep_hash_only(conn: &mut DbConn, email_key: &str) -> StoreResult<bool> {
-    let n = diesel::update(suppressions::table.find(hash_key(email_key)))
+    let h = hashes(conn, email_key)?;
+    rekey(conn, &h)?;
+    let n = diesel::update(suppressions::table.find(&h.keyed))
         .set(suppressions::email.eq(None::<String>))
         .execute(conn)?;
     Ok(n > 0)

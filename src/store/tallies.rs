@@ -434,3 +434,34 @@ pub fn property_values(conn: &mut DbConn, survey_id: &str, name: &str) -> StoreR
         .limit(500)
         .load(conn)?)
 }
+
+/// Erasure: drops the property tally rows of these (survey id, name, value)s that no counted
+/// answer is in any more, hourly and daily. Once an erased person's answers are gone (the
+/// triggers take them out of the counts), a value only they gave is left in rows of zeros, and
+/// [`property_names`] and [`property_values`] would still offer it; a value others gave too
+/// stays with their counts.
+pub fn drop_uncounted(conn: &mut DbConn, values: &[(String, String, String)]) -> StoreResult<()> {
+    for (survey_id, name, value) in values {
+        diesel::delete(
+            pt::table
+                .filter(pt::survey_id.eq(survey_id))
+                .filter(pt::name.eq(name))
+                .filter(pt::value.eq(value))
+                .filter(pt::promoters.eq(0))
+                .filter(pt::passives.eq(0))
+                .filter(pt::detractors.eq(0)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            pd::table
+                .filter(pd::survey_id.eq(survey_id))
+                .filter(pd::name.eq(name))
+                .filter(pd::value.eq(value))
+                .filter(pd::promoters.eq(0))
+                .filter(pd::passives.eq(0))
+                .filter(pd::detractors.eq(0)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}

@@ -28,6 +28,7 @@ mod process;
 mod reliability;
 pub mod spam;
 mod security_embed_signature;
+mod security_erasure;
 mod security_hardening;
 mod security_sign_in;
 mod surveys;

@@ -325,7 +325,7 @@ pub async fn delete(
     caller.need(Scope::Admin)?;
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;
-    let erased = state.store.write(move |c| people::erase(c, &key)).await?;
+    let erased = crate::store::erasure::erase_now(&state.store, key).await?;
     tracing::info!(
         invitations = erased.invitations,
         responses = erased.responses,

@@ -5,7 +5,8 @@ use super::json::timestamp;
 use super::json::PathEmail;
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::store::people::{self, Erased};
+use crate::store::erasure::{self, Erased};
+use crate::store::people;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -57,6 +58,28 @@ pub struct UnsubscribeExport {
     created_at: String,
 }
 
+/// A click on a link of a survey email (a score link, the form, the unsubscribe link).
+#[derive(Serialize, ToSchema)]
+pub struct LinkEventExport {
+    invitation_id: String,
+    kind: String,
+    score: Option<i32>,
+    created_at: String,
+}
+
+/// A digest sent, or to be sent, to the address.
+#[derive(Serialize, ToSchema)]
+pub struct DigestDeliveryExport {
+    survey: String,
+    period_start: String,
+    period_end: String,
+    /// pending, sent, failed or cancelled.
+    status: String,
+    attempts: i32,
+    created_at: String,
+    updated_at: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SuppressionExport {
     reason: String,
@@ -81,6 +104,10 @@ pub struct PersonExport {
     suppression: Option<SuppressionExport>,
     /// Surveys whose NPS digest the address gets.
     digest_lists: Vec<String>,
+    /// Every click on the links of the address's survey emails.
+    link_events: Vec<LinkEventExport>,
+    /// Every NPS digest delivery to the address.
+    digest_deliveries: Vec<DigestDeliveryExport>,
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{email}", tag = "privacy",
@@ -163,6 +190,29 @@ pub async fn export(
             })
             .collect(),
         digest_lists: data.digest_lists,
+        link_events: data
+            .link_events
+            .into_iter()
+            .map(|(invitation_id, kind, score, at)| LinkEventExport {
+                invitation_id,
+                kind,
+                score,
+                created_at: timestamp(at),
+            })
+            .collect(),
+        digest_deliveries: data
+            .digest_deliveries
+            .into_iter()
+            .map(|d| DigestDeliveryExport {
+                survey: d.survey,
+                period_start: timestamp(d.period_start),
+                period_end: timestamp(d.period_end),
+                status: d.status.to_string(),
+                attempts: d.attempts,
+                created_at: timestamp(d.created_at),
+                updated_at: timestamp(d.updated_at),
+            })
+            .collect(),
         suppression: data.suppression.map(|s| SuppressionExport {
             reason: s.reason,
             created_at: timestamp(s.created_at),
@@ -185,7 +235,7 @@ pub async fn erase(
     PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
     let key = email.key();
-    let erased = state.store.write(move |c| people::erase(c, &key)).await?;
+    let erased = erasure::erase_now(&state.store, key).await?;
     tracing::info!(
         invitations = erased.invitations,
         responses = erased.responses,
