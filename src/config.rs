@@ -21,6 +21,8 @@ pub struct Config {
     pub mail_from: Mailbox,
     pub api_key: Option<SecretString>,
     pub db_pool_size: u32,
+    /// How long one database read may run before it is stopped and answered 503.
+    pub query_timeout: Duration,
     /// Wrong API keys or unknown link tokens per client address and minute before 429; 0: off.
     pub auth_failure_limit: u32,
     /// Answers through the embedded form per client address and minute; 0: off.
@@ -369,6 +371,12 @@ impl Config {
             mail_from,
             api_key,
             db_pool_size: src.parse_num("NPSD_DB_POOL_SIZE", 8u32, 1, 100)?,
+            query_timeout: Duration::from_millis(src.parse_num(
+                "NPSD_QUERY_TIMEOUT_MS",
+                5000u64,
+                1,
+                3_600_000,
+            )?),
             auth_failure_limit: src.parse_num("NPSD_AUTH_FAILURE_LIMIT", 30u32, 0, 1_000_000)?,
             embed_ip_limit: src.parse_num("NPSD_EMBED_RATE_LIMIT", 20u32, 0, 1_000_000)?,
             embed_survey_limit: src.parse_num(
@@ -413,15 +421,19 @@ mod tests {
         assert!(c.smtp_url.is_none());
         assert_eq!(c.mail_from.to_string(), "NPS <nps@localhost>");
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.query_timeout, Duration::from_secs(5));
         assert_eq!(c.embed_signature_max_age, Duration::from_secs(86_400));
     }
 
     #[test]
     fn durations_are_seconds_or_words() {
         let max_age = |raw: &str| {
-            Config::from_sources(&Sources::from_pairs([("NPSD_EMBED_SIGNATURE_MAX_AGE", raw)]))
-                .unwrap()
-                .embed_signature_max_age
+            Config::from_sources(&Sources::from_pairs([(
+                "NPSD_EMBED_SIGNATURE_MAX_AGE",
+                raw,
+            )]))
+            .unwrap()
+            .embed_signature_max_age
         };
         assert_eq!(max_age("3600"), Duration::from_secs(3600));
         assert_eq!(max_age("90min"), Duration::from_secs(5400));
@@ -439,6 +451,7 @@ mod tests {
             ("NPSD_API_KEY", "short"),
             ("NPSD_DISPATCH_POLL_MS", "fast"),
             ("NPSD_LOG_FORMAT", "yaml"),
+            ("NPSD_QUERY_TIMEOUT_MS", "0"),
             ("NPSD_EMBED_SIGNATURE_MAX_AGE", "a while"),
             ("NPSD_EMBED_SIGNATURE_MAX_AGE", "0"),
             ("NPSD_EMBED_SIGNATURE_MAX_AGE", "400 days"),

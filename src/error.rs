@@ -123,6 +123,15 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(m) => {
                 json!({"error": {"code": "method_not_allowed", "message": m}})
             }
+            ApiError::Unavailable(e)
+                if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::TimedOut)) =>
+            {
+                tracing::warn!(error = ?e, "API request ran past the read budget");
+                json!({"error": {
+                    "code": "query_timeout",
+                    "message": "the query ran past the database time budget (NPSD_QUERY_TIMEOUT_MS) and was stopped; narrow the period or the filters, or retry later",
+                }})
+            }
             ApiError::Unavailable(e) => {
                 tracing::warn!(error = ?e, "API request found the database unavailable");
                 json!({"error": {"code": "unavailable", "message": "the service is busy; retry in a few seconds"}})

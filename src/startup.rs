@@ -42,8 +42,8 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let store = {
             let url = config.database_url.clone();
-            let size = config.db_pool_size;
-            tokio::task::spawn_blocking(move || Store::open(&url, size))
+            let (size, budget) = (config.db_pool_size, config.query_timeout);
+            tokio::task::spawn_blocking(move || Store::open_with_budget(&url, size, budget))
                 .await?
                 .map_err(|e| database_error(&config.database_url, e, "cannot open"))?
         };
@@ -135,6 +135,9 @@ impl Application {
             })
             .on_connect(move |io, data| connections.on_connect(io, data))
             .listen(listener)?
+            // A client that closes its connection ends its request at once: the handler's future
+            // is dropped, which stops its database read (`store::budget`).
+            .h1_allow_half_closed(false)
             .disable_signals()
             // Open connections get the same grace as the messages in flight.
             .shutdown_timeout(config.dispatcher.shutdown_grace.as_secs())

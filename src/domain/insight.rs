@@ -9,17 +9,29 @@ use std::collections::BTreeMap;
 const MAX_PROPERTY_TEXT: usize = 200;
 /// Most points one trend answers; a longer range needs a wider interval.
 pub const MAX_TREND_POINTS: usize = 1000;
+/// Most distinct property names one request filters by. Each name is one more condition every
+/// response in range is checked against; unbounded, a few thousand of them stalled the database
+/// (PostgreSQL's planning time grew steeply with each name). The dashboard offers at most eight
+/// names, and a segment worth reading rarely needs more than three or four: ten leaves room.
+pub const MAX_FILTER_NAMES: usize = 10;
+/// Most property values one request filters by, all names together (a name repeated means any
+/// of its values). A transaction carries at most 50 properties, and a segment of more than a few
+/// dozen values is better read as a breakdown: 50 is generous for people and small for a script.
+pub const MAX_FILTER_VALUES: usize = 50;
 
 /// Property filters: each name lists the values any of which matches; all names must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PropertyFilter(BTreeMap<String, Vec<String>>);
 
 impl PropertyFilter {
-    /// Takes the `property.NAME=VALUE` pairs of a query string and ignores the others.
+    /// Takes the `property.NAME=VALUE` pairs of a query string and ignores the others. More than
+    /// [`MAX_FILTER_NAMES`] names or [`MAX_FILTER_VALUES`] values are refused (a repeated pair
+    /// counts once), as soon as the first one too many is read.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<PropertyFilter, ValidationError> {
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut total = 0;
         for (key, value) in pairs {
             let Some(name) = key.strip_prefix("property.") else {
                 continue;
@@ -40,9 +52,28 @@ impl PropertyFilter {
                     "must be a property value of at most 200 characters",
                 ));
             }
+            if !map.contains_key(name) && map.len() == MAX_FILTER_NAMES {
+                return Err(ValidationError::new(
+                    "property",
+                    format!(
+                        "takes at most {MAX_FILTER_NAMES} property names per request \
+                         (property.NAME=VALUE); read more segments with a breakdown (by=NAME)"
+                    ),
+                ));
+            }
             let values = map.entry(name.to_string()).or_default();
             if !values.iter().any(|v| v == value) {
+                if total == MAX_FILTER_VALUES {
+                    return Err(ValidationError::new(
+                        "property",
+                        format!(
+                            "takes at most {MAX_FILTER_VALUES} property values per request, all \
+                             names together; read more segments with a breakdown (by=NAME)"
+                        ),
+                    ));
+                }
                 values.push(value.to_string());
+                total += 1;
             }
         }
         Ok(PropertyFilter(map))
@@ -50,6 +81,11 @@ impl PropertyFilter {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// How many property names it filters by.
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
@@ -281,6 +317,36 @@ mod tests {
         assert_eq!(got[0], (&"country".to_string(), &vec!["DE".to_string()]));
         assert_eq!(got[1].1, &vec!["pro".to_string(), "team".to_string()]);
         assert!(PropertyFilter::from_pairs([("property.", "x")]).is_err());
+    }
+
+    #[test]
+    fn property_filters_are_capped() {
+        let names: Vec<(String, String)> = (0..MAX_FILTER_NAMES)
+            .map(|i| (format!("property.p{i}"), "x".to_string()))
+            .collect();
+        let as_refs = |v: &[(String, String)]| {
+            PropertyFilter::from_pairs(v.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        };
+        assert_eq!(as_refs(&names).unwrap().iter().count(), MAX_FILTER_NAMES);
+        let mut one_more = names.clone();
+        one_more.push(("property.extra".into(), "x".into()));
+        let e = as_refs(&one_more).unwrap_err();
+        assert_eq!(e.field, "property");
+        assert!(e.message.contains("at most 10 property names"), "{e}");
+        // A name already there takes more values; repeats count once.
+        let mut repeated = names.clone();
+        repeated.extend(names.iter().cloned());
+        repeated.push(("property.p0".into(), "y".into()));
+        assert!(as_refs(&repeated).is_ok());
+
+        let values: Vec<(String, String)> = (0..MAX_FILTER_VALUES)
+            .map(|i| ("property.plan".to_string(), format!("v{i}")))
+            .collect();
+        assert!(as_refs(&values).is_ok());
+        let mut too_many = values.clone();
+        too_many.push(("property.country".into(), "DE".into()));
+        let e = as_refs(&too_many).unwrap_err();
+        assert!(e.message.contains("at most 50 property values"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod answers;
 pub mod api_keys;
 pub mod backup;
+pub mod budget;
 pub mod digests;
 pub mod erasure;
 pub mod existing;
@@ -14,6 +15,7 @@ pub mod people;
 pub mod reports;
 pub mod responses;
 pub mod schema;
+pub mod segment;
 mod state_sql;
 pub mod suppressions;
 pub mod surveys;
@@ -141,13 +143,25 @@ pub enum StoreError {
     Migration(String),
     #[error("database task was cancelled")]
     Cancelled,
+    /// A read ran past its time budget and was stopped (see [`budget`]).
+    #[error("the read ran past its time budget and was stopped")]
+    TimedOut,
+    /// Too many reads of figures waited for their turn (see [`Store::read_insight`]).
+    #[error("too many reads of figures at once")]
+    Busy,
 }
 
 impl StoreError {
     /// The database was busy or unreachable rather than the query wrong: worth a retry.
     pub fn is_unavailable(&self) -> bool {
         self.is_contention()
-            || matches!(self, StoreError::Pool(_) | StoreError::Connect(_))
+            || matches!(
+                self,
+                StoreError::Pool(_)
+                    | StoreError::Connect(_)
+                    | StoreError::TimedOut
+                    | StoreError::Busy
+            )
             || matches!(
                 self,
                 StoreError::Query(DieselError::DatabaseError(
@@ -258,7 +272,12 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
 /// On PostgreSQL both are the same pool.
 #[derive(Clone)]
 pub struct Store {
-    read: Pool<Manager>,
+    read: Pool<budget::ReadManager>,
+    /// How long one read may run (see [`budget`]).
+    read_budget: Duration,
+    canceller: std::sync::Arc<budget::Canceller>,
+    /// Room for reads of figures and lists (see [`Store::read_insight`]).
+    insights: std::sync::Arc<tokio::sync::Semaphore>,
     write: writer::Writer,
     backend: Backend,
 }
@@ -271,8 +290,17 @@ impl Store {
         self.write.close();
     }
 
-    /// Connects, and runs the pending migrations first.
+    /// Connects, and runs the pending migrations first. Reads get the default budget.
     pub fn open(url: &DatabaseUrl, pool_size: u32) -> StoreResult<Store> {
+        Store::open_with_budget(url, pool_size, budget::DEFAULT_READ_BUDGET)
+    }
+
+    /// Like [`Store::open`], each read stopped after `read_budget` (see [`budget`]).
+    pub fn open_with_budget(
+        url: &DatabaseUrl,
+        pool_size: u32,
+        read_budget: Duration,
+    ) -> StoreResult<Store> {
         run_migrations(url)?;
         let build = |size: u32| {
             Pool::builder()
@@ -282,8 +310,11 @@ impl Store {
                 // libpq's TLS set-up crashed (SIGSEGV in about one run in four on PostgreSQL).
                 .min_idle(Some(0))
                 .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(ConnectionSetup))
-                .build(Manager { url: url.clone() })
+                // Set up like every connection (`setup_connection`), then given the budget.
+                .build(budget::ReadManager {
+                    manager: Manager { url: url.clone() },
+                    budget: read_budget,
+                })
                 .map_err(|e| StoreError::Connect(e.to_string()))
         };
         // SQLite has one writer anyway: one thread, so a write never meets SQLITE_BUSY inside
@@ -294,7 +325,12 @@ impl Store {
         };
         let write = writer::Writer::start(Manager { url: url.clone() }, setup_connection, writers);
         Ok(Store {
+            insights: std::sync::Arc::new(tokio::sync::Semaphore::new(budget::insight_room(
+                read.max_size(),
+            ))),
             read,
+            read_budget,
+            canceller: std::sync::Arc::new(budget::Canceller::new(Manager { url: url.clone() })),
             write,
             backend: url.backend(),
         })
@@ -304,19 +340,26 @@ impl Store {
         self.backend
     }
 
-    /// Runs read-only queries on a pooled connection, off the async threads.
+    /// Runs read-only queries on a pooled connection, off the async threads, within the read
+    /// budget; dropping the future stops the read (see [`budget`]).
     pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.read.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .unwrap_or_else(|e| resume_panic(e))
+        budget::read(&self.read, self.read_budget, &self.canceller, f).await
+    }
+
+    /// Like [`Store::read`], for a read of figures or lists that a request's filters shape (and
+    /// may make heavy): fewer of them run at once than the pool has connections, so survey links,
+    /// answers and sign-ins always find one (see [`budget::insight_room`]).
+    pub async fn read_insight<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _room = budget::insight_turn(&self.insights).await?;
+        self.read(f).await
     }
 
     /// Runs `f` as one atomic write: all of it or nothing, answered once committed. Writes

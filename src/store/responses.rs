@@ -268,13 +268,10 @@ impl ResponseFilter {
     }
 }
 
-diesel::alias!(super::schema::response_properties as segment_properties: SegmentProperties);
-
 /// Narrows a boxed query over `responses` (alone or joined) to a [`ResponseFilter`].
 macro_rules! narrow {
     ($query:expr, $filter:expr) => {{
-        use $crate::store::responses::segment_properties as seg;
-        use $crate::store::schema::{response_properties as rp, responses as r};
+        use $crate::store::schema::responses as r;
         let f: &$crate::store::responses::ResponseFilter = $filter;
         let mut q = $query;
         if let Some(from) = f.from {
@@ -289,14 +286,8 @@ macro_rules! narrow {
         if let Some(verified) = f.verified {
             q = q.filter(r::verified.eq(verified));
         }
-        for (name, values) in f.properties.iter() {
-            // Correlated (EXISTS per row in range), so the cost follows the range, not the
-            // segment's size over all time.
-            q = q.filter(diesel::dsl::exists(
-                seg.filter(seg.field(rp::response_id).eq(r::id))
-                    .filter(seg.field(rp::name).eq(name.clone()))
-                    .filter(seg.field(rp::value).eq_any(values.clone())),
-            ));
+        if let Some(has) = $crate::store::segment::HasProperties::response(&f.properties) {
+            q = q.filter(has);
         }
         q
     }};

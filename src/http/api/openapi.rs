@@ -223,7 +223,7 @@ const COMMON_ERRORS: &[(&str, &str)] = &[
     ("413", "The body or batch is too large"),
     (
         "422",
-        "A field is not acceptable, or the query has a parameter the route does not take; `field` names it",
+        "A field is not acceptable (more than 10 property names or 50 property values among the filters, too), or the query has a parameter the route does not take; `field` names it",
     ),
     (
         "429",
@@ -231,7 +231,7 @@ const COMMON_ERRORS: &[(&str, &str)] = &[
     ),
     (
         "503",
-        "The database is busy or unreachable; see Retry-After",
+        "The database is busy or unreachable, or the query ran past its time budget (`query_timeout`); see Retry-After",
     ),
 ];
 

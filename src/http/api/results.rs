@@ -46,7 +46,7 @@ pub struct InsightFilters {
     /// true: only web answers whose identity the site signed; false: only the others.
     verified: Option<String>,
     /// Segments: `property.plan=pro&property.country=DE`; a name repeated means any of its
-    /// values.
+    /// values. At most 10 names and 50 values in all (422 beyond).
     #[param(rename = "property.NAME")]
     property: Option<String>,
 }
@@ -64,7 +64,7 @@ pub async fn nps(
     let survey = find_survey(&state, slug.into_inner()).await?;
     let report = state
         .store
-        .read(move |c| reports::nps(c, &survey.id, &filter))
+        .read_insight(move |c| reports::nps(c, &survey.id, &filter))
         .await?;
     Ok(HttpResponse::Ok().json(NpsView::new(&report, &period)))
 }
@@ -110,7 +110,7 @@ pub async fn read_trend(
     let for_query = periods.clone();
     let reports = state
         .store
-        .read(move |c| reports::trend(c, &survey_id, &filter, &for_query))
+        .read_insight(move |c| reports::trend(c, &survey_id, &filter, &for_query))
         .await?;
     Ok(Trend {
         interval,
@@ -160,7 +160,7 @@ pub async fn breakdown(
     let name = by.clone();
     let segments = state
         .store
-        .read(move |c| reports::breakdown(c, &survey.id, &filter, &name))
+        .read_insight(move |c| reports::breakdown(c, &survey.id, &filter, &name))
         .await?;
     Ok(HttpResponse::Ok().json(BreakdownView {
         by,
@@ -247,7 +247,7 @@ pub async fn read_page(
     let sort = query.sort;
     let (mut rows, properties) = state
         .store
-        .read(move |c| {
+        .read_insight(move |c| {
             let rows = responses::comments(c, &query)?;
             let properties = responses::properties_of_comments(c, &rows)?;
             Ok((rows, properties))

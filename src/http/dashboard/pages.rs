@@ -110,7 +110,7 @@ pub async fn overview(s: SignedIn, state: web::Data<AppState>) -> Result<HttpRes
         let id = survey.id.clone();
         let report = state
             .store
-            .read(move |c| reports::nps(c, &id, &filter))
+            .read_insight(move |c| reports::nps(c, &id, &filter))
             .await?;
         let weeks = trend_data(&trend);
         let spark_text = weeks
@@ -305,7 +305,7 @@ pub async fn survey(
     let f = filter.clone();
     let (report, names) = state
         .store
-        .read(move |c| {
+        .read_insight(move |c| {
             let report = reports::nps(c, &id, &f)?;
             let names = tallies::property_names(c, &id)?;
             Ok((report, names))
@@ -321,7 +321,7 @@ pub async fn survey(
     let offered: Vec<String> = names.iter().take(MAX_CHOICES).cloned().collect();
     let (segments, values) = state
         .store
-        .read(move |c| {
+        .read_insight(move |c| {
             let segments = if by_name.is_empty() {
                 Vec::new()
             } else {
