@@ -239,7 +239,7 @@ fn main() {
             Box::new(move |c| {
                 let s = start() + Days::new(60);
                 let mut f = ResponseFilter::default().between(at(s), at(s + Days::new(30)));
-                f.channel = Some(npsd::domain::state::Channel::Web);
+                f.channel = Some(npsd::store::state::Channel::Web);
                 let b = reports::breakdown(c, SURVEY, &f, "country").unwrap();
                 format!("{} segments", b.len())
             }),

@@ -1,0 +1,2 @@
+function prepare() req = wrk.format("GET", "/livez") end
+function request() used = used + 1; return req end
