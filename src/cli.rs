@@ -194,6 +194,21 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
     result
 }
 
+/// The operations as the command line runs them: the system's clock, links at `NPSD_PUBLIC_URL`
+/// (or the bind address), and no dispatcher in this process to wake.
+fn operations(config: &Config, store: &Store) -> npsd_app::App {
+    npsd_app::App {
+        store: store.clone(),
+        clock: std::sync::Arc::new(crate::domain::clock::SystemClock),
+        public_url: match &config.public_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{}", config.bind),
+        },
+        message_id_domain: config.mail_from.email.domain().to_string(),
+        dispatcher_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+    }
+}
+
 /// Why an operator's command found no database to work on, and how to point it at the right one.
 fn open_error(url: &DatabaseUrl, e: OpenExistingError) -> anyhow::Error {
     const WHERE: &str = "set NPSD_DATABASE_URL to the service's database, or run npsd in the \
@@ -242,7 +257,7 @@ async fn admin_command(
                 let survey = survey
                     .map(|s| crate::domain::survey::parse_slug("--survey", &s))
                     .transpose()?;
-                let created = create_key(&store, now, name, scopes, survey)
+                let created = create_key(&operations(config, &store), name, scopes, survey)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 if json {
@@ -349,7 +364,7 @@ async fn admin_command(
                 }
             }
         }
-        Command::Users { action } => users_command(action, config, &store, now).await?,
+        Command::Users { action } => users_command(action, config, &store).await?,
         Command::Import { format } => {
             let (format, args) = match format {
                 ImportFormat::Delighted(a) => (crate::import::columns::Format::Delighted, a),
@@ -364,15 +379,10 @@ async fn admin_command(
     Ok(())
 }
 
-async fn users_command(
-    action: UsersAction,
-    config: &Config,
-    store: &Store,
-    now: chrono::NaiveDateTime,
-) -> anyhow::Result<()> {
+async fn users_command(action: UsersAction, config: &Config, store: &Store) -> anyhow::Result<()> {
     use crate::domain::user::{Password, Role};
-    use crate::http::dashboard::team::{add_user, Added};
-    use crate::store::users;
+    use npsd_app::users::{self, Added};
+    let app = operations(config, store);
     match action {
         UsersAction::Add {
             email,
@@ -391,11 +401,8 @@ async fn users_command(
             } else {
                 None
             };
-            let public_url = match &config.public_url {
-                Some(u) => u.as_str().trim_end_matches('/').to_string(),
-                None => format!("http://{}", config.bind),
-            };
-            match add_user(store, &public_url, &email, role, password, now).await? {
+            let public_url = &app.public_url;
+            match users::add(&app, &email, role, password).await? {
                 Added::Created(user, Some(link)) => {
                     println!(
                         "npsd: added {} as {}. Send them this one-time sign-in link (valid 72 hours):",
@@ -418,7 +425,7 @@ async fn users_command(
             }
         }
         UsersAction::List { json } => {
-            let rows = store.read(users::list).await?;
+            let rows = users::list(&app).await?;
             if json {
                 let list: Vec<_> = rows
                     .iter()
@@ -449,8 +456,7 @@ async fn users_command(
         }
         UsersAction::Remove { email } => {
             let email = EmailAddress::parse("email", &email)?;
-            let key = email.key();
-            let removed = store.write(move |c| users::remove(c, &key)).await?;
+            let removed = users::remove(&app, email.key()).await?;
             anyhow::ensure!(removed, "{email} is not a user");
             println!("npsd: removed {email}; their sessions have ended");
         }

@@ -4,13 +4,14 @@
 pub mod cli;
 pub mod compat;
 pub mod config;
-pub mod domain;
-pub mod error;
+pub use npsd_domain as domain;
+// Fuzz entry points: built for `fuzz/` (feature `fuzzing`) and for the tests that run them on seeds.
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod http;
 pub mod import;
 pub mod jobs;
 pub mod mail;
 pub mod startup;
-pub mod store;
+pub use npsd_store as store;
 pub mod telemetry;

@@ -97,13 +97,15 @@ impl Application {
             public_url.starts_with("https://"),
         )?;
         let state = web::Data::new(AppState {
-            store: store.clone(),
-            clock,
-            public_url: public_url.clone(),
+            app: npsd_app::App {
+                store: store.clone(),
+                clock,
+                public_url: public_url.clone(),
+                message_id_domain,
+                dispatcher_wake: wake,
+            },
             keys: crate::http::api::auth::KeyRing::new(env_api_key_hash.clone()),
             failures: crate::http::limits::FailureLimiter::new(config.auth_failure_limit),
-            message_id_domain,
-            dispatcher_wake: wake,
             embed_limits: crate::http::embed::limits::AnswerLimiter::new(
                 config.embed_ip_limit,
                 config.embed_survey_limit,
@@ -125,7 +127,7 @@ impl Application {
                     .app_data(body_deadline)
                     .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(
                         |err, _| {
-                            crate::error::PageError::BadRequest(format!(
+                            crate::http::error::PageError::BadRequest(format!(
                                 "The form could not be read: {err}"
                             ))
                             .into()

@@ -5,7 +5,7 @@
 //!   Content-Security-Policy and frame protection;
 //! - errors produced below the handlers (a wrong method's empty 405, actix's plain-text 413) are
 //!   turned into the same JSON error or page as the handlers' own.
-use crate::error::{ApiError, PageError};
+use crate::http::error::{ApiError, PageError};
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -57,7 +57,7 @@ pub async fn boundary(
     let delighted = is_delighted(req.path());
     let https = req
         .app_data::<actix_web::web::Data<crate::http::AppState>>()
-        .is_some_and(|state| state.public_url.starts_with("https://"));
+        .is_some_and(|state| state.app.public_url.starts_with("https://"));
     if has_nul(&req) {
         let res = if api {
             api_error_response(

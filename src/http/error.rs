@@ -6,6 +6,7 @@ use crate::store::StoreError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use npsd_app::ServiceError;
 use serde_json::json;
 
 /// An error of a JSON API request.
@@ -54,6 +55,18 @@ impl From<StoreError> for ApiError {
             ApiError::Unavailable(e.into())
         } else {
             ApiError::Internal(e.into())
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(v) => ApiError::Validation(v),
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::TooLarge(m) => ApiError::TooLarge(m),
+            ServiceError::Store(e) => e.into(),
         }
     }
 }

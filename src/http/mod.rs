@@ -4,31 +4,22 @@ pub mod boundary;
 pub mod connections;
 pub mod dashboard;
 pub mod embed;
+pub mod error;
 pub mod limits;
 pub mod pages;
 pub mod query;
 pub mod request_span;
 
-use crate::domain::clock::SharedClock;
-use crate::store::Store;
 use actix_web::web;
-use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// What every handler may use; built once in `startup`.
 pub struct AppState {
-    pub store: Store,
-    pub clock: SharedClock,
-    /// Base of the links in emails, without a trailing slash.
-    pub public_url: String,
+    /// The operations, with the store, the clock and what they need to act.
+    pub app: npsd_app::App,
     /// API keys: the configured one and a cache of stored ones.
     pub keys: api::auth::KeyRing,
     /// Repeated failures (wrong keys, unknown link tokens) per client address.
     pub failures: limits::FailureLimiter,
-    /// Domain used in Message-IDs.
-    pub message_id_domain: String,
-    /// Wakes the dispatcher when an invitation is due now.
-    pub dispatcher_wake: Arc<Notify>,
     /// Answers through the embedded form per address and per survey.
     pub embed_limits: embed::limits::AnswerLimiter,
     /// How long a page's signature of a visitor's identity stays valid (`NPSD_EMBED_SIGNATURE_MAX_AGE`).

@@ -3,9 +3,9 @@ use super::columns::{Column, Field, Format};
 use crate::domain::email::EmailAddress;
 use crate::domain::embed::{clean_text, MAX_COMMENT_CHARS};
 use crate::domain::score::Score;
-use crate::domain::state::Channel;
 use crate::domain::transaction::MAX_PROPERTIES;
 use crate::store::answers::{NewAnswer, Who};
+use crate::store::state::Channel;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 

@@ -161,7 +161,7 @@ pub async fn run(args: DigestArgs, config: &Config, store: Store) -> anyhow::Res
     let statuses = store.read(move |c| digests::job_statuses(c, &id)).await?;
     let sent = statuses
         .iter()
-        .filter(|s| **s == crate::domain::state::OutboxStatus::Sent)
+        .filter(|s| **s == crate::store::state::OutboxStatus::Sent)
         .count();
     anyhow::ensure!(
         sent == statuses.len(),

@@ -12,10 +12,10 @@
 use crate::config::DispatcherSettings;
 use crate::domain::clock::SharedClock;
 use crate::domain::email::redact_addresses;
-use crate::domain::state::{InvitationStatus, JobKind};
 use crate::jobs::{digest, survey_email};
 use crate::mail::{Mailer, SendError};
 use crate::store::invitations;
+use crate::store::state::{InvitationStatus, JobKind};
 use crate::store::{outbox, DbConn, Store, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use diesel::Connection;

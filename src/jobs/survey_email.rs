@@ -2,12 +2,12 @@
 //! waited), a fresh link token, and the message built from the stored invitation and survey.
 use super::dispatcher::{Job, JobIds, Message};
 use crate::domain::email::mask;
-use crate::domain::state::InvitationStatus;
 use crate::domain::survey::{SurveySettings, QUESTION_PRODUCT_PROPERTY};
 use crate::domain::token::{LinkPurpose, Token};
 use crate::mail::survey::{self, SurveyMessage};
 use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
 use crate::store::outbox::{self, OutboxRow};
+use crate::store::state::InvitationStatus;
 use crate::store::{suppressions, surveys, unsubscribes, DbConn, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use lettre::message::Mailbox;

@@ -159,7 +159,7 @@ async fn a_crash_between_claim_and_send_is_sent_after_the_lease(backend: Backend
     assert!(!recorded, "a lost lease records nothing");
     assert_eq!(
         outbox_row(&app).await.status,
-        npsd::domain::state::OutboxStatus::Sent
+        npsd::store::state::OutboxStatus::Sent
     );
 }
 

@@ -20,7 +20,7 @@ pub struct NewTransaction {
     pub delay_seconds: Option<i64>,
 }
 
-pub(crate) fn opt_string(
+pub fn opt_string(
     obj: &serde_json::Map<String, Value>,
     field: &str,
 ) -> Result<Option<String>, ValidationError> {
@@ -117,7 +117,7 @@ impl NewTransaction {
     }
 }
 
-pub(crate) fn parse_properties(
+pub fn parse_properties(
     map: &serde_json::Map<String, Value>,
 ) -> Result<Vec<(String, String)>, ValidationError> {
     if map.len() > MAX_PROPERTIES {

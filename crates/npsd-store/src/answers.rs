@@ -4,12 +4,12 @@
 use super::people::PersonRow;
 use super::schema::{invitations, responses};
 use super::{is_unique_violation, DbConn, StoreResult};
-use crate::domain::email::EmailAddress;
-use crate::domain::score::Score;
-use crate::domain::state::{Channel, InvitationStatus, ResponseStatus};
+use crate::state::{Channel, InvitationStatus, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::dsl::{max, min};
 use diesel::prelude::*;
+use npsd_domain::email::EmailAddress;
+use npsd_domain::score::Score;
 use std::collections::HashMap;
 
 /// One answer as the API shows it: who gave it (the lower-cased address, when known), what and

@@ -2,9 +2,9 @@
 //! exists only in the answer that created it.
 use super::schema::api_keys;
 use super::{new_id, DbConn, StoreResult};
-use crate::domain::access::Scopes;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use npsd_domain::access::Scopes;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]

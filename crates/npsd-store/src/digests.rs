@@ -3,11 +3,11 @@
 //! its recipients' jobs go into the same outbox as survey emails.
 use super::schema::{digest_tokens, digests, outbox, surveys};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
-use crate::domain::digest::{DigestPeriod, SILENT_DIGESTS_BEFORE_PAUSE};
-use crate::domain::state::{DigestStatus, JobKind, OutboxStatus};
-use crate::store::surveys::SurveyRow;
+use crate::state::{DigestStatus, JobKind, OutboxStatus};
+use crate::surveys::SurveyRow;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use npsd_domain::digest::{DigestPeriod, SILENT_DIGESTS_BEFORE_PAUSE};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = digests)]

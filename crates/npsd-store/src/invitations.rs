@@ -1,11 +1,11 @@
 use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
 use super::surveys::SurveyRow;
 use super::{is_unique_violation, new_id, suppressions, unsubscribes, DbConn, StoreResult};
-use crate::domain::state::{InvitationStatus, JobKind, OutboxStatus};
-use crate::domain::token::LinkPurpose;
-use crate::domain::transaction::NewTransaction;
+use crate::state::{InvitationStatus, JobKind, OutboxStatus};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use npsd_domain::token::LinkPurpose;
+use npsd_domain::transaction::NewTransaction;
 
 pub const REASON_THROTTLED: &str = "throttled";
 pub const REASON_UNSUBSCRIBED: &str = "unsubscribed";
@@ -288,10 +288,7 @@ pub fn count_sent(
 ) -> StoreResult<i64> {
     // Web, API and imported answers (and verified ones, which are all web answers) had no
     // invitation.
-    if f.channel
-        .is_some_and(|c| c != crate::domain::state::Channel::Email)
-        || f.verified == Some(true)
-    {
+    if f.channel.is_some_and(|c| c != crate::state::Channel::Email) || f.verified == Some(true) {
         return Ok(0);
     }
     let mut q = invitations::table
@@ -393,7 +390,7 @@ pub const REASON_CANCELLED: &str = "cancelled";
 /// dispatcher holds under a live lease is being sent and cannot be called back.
 pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Cancelled> {
     use super::schema::outbox;
-    use crate::domain::state::OutboxStatus;
+    use crate::state::OutboxStatus;
     // Outbox rows before their invitation: the one lock order (see `store::take_write_lock`).
     super::outbox::lock_for_invitation(conn, id)?;
     lock(conn, id)?;

@@ -2,6 +2,8 @@
 //!
 //! Every query is written once against [`DbConn`]; the rare statement that differs between the
 //! backends (row locking when claiming outbox rows) is one explicit `match` on the connection.
+// diesel's boxed, grouped queries over two backends nest deep types.
+#![recursion_limit = "512"]
 pub mod answers;
 pub mod api_keys;
 pub mod backup;
@@ -16,6 +18,7 @@ pub mod reports;
 pub mod responses;
 pub mod schema;
 pub mod segment;
+pub mod state;
 mod state_sql;
 pub mod suppressions;
 pub mod surveys;
@@ -42,9 +45,9 @@ pub enum DbConn {
 }
 
 #[cfg(feature = "sqlite")]
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 #[cfg(feature = "postgres")]
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Where the data lives, parsed from `NPSD_DATABASE_URL`. A PostgreSQL URL may hold a password,
 /// so it is kept as a secret that no `Debug` or `Display` prints.
@@ -481,7 +484,7 @@ where
 /// Holds a lock on `name` until the write transaction ends, so that two writers deciding from the
 /// same rows (a throttle, a repeat answer) take turns. PostgreSQL: a transaction-scoped advisory
 /// lock; SQLite: the write transaction already excludes every other writer.
-pub(crate) fn lock_name(conn: &mut DbConn, name: &str) -> StoreResult<()> {
+pub fn lock_name(conn: &mut DbConn, name: &str) -> StoreResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
         DbConn::Postgresql(c) => {

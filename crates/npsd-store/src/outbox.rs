@@ -2,7 +2,7 @@
 //! between claim and mark leaves a lease that expires, and the row is claimed again: never lost.
 use super::schema::outbox;
 use super::{DbConn, StoreResult};
-use crate::domain::state::{JobKind, OutboxStatus};
+use crate::state::{JobKind, OutboxStatus};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::IntoSql;

@@ -6,9 +6,9 @@ use super::responses::ResponseRow;
 use super::schema::{invitations, link_events, people, responses, surveys, unsubscribes};
 use super::suppressions::{self, SuppressionRow};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
-use crate::domain::email::EmailAddress;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use npsd_domain::email::EmailAddress;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = people)]

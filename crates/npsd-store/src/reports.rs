@@ -5,9 +5,9 @@
 use super::responses::ResponseFilter;
 use super::tallies::{self, Tally};
 use super::{DbConn, StoreResult};
-use crate::domain::insight::TrendPeriod;
-use crate::domain::nps::{response_rate, NpsSummary, ScoreCounts};
-use crate::domain::state::Channel;
+use crate::state::Channel;
+use npsd_domain::insight::TrendPeriod;
+use npsd_domain::nps::{response_rate, NpsSummary, ScoreCounts};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpsReport {

@@ -1,13 +1,13 @@
 use super::invitations::InvitationRow;
 use super::schema::{invitations, link_events, responses};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
-use crate::domain::bot::{assess, LinkEvent, LinkEventKind, Verdict};
-use crate::domain::insight::{CommentSort, PropertyFilter, SearchWords};
-use crate::domain::nps::ScoreCounts;
-use crate::domain::score::{Category, Score};
-use crate::domain::state::{Channel, ResponseStatus};
+use crate::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use npsd_domain::bot::{assess, LinkEvent, LinkEventKind, Verdict};
+use npsd_domain::insight::{CommentSort, PropertyFilter, SearchWords};
+use npsd_domain::nps::ScoreCounts;
+use npsd_domain::score::{Category, Score};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = responses)]
@@ -271,8 +271,8 @@ impl ResponseFilter {
 /// Narrows a boxed query over `responses` (alone or joined) to a [`ResponseFilter`].
 macro_rules! narrow {
     ($query:expr, $filter:expr) => {{
-        use $crate::store::schema::responses as r;
-        let f: &$crate::store::responses::ResponseFilter = $filter;
+        use $crate::schema::responses as r;
+        let f: &$crate::responses::ResponseFilter = $filter;
         let mut q = $query;
         if let Some(from) = f.from {
             q = q.filter(r::responded_at.ge(from));
@@ -286,7 +286,7 @@ macro_rules! narrow {
         if let Some(verified) = f.verified {
             q = q.filter(r::verified.eq(verified));
         }
-        if let Some(has) = $crate::store::segment::HasProperties::response(&f.properties) {
+        if let Some(has) = $crate::segment::HasProperties::response(&f.properties) {
             q = q.filter(has);
         }
         q
@@ -294,7 +294,7 @@ macro_rules! narrow {
 }
 
 /// The counted responses of a survey per score, and how many of them answered an email,
-/// counted row by row (the tallies answer the common case: `crate::store::tallies`).
+/// counted row by row (the tallies answer the common case: `crate::tallies`).
 pub fn score_counts(
     conn: &mut DbConn,
     survey_id: &str,

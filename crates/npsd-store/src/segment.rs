@@ -1,11 +1,11 @@
 //! Property segments in SQL: whether a response (or an invitation) has the properties of a
 //! filter, as one condition whose cost grows linearly with the filter.
-use crate::domain::insight::PropertyFilter;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, HasSqlType, Text};
 use diesel::QueryResult;
+use npsd_domain::insight::PropertyFilter;
 
 /// Whether a row has the properties of a filter: one of the values of each name. Two conditions
 /// whatever the number of names: an EXISTS for the first name, and for the others one correlated
@@ -138,7 +138,7 @@ where
 #[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
-    use crate::store::schema::responses;
+    use crate::schema::responses;
     use diesel::prelude::*;
 
     fn sql(pairs: &[(&str, &str)]) -> String {

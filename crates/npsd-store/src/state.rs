@@ -1,5 +1,5 @@
 //! The states rows move through, as types: a status is one of these, never a free string.
-//! Stored as their lower-case names (`store::state_sql` maps them to TEXT on both backends).
+//! Stored as their lower-case names (`state_sql` maps them to TEXT on both backends).
 use std::fmt;
 
 macro_rules! text_enum {

@@ -1,7 +1,7 @@
 //! The domain's state enums as TEXT columns on every backend: written as their names, read back
 //! through `FromStr` (an unknown name is a deserialisation error, not a silent default).
 use super::DbConn;
-use crate::domain::state::{
+use crate::state::{
     Channel, DigestStatus, InvitationStatus, JobKind, OutboxStatus, ResponseStatus,
 };
 use diesel::backend::Backend;

@@ -3,9 +3,9 @@
 //! when their address is next seen (see [`HashKind`]).
 use super::schema::{app_secrets, suppressions};
 use super::{is_unique_violation, DbConn, StoreResult};
-use crate::domain::suppression::{keyed_hash, plain_hash, HashKind};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use npsd_domain::suppression::{keyed_hash, plain_hash, HashKind};
 
 /// The name of the installation's suppression key in `app_secrets` (made by the `privacy`
 /// migration, so it exists before any suppression is written or read).
@@ -179,7 +179,7 @@ pub fn bounces(
 ) -> StoreResult<Vec<(String, NaiveDateTime)>> {
     let mut q = suppressions::table
         .filter(
-            suppressions::reason.eq(crate::domain::suppression::SuppressionReason::Bounce.as_str()),
+            suppressions::reason.eq(npsd_domain::suppression::SuppressionReason::Bounce.as_str()),
         )
         .filter(suppressions::email.is_not_null())
         .into_boxed();

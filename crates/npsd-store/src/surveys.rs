@@ -1,9 +1,9 @@
 use super::schema::surveys;
 use super::{is_unique_violation, new_id, DbConn, StoreError, StoreResult};
-use crate::domain::digest::{DigestSettings, PeriodKind};
-use crate::domain::survey::SurveySettings;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use npsd_domain::digest::{DigestSettings, PeriodKind};
+use npsd_domain::survey::SurveySettings;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = surveys)]
@@ -85,7 +85,7 @@ impl SurveyRow {
     }
 
     pub fn origins(&self) -> Vec<String> {
-        crate::domain::embed::origins_from_stored(&self.allowed_origins)
+        npsd_domain::embed::origins_from_stored(&self.allowed_origins)
     }
 
     fn apply(&mut self, s: SurveySettings, now: NaiveDateTime) {
@@ -100,7 +100,7 @@ impl SurveyRow {
         self.response_window_days = s.response_window_days;
         self.accent_color = s.accent_color;
         self.intro = s.intro;
-        self.allowed_origins = crate::domain::embed::origins_to_stored(&s.allowed_origins);
+        self.allowed_origins = npsd_domain::embed::origins_to_stored(&s.allowed_origins);
         self.embed_enabled = s.embed_enabled;
         let before = self.digest_settings();
         let d = s.digest;
@@ -230,7 +230,7 @@ pub fn update(
 
 /// Makes sure the survey named `default` exists (first start).
 pub fn ensure_default(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<()> {
-    let slug = crate::domain::survey::DEFAULT_SLUG;
+    let slug = npsd_domain::survey::DEFAULT_SLUG;
     if find_by_slug(conn, slug)?.is_none() {
         match create(conn, SurveySettings::new_default(slug), now) {
             Ok(_) | Err(CreateSurveyError::SlugTaken) => {}

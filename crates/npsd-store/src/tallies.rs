@@ -10,13 +10,13 @@ use super::schema::{
     score_tallies_daily as sd,
 };
 use super::{invitations, open_range, DbConn, StoreResult};
-use crate::domain::nps::ScoreCounts;
-use crate::domain::score::Score;
-use crate::domain::state::Channel;
+use crate::state::Channel;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use npsd_domain::nps::ScoreCounts;
+use npsd_domain::score::Score;
 
 /// What a range holds: counted responses per score, how many answered an email, how many have a
 /// comment, how many invitations went out.

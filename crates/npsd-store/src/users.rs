@@ -1,9 +1,9 @@
 //! Dashboard users, their sessions, one-time sign-in links, and the secrets all instances share.
 use super::schema::{app_secrets, sign_in_links, user_sessions, users};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
-use crate::domain::user::Role;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use npsd_domain::user::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]

@@ -4,12 +4,12 @@
 use super::responses::ResponseRow;
 use super::schema::responses;
 use super::{lock_name, new_id, DbConn, StoreResult};
-use crate::domain::embed::{Respondent, WebAnswer};
-use crate::domain::score::Score;
-use crate::domain::state::Channel;
-use crate::store::surveys::SurveyRow;
+use crate::state::Channel;
+use crate::surveys::SurveyRow;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use npsd_domain::embed::{Respondent, WebAnswer};
+use npsd_domain::score::Score;
 
 /// A web answer to store, checked at the boundary.
 pub struct NewWebAnswer {

@@ -4,8 +4,8 @@
 //! extensions; handlers ask for the scope they need through [`Caller::need`].
 use super::error::DelightedError;
 use crate::domain::access::Scope;
-use crate::error::ApiError;
 use crate::http::api::auth::Principal;
+use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::surveys::{self, SurveyRow};
 use actix_web::body::{BoxBody, MessageBody};
@@ -69,7 +69,7 @@ pub async fn authenticate(
         return Ok(req.error_response(DelightedError(ApiError::Unauthorized)));
     };
     let ip = req.peer_addr().map(|a| a.ip());
-    let principal = match state.keys.lookup(&state.store, &key).await {
+    let principal = match state.keys.lookup(&state.app.store, &key).await {
         Ok(Some(p)) => p,
         Ok(None) => {
             let err = match state.failures.record_failure(ip, "api_key") {
@@ -84,6 +84,7 @@ pub async fn authenticate(
     };
     let survey_id = principal.survey_id.clone();
     let survey = state
+        .app
         .store
         .read(move |c| match &survey_id {
             Some(id) => surveys::find_by_id_opt(c, id),

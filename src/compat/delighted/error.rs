@@ -1,7 +1,7 @@
 //! Errors in Delighted's shape, `{"status", "message", "errors": {field: [...]}}`, which its
 //! official clients turn into their own exception types by status (401, 422, 429, 503).
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -20,6 +20,12 @@ impl From<ValidationError> for DelightedError {
 
 impl From<StoreError> for DelightedError {
     fn from(e: StoreError) -> Self {
+        DelightedError(e.into())
+    }
+}
+
+impl From<npsd_app::ServiceError> for DelightedError {
+    fn from(e: npsd_app::ServiceError) -> Self {
         DelightedError(e.into())
     }
 }

@@ -47,6 +47,7 @@ pub async fn get(
         ..ResponseFilter::default()
     };
     let report = state
+        .app
         .store
         .read(move |c| reports::nps(c, &survey.id, &filter))
         .await?;

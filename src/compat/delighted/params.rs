@@ -3,7 +3,7 @@
 //! object so every handler parses one shape. Parameters in the body win over the query string's.
 use super::error::DelightedError;
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, NaiveDateTime};

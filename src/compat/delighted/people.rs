@@ -8,12 +8,12 @@ use super::params::Params;
 use super::views::{properties, unix, CreatedPerson, PersonView, OK};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
-use crate::domain::state::InvitationStatus;
 use crate::domain::survey::{parse_locale, MAX_DELAY_SECONDS};
 use crate::domain::transaction::{parse_properties, NewTransaction};
 use crate::domain::ValidationError;
 use crate::http::AppState;
-use crate::store::people::{self, NameRule, PeopleQuery, PersonRow};
+use crate::store::people::{self, PeopleQuery, PersonRow};
+use crate::store::state::InvitationStatus;
 use crate::store::{answers, invitations, new_id};
 use crate::store::{DbConn, StoreResult};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -121,33 +121,10 @@ pub async fn create(
     caller.need(Scope::Ingest)?;
     let tx = transaction(&params, &caller.survey.slug)?;
     let send = params.boolean("send")?.unwrap_or(true);
-    let now = state.clock.now();
-    let survey = caller.survey.clone();
-    let domain = state.message_id_domain.clone();
-    let written = tx.clone();
-    let created = state
-        .store
-        .write(move |c| {
-            // Delighted's POST is an upsert: a name given replaces the one held.
-            let person = people::ensure(
-                c,
-                &written.email,
-                written.name.as_deref(),
-                NameRule::Replace,
-                now,
-            )?;
-            if !send {
-                return Ok((person, None));
-            }
-            let ingested = invitations::ingest(c, &survey, &written, &domain, now)?;
-            Ok((person, Some(ingested.invitation)))
-        })
-        .await?;
-    let (person, invitation) = created;
+    let (person, invitation) =
+        npsd_app::people::upsert_and_survey(&state.app, caller.survey.clone(), tx.clone(), send)
+            .await?;
     let scheduled = invitation.filter(|i| i.status == InvitationStatus::Scheduled);
-    if scheduled.as_ref().is_some_and(|i| i.send_at <= now) {
-        state.dispatcher_wake.notify_one();
-    }
     Ok(HttpResponse::Ok().json(CreatedPerson {
         id: person.id,
         email: person.email,
@@ -185,6 +162,7 @@ pub async fn list(
     };
     let survey_id = caller.survey.id.clone();
     let mut views = state
+        .app
         .store
         .read(move |c| {
             let rows = people::list(c, &q)?;
@@ -198,7 +176,7 @@ pub async fn list(
             res.insert_header((
                 "Link",
                 next_link(
-                    &state.public_url,
+                    &state.app.public_url,
                     &params,
                     per_page,
                     &encode_page_info(&last.id),
@@ -252,7 +230,7 @@ async fn address_of(state: &AppState, target: &str) -> DelightedResult<String> {
         ));
     }
     let id = target.to_string();
-    let found = state.store.read(move |c| people::find(c, &id)).await?;
+    let found = state.app.store.read(move |c| people::find(c, &id)).await?;
     found
         .map(|p| p.email_key)
         .ok_or_else(|| DelightedError::not_found(format!("no person with id '{target}'")))
@@ -269,6 +247,7 @@ pub async fn get(
     let key = address_of(&state, &target).await?;
     let survey_id = caller.survey.id.clone();
     let found = state
+        .app
         .store
         .read(move |c| {
             let person = people::find_by_key(c, &key)?;
@@ -302,8 +281,9 @@ pub async fn update(
         .into());
     }
     let name = crate::domain::one_line("name", params.string("name")?, 200)?;
-    let (survey_id, now) = (caller.survey.id.clone(), state.clock.now());
+    let (survey_id, now) = (caller.survey.id.clone(), state.app.clock.now());
     let found = state
+        .app
         .store
         .write(move |c| {
             if let Some(name) = &name {
@@ -325,7 +305,7 @@ pub async fn delete(
     caller.need(Scope::Admin)?;
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;
-    let erased = crate::store::erasure::erase_now(&state.store, key).await?;
+    let erased = crate::store::erasure::erase_now(&state.app.store, key).await?;
     tracing::info!(
         invitations = erased.invitations,
         responses = erased.responses,
@@ -343,8 +323,9 @@ pub async fn delete_pending(
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;
     let survey_id = caller.survey.id.clone();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let cancelled = state
+        .app
         .store
         .write(move |c| {
             let mut n = 0;

@@ -9,12 +9,12 @@ use super::views::{unix, PersonRef, PersonView, SurveyResponseView};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::score::Score;
-use crate::domain::state::Channel;
 use crate::domain::transaction::parse_properties;
 use crate::domain::ValidationError;
 use crate::http::AppState;
 use crate::store::answers::{self, Answer, AnswerChange, AnswerQuery, NewAnswer, Who};
 use crate::store::people::PersonRow;
+use crate::store::state::Channel;
 use crate::store::surveys::{self, SurveyRow};
 use crate::store::{new_id, people, DbConn, StoreResult};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -33,6 +33,7 @@ pub async fn survey_of(
     };
     let lookup = trend.clone();
     let found = state
+        .app
         .store
         .read(move |c| {
             Ok(match surveys::find_by_slug(c, &lookup)? {
@@ -107,8 +108,9 @@ pub async fn list(
         limit,
     };
     let expand = params.expands("person");
-    let public_url = state.public_url.clone();
+    let public_url = state.app.public_url.clone();
     let out = state
+        .app
         .store
         .read(move |c| {
             if let Some(id) = &person_id {
@@ -133,9 +135,10 @@ async fn one(
     id: String,
     expand: bool,
 ) -> DelightedResult<SurveyResponseView> {
-    let public_url = state.public_url.clone();
+    let public_url = state.app.public_url.clone();
     let lookup = id.clone();
     let found = state
+        .app
         .store
         .read(move |c| match answers::find(c, &survey.id, &lookup)? {
             Some(a) => Ok(views(c, &survey, &public_url, &[a], expand)?.pop()),
@@ -220,11 +223,12 @@ pub async fn create(
         score_param(&params)?.ok_or_else(|| ValidationError::new("score", "is required"))?;
     let comment = comment_param(&params)?;
     let properties = properties_param(&params)?.unwrap_or_default();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let responded_at = time_param(&params, now)?.unwrap_or(now);
     let survey = caller.survey.clone();
     let id = new_id();
     let added = state
+        .app
         .store
         .write(move |c| {
             let Some(person) = people::find(c, &person_id)? else {
@@ -266,6 +270,7 @@ pub async fn update(
     let survey = caller.survey.clone();
     let lookup = id.clone();
     let current = state
+        .app
         .store
         .read(move |c| answers::find(c, &survey.id, &lookup))
         .await?
@@ -275,7 +280,7 @@ pub async fn update(
     if current.channel != Channel::Api {
         caller.need(Scope::Admin)?;
     }
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     // The clients send the whole object back: a `created_at` equal to the one shown (whole
     // seconds) is no change.
     let responded_at = time_param(&params, now)?.filter(|t| unix(*t) != unix(current.responded_at));
@@ -293,6 +298,7 @@ pub async fn update(
     let survey = caller.survey.clone();
     let lookup = id.clone();
     let changed = state
+        .app
         .store
         .write(move |c| answers::change(c, &survey.id, &lookup, &change, now))
         .await?;

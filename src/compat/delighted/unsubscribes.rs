@@ -26,8 +26,9 @@ pub async fn create(
         None => return Err(ValidationError::new("person_email", "is required").into()),
     };
     let survey_id = caller.survey.id.clone();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     state
+        .app
         .store
         .write(move |c| {
             people::ensure(c, &email, None, NameRule::FillIn, now)?;
@@ -70,6 +71,7 @@ pub async fn list(
     let (since, until) = (params.unix_time("since")?, params.until("until")?);
     let survey_id = caller.survey.id.clone();
     let views = state
+        .app
         .store
         .read(move |c| {
             let rows = unsubscribes::page(c, &survey_id, since, until, offset, limit)?;
@@ -89,6 +91,7 @@ pub async fn bounces(
     let (offset, limit) = params.page()?;
     let (since, until) = (params.unix_time("since")?, params.until("until")?);
     let views = state
+        .app
         .store
         .read(move |c| {
             let rows = suppressions::bounces(c, since, until, offset, limit)?;

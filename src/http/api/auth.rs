@@ -3,7 +3,7 @@
 //! request extensions. Handlers state the scope they need with [`Scoped`].
 use crate::domain::access::{Scope, Scopes};
 use crate::domain::token::hash_secret;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::{api_keys, Store};
 use actix_web::body::{BoxBody, MessageBody};
@@ -86,7 +86,7 @@ pub async fn authenticate(
     // A valid key always gets in, also from an address that sent wrong keys too often (it may be
     // shared); only wrong keys are answered 429 once the address is over the limit.
     let ip = req.peer_addr().map(|a| a.ip());
-    match state.keys.lookup(&state.store, &key).await {
+    match state.keys.lookup(&state.app.store, &key).await {
         Ok(Some(principal)) => {
             req.extensions_mut().insert(principal);
             Ok(next.call(req).await?.map_into_boxed_body())

@@ -5,9 +5,9 @@
 use super::auth::{Read, Scoped};
 use super::json::timestamp;
 use super::responses::parse_status;
-use super::results::{category_of, comment_query, find_survey};
+use super::results::{category_of, comment_query};
 use crate::domain::insight::{spreadsheet_safe, CommentSort};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
 use crate::store::responses::{self, CommentQuery, CommentRow, Position};
@@ -76,7 +76,7 @@ pub async fn export(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let status = parse_status(query.get("status"))?;
-    let survey = find_survey(state, slug).await?;
+    let survey = npsd_app::surveys::find(&state.app, slug).await?;
     let mut q = comment_query(query, survey.id.clone(), status)?;
     q.commented = None;
     q.sort = CommentSort::Newest;
@@ -84,11 +84,12 @@ pub async fn export(
     q.limit = BATCH;
     let survey_id = survey.id.clone();
     let names = state
+        .app
         .store
         .read(move |c| tallies::property_names(c, &survey_id))
         .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
-    actix_web::rt::spawn(produce(state.store.clone(), q, names, format, tx));
+    actix_web::rt::spawn(produce(state.app.store.clone(), q, names, format, tx));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });

@@ -1,14 +1,13 @@
 //! Invitations: list them (by survey, status, email) and cancel one that has not gone out.
 use super::auth::{Ingest, Read, Scoped};
 use super::json::{decode_cursor, encode_cursor, parse_limit, InvitationView};
-use super::results::find_survey;
 use crate::domain::email::EmailAddress;
-use crate::domain::state::InvitationStatus;
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
 use crate::store::invitations::{self, Cancelled, InvitationQuery};
+use crate::store::state::InvitationStatus;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -64,7 +63,11 @@ pub async fn list(
         .map(decode_cursor)
         .transpose()?;
     let survey_id = match query.get("survey").filter(|s| !s.is_empty()) {
-        Some(slug) => Some(find_survey(&state, slug.to_string()).await?.id),
+        Some(slug) => Some(
+            npsd_app::surveys::find(&state.app, slug.to_string())
+                .await?
+                .id,
+        ),
         None => None,
     };
     let q = InvitationQuery {
@@ -74,7 +77,11 @@ pub async fn list(
         before,
         limit: limit + 1,
     };
-    let mut rows = state.store.read(move |c| invitations::list(c, &q)).await?;
+    let mut rows = state
+        .app
+        .store
+        .read(move |c| invitations::list(c, &q))
+        .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|(i, _)| encode_cursor(i.created_at, &i.id))
@@ -102,9 +109,10 @@ pub async fn cancel(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let lookup = id.clone();
     let outcome = state
+        .app
         .store
         .write(move |c| {
             let outcome = invitations::cancel(c, &lookup, now)?;

@@ -224,7 +224,7 @@ impl actix_web::FromRequest for Body {
         Box::pin(async move {
             let value = json.await?.into_inner();
             if depth(&value) > MAX_JSON_DEPTH {
-                return Err(crate::error::ApiError::BadRequest {
+                return Err(crate::http::error::ApiError::BadRequest {
                     code: "invalid_json",
                     message: format!("the body is nested deeper than {MAX_JSON_DEPTH} levels"),
                 }
@@ -239,8 +239,8 @@ impl actix_web::FromRequest for Body {
 pub struct PathEmail(pub crate::domain::email::EmailAddress);
 
 impl actix_web::FromRequest for PathEmail {
-    type Error = crate::error::ApiError;
-    type Future = std::future::Ready<Result<PathEmail, crate::error::ApiError>>;
+    type Error = crate::http::error::ApiError;
+    type Future = std::future::Ready<Result<PathEmail, crate::http::error::ApiError>>;
 
     fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         // The router leaves %2B, %25 and %2F encoded; an address is decoded in full (what

@@ -4,14 +4,11 @@ use super::json::timestamp;
 use super::json::Body;
 use crate::domain::access::Scopes;
 use crate::domain::survey::{parse_slug, DEFAULT_SLUG};
-use crate::domain::token::{hash_secret, key_prefix, new_api_key};
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::store::api_keys::{self, ApiKeyRow};
-use crate::store::{surveys, Store};
+use crate::store::api_keys::ApiKeyRow;
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -108,35 +105,17 @@ pub fn parse_new_key(body: &Value) -> Result<(String, Scopes, Option<String>), V
     Ok((name, scopes, survey))
 }
 
-/// Creates a key in the store; answers it with the secret. The survey (a slug) must exist.
+/// Creates a key; answers it with the secret. The survey (a slug) must exist.
 pub async fn create_key(
-    store: &Store,
-    now: NaiveDateTime,
+    app: &npsd_app::App,
     name: String,
     scopes: Scopes,
     survey: Option<String>,
-) -> Result<CreatedKeyView, ApiError> {
-    let secret = new_api_key();
-    let hash = hash_secret(&secret);
-    let prefix = key_prefix(&secret);
-    let created = store
-        .write(move |c| {
-            let survey_id = match &survey {
-                Some(slug) => match surveys::find_by_slug(c, slug)? {
-                    Some(found) => Some(found.id),
-                    None => return Ok(Err(slug.clone())),
-                },
-                None => None,
-            };
-            let row = api_keys::insert(c, &name, &hash, &prefix, &scopes, survey_id, now)?;
-            Ok(Ok((row, survey.clone())))
-        })
-        .await?;
-    let (row, slug) = created
-        .map_err(|slug| ValidationError::new("survey", format!("no survey with slug '{slug}'")))?;
+) -> Result<CreatedKeyView, npsd_app::ServiceError> {
+    let created = npsd_app::keys::create(app, name, scopes, survey).await?;
     Ok(CreatedKeyView {
-        key: ApiKeyView::new(&row, slug.as_deref()),
-        secret,
+        key: ApiKeyView::new(&created.row, created.survey.as_deref()),
+        secret: created.secret,
     })
 }
 
@@ -149,8 +128,7 @@ pub async fn create(
     Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let (name, scopes, survey) = parse_new_key(&body)?;
-    let created = create_key(&state.store, state.clock.now(), name, scopes, survey).await?;
-    tracing::info!(key = %created.key.id, scopes = ?created.key.scopes, "API key created");
+    let created = create_key(&state.app, name, scopes, survey).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/api-keys/{}", created.key.id)))
         .json(created))
@@ -164,7 +142,7 @@ pub struct KeyList {
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "access",
     responses((status = 200, description = "Every key, never the keys themselves", body = KeyList)), security(("bearer" = [])))]
 pub async fn list(_: Scoped<Admin>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let rows = state.store.read(api_keys::list).await?;
+    let rows = npsd_app::keys::list(&state.app).await?;
     Ok(HttpResponse::Ok().json(KeyList {
         api_keys: rows
             .iter()
@@ -181,25 +159,6 @@ pub async fn revoke(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    revoke_key(&state, id.into_inner()).await?;
+    npsd_app::keys::revoke(&state.app, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Revokes a key; every instance refuses it from the next request on.
-pub async fn revoke_key(state: &AppState, id: String) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let lookup = id.clone();
-    let revoked = state
-        .store
-        .write(move |c| api_keys::revoke(c, &lookup, now))
-        .await?;
-    match revoked {
-        Some(_) => {
-            tracing::info!(key = %id, "API key revoked");
-            Ok(())
-        }
-        None => Err(ApiError::NotFound(format!(
-            "no active API key with id '{id}'"
-        ))),
-    }
 }

@@ -14,7 +14,7 @@ pub mod suppressions;
 pub mod surveys;
 pub mod transactions;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use actix_web::web;
 
 /// Largest request body: a batch of 1,000 transactions with properties fits.

@@ -5,7 +5,7 @@
 //! segment. Delighted's API at /v1 keeps Delighted's leniency: it does not pass through here.
 use super::openapi::ApiDoc;
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

@@ -3,7 +3,7 @@
 use super::auth::{Admin, Scoped};
 use super::json::timestamp;
 use super::json::PathEmail;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::erasure::{self, Erased};
 use crate::store::people;
@@ -119,7 +119,11 @@ pub async fn export(
     PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
     let key = email.key();
-    let data = state.store.read(move |c| people::export(c, &key)).await?;
+    let data = state
+        .app
+        .store
+        .read(move |c| people::export(c, &key))
+        .await?;
     let mut props: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for (invitation, name, value) in data.properties {
         props
@@ -235,7 +239,7 @@ pub async fn erase(
     PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
     let key = email.key();
-    let erased = erasure::erase_now(&state.store, key).await?;
+    let erased = erasure::erase_now(&state.app.store, key).await?;
     tracing::info!(
         invitations = erased.invitations,
         responses = erased.responses,

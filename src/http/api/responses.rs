@@ -2,13 +2,13 @@
 //! count one as human (restore) or to discard one (discard). Every figure follows at once: the
 //! tallies change in the same transaction.
 use super::auth::{Admin, Read, Scoped};
-use super::results::{comment_query, find_survey, read_page, CommentView};
-use crate::domain::state::ResponseStatus;
+use super::results::{comment_query, read_page, CommentView};
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
 use crate::store::responses;
+use crate::store::state::ResponseStatus;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -48,7 +48,7 @@ pub async fn list(
     query: QueryPairs,
 ) -> Result<HttpResponse, ApiError> {
     let status = parse_status(query.get("status"))?;
-    let survey = find_survey(&state, slug.into_inner()).await?;
+    let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let mut q = comment_query(&query, survey.id, status)?;
     q.commented = None;
     let (responses, next_cursor) = read_page(&state, q).await?;
@@ -69,8 +69,8 @@ pub async fn decide(
     response_id: String,
     status: ResponseStatus,
 ) -> Result<CommentView, ApiError> {
-    let survey = find_survey(state, slug).await?;
-    let now = state.clock.now();
+    let survey = npsd_app::surveys::find(&state.app, slug).await?;
+    let now = state.app.clock.now();
     let reason = match status {
         ResponseStatus::Counted => RESTORED,
         _ => DISCARDED,
@@ -78,6 +78,7 @@ pub async fn decide(
     let id = response_id.clone();
     let survey_id = survey.id.clone();
     let changed = state
+        .app
         .store
         .write(move |c| responses::set_status_by_hand(c, &survey_id, &id, status, reason, now))
         .await?;
@@ -99,6 +100,7 @@ pub async fn find_one(
     response_id: String,
 ) -> Result<Option<CommentView>, ApiError> {
     let (rows, properties) = state
+        .app
         .store
         .read(move |c| {
             let rows = responses::one(c, &survey_id, &response_id)?;

@@ -2,32 +2,22 @@
 //! comments behind it.
 use super::auth::{Read, Scoped};
 use super::json::{decode_position, encode_position, parse_limit, timestamp};
-use crate::domain::insight::{self, CommentSort, Interval, SearchWords, TrendPeriod};
+use crate::domain::insight::{self, CommentSort, Interval, SearchWords};
 use crate::domain::score::Category;
-use crate::domain::state::ResponseStatus;
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
-use crate::store::reports::{self, NpsReport, Segment};
-use crate::store::responses::{self, CommentQuery, CommentRow, Position};
-use crate::store::surveys;
-use crate::store::surveys::SurveyRow;
+use crate::store::reports::{NpsReport, Segment};
+use crate::store::responses::{CommentQuery, CommentRow};
+use crate::store::state::ResponseStatus;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 pub use crate::http::query::{parse_channel, parse_verified, Period};
-
-pub async fn find_survey(state: &AppState, slug: String) -> Result<SurveyRow, ApiError> {
-    let lookup = slug.clone();
-    state
-        .store
-        .read(move |c| surveys::find_by_slug(c, &lookup))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no survey with slug '{slug}'")))
-}
+pub use npsd_app::reports::Trend;
 
 /// The filters every insight takes (figures, trend, breakdown, comments, lists, export). For
 /// OpenAPI only: handlers read them through `QueryPairs`, which also takes the segments.
@@ -61,11 +51,8 @@ pub async fn nps(
     query: QueryPairs,
 ) -> Result<HttpResponse, ApiError> {
     let (period, filter) = query.filter()?;
-    let survey = find_survey(&state, slug.into_inner()).await?;
-    let report = state
-        .store
-        .read_insight(move |c| reports::nps(c, &survey.id, &filter))
-        .await?;
+    let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
+    let report = npsd_app::reports::nps(&state.app, survey.id, filter).await?;
     Ok(HttpResponse::Ok().json(NpsView::new(&report, &period)))
 }
 
@@ -77,14 +64,6 @@ pub struct TrendQuery {
     /// day, week (ISO, from Monday) or month; default week. Without `from`: 30 days, 12 weeks
     /// or 12 months up to `to` (default today in `tz`).
     interval: Option<String>,
-}
-
-/// The trend of a survey's NPS: the whole periods covering a range, empty ones included.
-pub struct Trend {
-    pub interval: Interval,
-    pub tz: String,
-    pub periods: Vec<TrendPeriod>,
-    pub reports: Vec<NpsReport>,
 }
 
 /// Reads a trend for a query (the API and the dashboard both call this).
@@ -99,25 +78,7 @@ pub async fn read_trend(
         None => default_interval,
     };
     let (period, filter) = query.filter()?;
-    let today = period.today(state.clock.now());
-    let to = period.to.unwrap_or(today);
-    let from = period.from.unwrap_or_else(|| interval.default_from(to));
-    if from > to {
-        return Err(ValidationError::new("from", "must not be after to").into());
-    }
-    let periods = insight::periods(interval, from, to, |d| period.midnight(d))?;
-    let tz = period.tz.clone().unwrap_or_else(|| "UTC".to_string());
-    let for_query = periods.clone();
-    let reports = state
-        .store
-        .read_insight(move |c| reports::trend(c, &survey_id, &filter, &for_query))
-        .await?;
-    Ok(Trend {
-        interval,
-        tz,
-        periods,
-        reports,
-    })
+    Ok(npsd_app::reports::trend(&state.app, survey_id, interval, &period, filter).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/nps/trend", tag = "results",
@@ -130,7 +91,7 @@ pub async fn trend(
     slug: web::Path<String>,
     query: QueryPairs,
 ) -> Result<HttpResponse, ApiError> {
-    let survey = find_survey(&state, slug.into_inner()).await?;
+    let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let t = read_trend(&state, survey.id, &query, Interval::Week).await?;
     Ok(HttpResponse::Ok().json(TrendView::new(&t)))
 }
@@ -156,12 +117,8 @@ pub async fn breakdown(
 ) -> Result<HttpResponse, ApiError> {
     let by = insight::parse_property_name("by", query.get("by"))?;
     let (_, filter) = query.filter()?;
-    let survey = find_survey(&state, slug.into_inner()).await?;
-    let name = by.clone();
-    let segments = state
-        .store
-        .read_insight(move |c| reports::breakdown(c, &survey.id, &filter, &name))
-        .await?;
+    let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
+    let segments = npsd_app::reports::breakdown(&state.app, survey.id, filter, by.clone()).await?;
     Ok(HttpResponse::Ok().json(BreakdownView {
         by,
         segments: segments.iter().map(SegmentView::new).collect(),
@@ -240,36 +197,15 @@ pub fn comment_query(
 /// One page of a response list and the cursor of the next.
 pub async fn read_page(
     state: &AppState,
-    mut query: CommentQuery,
+    query: CommentQuery,
 ) -> Result<(Vec<CommentView>, Option<String>), ApiError> {
-    let limit = query.limit;
-    query.limit = limit + 1;
-    let sort = query.sort;
-    let (mut rows, properties) = state
-        .store
-        .read_insight(move |c| {
-            let rows = responses::comments(c, &query)?;
-            let properties = responses::properties_of_comments(c, &rows)?;
-            Ok((rows, properties))
-        })
-        .await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| {
-            encode_position(&Position {
-                score: (sort == CommentSort::Lowest).then_some(r.score),
-                at: r.responded_at,
-                id: r.response_id.clone(),
-            })
-        })
-    } else {
-        None
-    };
-    let views = rows
+    let page = npsd_app::reports::comments(&state.app, query).await?;
+    let views = page
+        .rows
         .iter()
-        .map(|r| CommentView::new(r, properties.get(&r.response_id)))
+        .map(|r| CommentView::new(r, page.properties.get(&r.response_id)))
         .collect();
-    Ok((views, next_cursor))
+    Ok((views, page.next.as_ref().map(encode_position)))
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}/comments", tag = "results",
@@ -281,7 +217,7 @@ pub async fn comments(
     slug: web::Path<String>,
     query: QueryPairs,
 ) -> Result<HttpResponse, ApiError> {
-    let survey = find_survey(&state, slug.into_inner()).await?;
+    let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let q = comment_query(&query, survey.id, ResponseStatus::Counted)?;
     let (comments, next_cursor) = read_page(&state, q).await?;
     Ok(HttpResponse::Ok().json(CommentsPage {

@@ -6,7 +6,7 @@ use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
 use crate::domain::email::EmailAddress;
 use crate::domain::suppression::SuppressionReason;
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::suppressions::{self, SuppressionRow};
 use actix_web::{web, HttpResponse};
@@ -56,8 +56,9 @@ pub async fn suppress(
     email: EmailAddress,
     reason: SuppressionReason,
 ) -> Result<(SuppressionRow, bool), ApiError> {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     Ok(state
+        .app
         .store
         .write(move |c| suppressions::add(c, email.as_str(), &email.key(), reason.as_str(), now))
         .await?)
@@ -115,6 +116,7 @@ pub async fn list(
         .map(decode_cursor)
         .transpose()?;
     let mut rows = state
+        .app
         .store
         .read(move |c| suppressions::list(c, after, limit + 1))
         .await?;
@@ -141,6 +143,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let key = email.key();
     let removed = state
+        .app
         .store
         .write(move |c| suppressions::remove(c, &key))
         .await?;

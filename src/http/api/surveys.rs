@@ -2,11 +2,11 @@
 use super::auth::{Admin, Read, Scoped};
 use super::json::Body;
 use super::json::SurveyView;
-use crate::domain::survey::{parse_slug, validate, SurveyPatch, SurveySettings};
+use crate::domain::survey::SurveyPatch;
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::store::surveys::{self, CreateSurveyError, SurveyRow};
+use crate::store::surveys::SurveyRow;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -145,14 +145,10 @@ pub fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), Validat
     Ok((string(&obj, "slug")?, patch))
 }
 
-fn not_found(slug: &str) -> ApiError {
-    ApiError::NotFound(format!("no survey with slug '{slug}'"))
-}
-
 #[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys",
     responses((status = 200, description = "Every survey", body = SurveyList)), security(("bearer" = [])))]
 pub async fn list(_: Scoped<Read>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let rows = state.store.read(surveys::list).await?;
+    let rows = npsd_app::surveys::list(&state.app).await?;
     Ok(HttpResponse::Ok().json(SurveyList {
         surveys: rows.iter().map(SurveyView::from).collect(),
     }))
@@ -166,13 +162,7 @@ pub async fn get(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug.into_inner();
-    let lookup = slug.clone();
-    let row = state
-        .store
-        .read(move |c| surveys::find_by_slug(c, &lookup))
-        .await?
-        .ok_or_else(|| not_found(&slug))?;
+    let row = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     Ok(HttpResponse::Ok().json(SurveyView::from(&row)))
 }
 
@@ -185,23 +175,10 @@ pub async fn create(
     Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, patch) = parse_patch(body)?;
-    let slug = slug.ok_or_else(|| ValidationError::new("slug", "is required"))?;
-    let settings = patch.apply(&SurveySettings::new_default(&parse_slug("slug", &slug)?))?;
-    let now = state.clock.now();
-    let taken = settings.slug.clone();
-    match state
-        .store
-        .write(move |c| Ok(surveys::create(c, settings.clone(), now)))
-        .await?
-    {
-        Ok(row) => Ok(HttpResponse::Created()
-            .insert_header(("Location", format!("/api/v1/surveys/{}", row.slug)))
-            .json(SurveyView::from(&row))),
-        Err(CreateSurveyError::SlugTaken) => Err(ApiError::Conflict(format!(
-            "a survey with slug '{taken}' exists already"
-        ))),
-        Err(CreateSurveyError::Store(e)) => Err(e.into()),
-    }
+    let row = npsd_app::surveys::create(&state.app, slug, patch).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/surveys/{}", row.slug)))
+        .json(SurveyView::from(&row)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/surveys/{slug}", tag = "surveys",
@@ -223,34 +200,9 @@ pub async fn patch_survey(
     state: &AppState,
     slug: String,
     body: serde_json::Value,
-) -> Result<SurveyRow, ApiError> {
+) -> Result<SurveyRow, npsd_app::ServiceError> {
     let (new_slug, patch) = parse_patch(body)?;
-    if new_slug.as_deref().is_some_and(|s| s != slug) {
-        return Err(ValidationError::new(
-            "slug",
-            "cannot be changed: links and integrations use it",
-        )
-        .into());
-    }
-    let now = state.clock.now();
-    let lookup = slug.clone();
-    let updated = state
-        .store
-        .write(move |c| {
-            let Some(found) = surveys::find_by_slug(c, &lookup)? else {
-                return Ok(None);
-            };
-            // Serialised with digest unsubscribes, which change the recipients in between.
-            crate::store::lock_name(c, &format!("survey:{}", found.id))?;
-            let row = surveys::find_by_id(c, &found.id)?;
-            match patch.clone().apply(&row.settings()).and_then(validate) {
-                Ok(settings) => Ok(Some(Ok(surveys::update(c, row, settings, now)?))),
-                Err(e) => Ok(Some(Err(e))),
-            }
-        })
-        .await?
-        .ok_or_else(|| not_found(&slug))??;
-    Ok(updated)
+    npsd_app::surveys::update(&state.app, slug, new_slug, patch).await
 }
 
 /// A new embed secret, shown only now.
@@ -268,22 +220,6 @@ pub async fn rotate_embed_secret(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug.into_inner();
-    let secret = crate::domain::embed::new_embed_secret();
-    let now = state.clock.now();
-    let (lookup, stored) = (slug.clone(), secret.clone());
-    let found = state
-        .store
-        .write(move |c| {
-            let Some(row) = surveys::find_by_slug(c, &lookup)? else {
-                return Ok(false);
-            };
-            surveys::set_embed_secret(c, &row.id, &stored, now)?;
-            Ok(true)
-        })
-        .await?;
-    if !found {
-        return Err(not_found(&slug));
-    }
+    let secret = npsd_app::surveys::rotate_embed_secret(&state.app, slug.into_inner()).await?;
     Ok(HttpResponse::Created().json(EmbedSecretView { secret }))
 }

@@ -2,93 +2,15 @@
 use super::auth::{Ingest, Scoped};
 use super::json::Body;
 use super::json::InvitationView;
-use crate::domain::state::InvitationStatus;
 use crate::domain::transaction::{NewTransaction, MAX_BATCH};
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::store::invitations::{self, Ingested};
-use crate::store::{surveys, DbConn, StoreResult};
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDateTime;
+use npsd_app::ingest::{ingest, unknown_survey, Outcome};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
 use utoipa::ToSchema;
-
-/// The outcome of one transaction.
-#[allow(clippy::large_enum_variant)] // short-lived, one per item
-enum ItemResult {
-    Stored {
-        ingested: Ingested,
-        survey_slug: String,
-    },
-    UnknownSurvey(String),
-}
-
-/// Stores transactions in one write transaction; unknown surveys are reported per item.
-fn ingest_all(
-    conn: &mut DbConn,
-    items: &[NewTransaction],
-    message_id_domain: &str,
-    now: NaiveDateTime,
-) -> StoreResult<Vec<ItemResult>> {
-    let mut survey_cache = HashMap::new();
-    let mut out = Vec::with_capacity(items.len());
-    for tx in items {
-        if !survey_cache.contains_key(&tx.survey) {
-            let found = surveys::find_by_slug(conn, &tx.survey)?;
-            survey_cache.insert(tx.survey.clone(), found);
-        }
-        match &survey_cache[&tx.survey] {
-            Some(survey) => out.push(ItemResult::Stored {
-                ingested: invitations::ingest(conn, survey, tx, message_id_domain, now)?,
-                survey_slug: survey.slug.clone(),
-            }),
-            None => out.push(ItemResult::UnknownSurvey(tx.survey.clone())),
-        }
-    }
-    Ok(out)
-}
-
-/// Items stored per write transaction. A batch is stored in several short transactions rather
-/// than one long one, so the dispatcher's outcome writes (on SQLite, one writer at a time) wait
-/// milliseconds behind an ingest, not the length of a 1,000-item batch.
-const ITEMS_PER_TRANSACTION: usize = 50;
-
-async fn ingest(state: &AppState, items: Vec<NewTransaction>) -> Result<Vec<ItemResult>, ApiError> {
-    let now = state.clock.now();
-    let mut results = Vec::with_capacity(items.len());
-    let mut rest = items;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(ITEMS_PER_TRANSACTION));
-        let chunk = std::mem::replace(&mut rest, tail);
-        let domain = state.message_id_domain.clone();
-        // A single transaction locks only its address's rows and changes no tally: it may be
-        // written beside others (`Store::write_for_address`). A chunk of several takes turns.
-        let address = match chunk.as_slice() {
-            [one] => Some(one.email.key()),
-            _ => None,
-        };
-        let write = move |c: &mut DbConn| ingest_all(c, &chunk, &domain, now);
-        results.extend(match address {
-            Some(key) => state.store.write_for_address(key, write).await?,
-            None => state.store.write(write).await?,
-        });
-    }
-    let due_now = results.iter().any(|r| {
-        matches!(r, ItemResult::Stored { ingested, .. }
-            if ingested.created && ingested.invitation.status == InvitationStatus::Scheduled && ingested.invitation.send_at <= now)
-    });
-    if due_now {
-        state.dispatcher_wake.notify_one();
-    }
-    Ok(results)
-}
-
-fn unknown_survey(slug: &str) -> ValidationError {
-    ValidationError::new("survey", format!("no survey with slug '{slug}'"))
-}
 
 #[utoipa::path(post, path = "/api/v1/transactions", tag = "transactions",
     request_body = crate::http::api::openapi::TransactionInput,
@@ -103,12 +25,12 @@ pub async fn create(
     Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let tx = NewTransaction::parse(&body)?;
-    let result = ingest(&state, vec![tx])
+    let result = ingest(&state.app, vec![tx])
         .await?
         .pop()
         .expect("one result per item");
     match result {
-        ItemResult::Stored {
+        Outcome::Stored {
             ingested,
             survey_slug,
         } => {
@@ -121,7 +43,7 @@ pub async fn create(
                 invitation: InvitationView::new(&ingested.invitation, &survey_slug),
             }))
         }
-        ItemResult::UnknownSurvey(slug) => Err(unknown_survey(&slug).into()),
+        Outcome::UnknownSurvey(slug) => Err(unknown_survey(&slug).into()),
     }
 }
 
@@ -169,14 +91,14 @@ pub async fn create_batch(
         .iter()
         .filter_map(|p| p.as_ref().ok().cloned())
         .collect();
-    let mut stored = ingest(&state, valid).await?.into_iter();
+    let mut stored = ingest(&state.app, valid).await?.into_iter();
     let results: Vec<BatchItemResult> = parsed
         .iter()
         .enumerate()
         .map(|(index, p)| match p {
             Err(e) => BatchItemResult::error(index, e),
             Ok(_) => match stored.next().expect("one result per valid item") {
-                ItemResult::Stored {
+                Outcome::Stored {
                     ingested,
                     survey_slug,
                 } => BatchItemResult {
@@ -185,7 +107,7 @@ pub async fn create_batch(
                     invitation: Some(InvitationView::new(&ingested.invitation, &survey_slug)),
                     error: None,
                 },
-                ItemResult::UnknownSurvey(slug) => {
+                Outcome::UnknownSurvey(slug) => {
                     BatchItemResult::error(index, &unknown_survey(&slug))
                 }
             },

@@ -91,9 +91,23 @@ impl From<ValidationError> for PageError {
     }
 }
 
-impl From<crate::error::ApiError> for PageError {
-    fn from(e: crate::error::ApiError) -> Self {
-        use crate::error::ApiError as A;
+/// An operation's refusal as the dashboard shows it: a field at fault or a clash beside the form,
+/// the store's errors with their cause (logged, and a 503 page when it is busy).
+impl From<npsd_app::ServiceError> for PageError {
+    fn from(e: npsd_app::ServiceError) -> Self {
+        use npsd_app::ServiceError as S;
+        match e {
+            S::Invalid(v) => v.into(),
+            S::NotFound(m) => PageError::NotFound(m),
+            S::Conflict(m) | S::TooLarge(m) => PageError::Invalid(m),
+            S::Store(e) => PageError::Store(e),
+        }
+    }
+}
+
+impl From<crate::http::error::ApiError> for PageError {
+    fn from(e: crate::http::error::ApiError) -> Self {
+        use crate::http::error::ApiError as A;
         match e {
             A::Validation(v) => v.into(),
             A::NotFound(m) => PageError::NotFound(m),

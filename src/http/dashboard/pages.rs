@@ -6,16 +6,14 @@ use super::sign_in::CsrfForm;
 use super::{html, see_other, PageError};
 use crate::domain::insight::Interval;
 use crate::domain::nps::{NpsChange, NpsSummary, SMALL_SAMPLE_WORDS};
-use crate::domain::state::ResponseStatus;
 use crate::http::api::export::{self, Format};
 use crate::http::api::responses::decide as decide_status;
-use crate::http::api::results::{
-    comment_query, find_survey, read_page, read_trend, CommentView, Trend,
-};
+use crate::http::api::results::{comment_query, read_page, read_trend, CommentView, Trend};
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
 use crate::store::reports::{self, NpsReport};
 use crate::store::responses::CommentQuery;
+use crate::store::state::ResponseStatus;
 use crate::store::surveys::{self, SurveyRow};
 use crate::store::tallies;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -92,7 +90,7 @@ struct OverviewView<'a> {
 }
 
 pub async fn overview(s: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let all = state.store.read(surveys::list).await?;
+    let all = state.app.store.read(surveys::list).await?;
     let mut lines = Vec::with_capacity(all.len());
     for survey in all {
         let trend = read_trend(
@@ -109,6 +107,7 @@ pub async fn overview(s: SignedIn, state: web::Data<AppState>) -> Result<HttpRes
             crate::store::responses::ResponseFilter::default().between(first.start, last.end);
         let id = survey.id.clone();
         let report = state
+            .app
             .store
             .read_insight(move |c| reports::nps(c, &id, &filter))
             .await?;
@@ -278,7 +277,7 @@ pub async fn survey(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let survey = find_survey(&state, slug.into_inner()).await?;
+    let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let mut query = QueryPairs::parse(req.query_string())?;
     // Without a range: the last twelve weeks, in the survey's digest time zone.
     if query.get("from").unwrap_or("").is_empty() && query.get("to").unwrap_or("").is_empty() {
@@ -287,8 +286,8 @@ pub async fn survey(
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .unwrap_or_else(|| survey.digest_time_zone.clone());
-        let today = crate::domain::digest::local_date(&tz, state.clock.now())
-            .unwrap_or(state.clock.now().date());
+        let today = crate::domain::digest::local_date(&tz, state.app.clock.now())
+            .unwrap_or(state.app.clock.now().date());
         let from = Interval::Week.default_from(today);
         query
             .0
@@ -304,6 +303,7 @@ pub async fn survey(
     let id = survey.id.clone();
     let f = filter.clone();
     let (report, names) = state
+        .app
         .store
         .read_insight(move |c| {
             let report = reports::nps(c, &id, &f)?;
@@ -320,6 +320,7 @@ pub async fn survey(
     let (id, f, by_name) = (survey.id.clone(), filter.clone(), by.clone());
     let offered: Vec<String> = names.iter().take(MAX_CHOICES).cloned().collect();
     let (segments, values) = state
+        .app
         .store
         .read_insight(move |c| {
             let segments = if by_name.is_empty() {

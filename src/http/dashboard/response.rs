@@ -3,7 +3,7 @@
 use super::session::SignedIn;
 use super::{html, PageError};
 use crate::http::api::responses::find_one;
-use crate::http::api::results::{find_survey, CommentView};
+use crate::http::api::results::CommentView;
 use crate::http::AppState;
 use crate::store::surveys::SurveyRow;
 use actix_web::{web, HttpResponse};
@@ -30,7 +30,7 @@ pub async fn page(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
-    let survey = find_survey(&state, slug).await?;
+    let survey = npsd_app::surveys::find(&state.app, slug).await?;
     let r = find_one(&state, survey.id.clone(), id)
         .await?
         .ok_or_else(|| PageError::NotFound("There is no such response in this survey.".into()))?;

@@ -272,9 +272,10 @@ pub async fn current(req: &HttpRequest) -> Result<Option<SignedIn>, PageError> {
         return Ok(None);
     };
     let token_hash = hash_secret(&token);
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let lookup = token_hash.clone();
     let found = state
+        .app
         .store
         .read(move |c| users::find_session(c, &lookup, now))
         .await?;

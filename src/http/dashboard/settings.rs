@@ -3,9 +3,7 @@
 use super::session::SignedIn;
 use super::{html, see_other, PageError};
 use crate::domain::access::Scopes;
-use crate::error::ApiError;
-use crate::http::api::keys::{create_key, revoke_key, ApiKeyView};
-use crate::http::api::results::find_survey;
+use crate::http::api::keys::{create_key, ApiKeyView};
 use crate::http::api::surveys::patch_survey;
 use crate::http::AppState;
 use crate::store::api_keys;
@@ -33,7 +31,7 @@ pub async fn survey_page(
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
     s.require_admin()?;
-    let survey = find_survey(&state, slug.into_inner()).await?;
+    let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     html(SettingsView {
         user: Some(&s.user.email),
         is_admin: true,
@@ -118,7 +116,7 @@ pub async fn save_survey(
     match result {
         Ok(_) => Ok(see_other(&format!("/dashboard/{slug}/settings?saved=1"))),
         Err(PageError::Invalid(message)) => {
-            let survey = find_survey(&state, slug).await?;
+            let survey = npsd_app::surveys::find(&state.app, slug).await?;
             let mut res = html(SettingsView {
                 user: Some(&s.user.email),
                 is_admin: true,
@@ -154,6 +152,7 @@ async fn keys_view(
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
     let (rows, surveys) = state
+        .app
         .store
         .read(|c| Ok((api_keys::list(c)?, crate::store::surveys::list(c)?)))
         .await?;
@@ -212,13 +211,13 @@ pub async fn create(
         Ok(s) => s,
         Err(e) => return keys_view(&state, &s, None, Some(&e.message)).await,
     };
-    let created = match create_key(&state.store, state.clock.now(), name, scopes, survey).await {
+    let created = match create_key(&state.app, name, scopes, survey).await {
         Ok(c) => c,
-        Err(crate::error::ApiError::Validation(e)) => {
+        Err(npsd_app::ServiceError::Invalid(e)) => {
             let m = format!("{}: {}", e.field, e.message);
             return keys_view(&state, &s, None, Some(&m)).await;
         }
-        Err(e) => return Err(PageError::Internal(e.into())),
+        Err(e) => return Err(e.into()),
     };
     tracing::info!(key = %created.key.id, "API key created in the dashboard");
     keys_view(&state, &s, Some((&created.key.name, &created.secret)), None).await
@@ -240,8 +239,8 @@ pub async fn revoke(
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
     super::no_nul(&[&form.id])?;
-    match revoke_key(&state, form.id.clone()).await {
-        Ok(()) | Err(ApiError::NotFound(_)) => Ok(see_other("/keys")),
+    match npsd_app::keys::revoke(&state.app, form.id.clone()).await {
+        Ok(()) | Err(npsd_app::ServiceError::NotFound(_)) => Ok(see_other("/keys")),
         Err(e) => Err(e.into()),
     }
 }

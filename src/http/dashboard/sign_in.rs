@@ -182,6 +182,7 @@ pub async fn login(
     };
     let lookup = account.clone();
     let user = match state
+        .app
         .store
         .read(move |c| users::find_by_email(c, &lookup))
         .await
@@ -217,8 +218,9 @@ pub async fn login(
     };
     state.failures.forgive(ip);
     delays.succeeded(ip, &account, known);
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let token = state
+        .app
         .store
         .write(move |c| new_session(c, &user.id, now))
         .await?;
@@ -264,6 +266,7 @@ pub async fn logout(
     signed_in.check_csrf(&form.csrf)?;
     let hash = signed_in.token_hash.clone();
     state
+        .app
         .store
         .write(move |c| users::end_session(c, &hash))
         .await?;
@@ -323,9 +326,10 @@ pub async fn link_page(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let token = Token::from_url(&token).ok_or_else(link_gone)?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let hash = token.hash();
     let user = state
+        .app
         .store
         .read(move |c| users::find_sign_in_link(c, &hash, now))
         .await?
@@ -358,10 +362,11 @@ pub async fn use_link(
     check_form_token(&state, &req, &form.form_token)?;
     super::no_nul(&[&form.password, &form.password_again])?;
     let token = Token::from_url(&token).ok_or_else(link_gone)?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let hash = token.hash();
     let lookup = hash.clone();
     let user = state
+        .app
         .store
         .read(move |c| users::find_sign_in_link(c, &lookup, now))
         .await?
@@ -388,6 +393,7 @@ pub async fn use_link(
         .hash_in_turn(move |memory| password.hash_in(memory))
         .await?;
     let session = state
+        .app
         .store
         .write(move |c| {
             if !users::use_sign_in_link(c, &hash, now)? {

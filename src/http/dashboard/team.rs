@@ -3,72 +3,13 @@
 use super::session::SignedIn;
 use super::sign_in::parse_email;
 use super::{html, see_other, PageError};
-use crate::domain::token::Token;
-use crate::domain::user::{Password, Role};
+use crate::domain::user::Role;
 use crate::http::AppState;
-use crate::store::users::{self, UserRow};
-use crate::store::Store;
+use crate::store::users::UserRow;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::NaiveDateTime;
+use npsd_app::users::Added;
 use serde::Deserialize;
-
-/// How long a sign-in link works.
-pub const LINK_HOURS: i64 = 72;
-
-/// What adding a user came to.
-pub enum Added {
-    /// With the one-time link to set a password (absent when a password was given).
-    Created(UserRow, Option<String>),
-    Exists,
-}
-
-/// Adds a user, with a password or a one-time sign-in link (`public_url` + /login/link/TOKEN).
-pub async fn add_user(
-    store: &Store,
-    public_url: &str,
-    email: &crate::domain::email::EmailAddress,
-    role: Role,
-    password: Option<Password>,
-    now: NaiveDateTime,
-) -> Result<Added, crate::store::StoreError> {
-    let hash = match password {
-        Some(p) => Some(
-            tokio::task::spawn_blocking(move || p.hash())
-                .await
-                .expect("hashing does not panic"),
-        ),
-        None => None,
-    };
-    let link = Token::generate();
-    let wants_link = hash.is_none();
-    let (shown, key) = (email.to_string(), email.key());
-    let link_hash = link.hash();
-    let created = store
-        .write(move |c| {
-            let Some(user) = users::add(c, &shown, &key, role, hash.clone(), now)? else {
-                return Ok(None);
-            };
-            if wants_link {
-                users::add_sign_in_link(
-                    c,
-                    &link_hash,
-                    &user.id,
-                    now,
-                    now + chrono::Duration::hours(LINK_HOURS),
-                )?;
-            }
-            Ok(Some(user))
-        })
-        .await?;
-    Ok(match created {
-        None => Added::Exists,
-        Some(user) => Added::Created(
-            user,
-            wants_link.then(|| format!("{public_url}/login/link/{}", link.as_str())),
-        ),
-    })
-}
 
 #[derive(Template)]
 #[template(path = "dashboard/team.html")]
@@ -89,7 +30,7 @@ async fn render(
     added: Option<(&str, &str)>,
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
-    let members = state.store.read(users::list).await?;
+    let members = npsd_app::users::list(&state.app).await?;
     html(TeamView {
         user: Some(&s.user.email),
         is_admin: s.user.is_admin(),
@@ -133,8 +74,7 @@ pub async fn add(
         Err(PageError::Invalid(m)) => return render(&state, &s, None, Some(&m)).await,
         Err(e) => return Err(e),
     };
-    let now = state.clock.now();
-    match add_user(&state.store, &state.public_url, &email, role, None, now).await? {
+    match npsd_app::users::add(&state.app, &email, role, None).await? {
         Added::Created(user, Some(link)) => {
             render(&state, &s, Some((&user.email, &link)), None).await
         }
@@ -167,6 +107,6 @@ pub async fn remove(
         let m = "You cannot remove yourself; another admin can.";
         return render(&state, &s, None, Some(m)).await;
     }
-    state.store.write(move |c| users::remove(c, &key)).await?;
+    npsd_app::users::remove(&state.app, key).await?;
     Ok(see_other("/team"))
 }

@@ -52,7 +52,7 @@ pub async fn store_answer(
         .embed_limits
         .check(&survey.id, ip)
         .map_err(NotStored::RateLimited)?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     // An answer whose signature does not hold still counts, unverified: the visitor did answer.
     // The reason goes to the log (no personal data), for the shop's developer.
     let signed = match answer.signed_identity(
@@ -76,6 +76,7 @@ pub async fn store_answer(
     };
     let survey_row = survey.clone();
     let row: ResponseRow = state
+        .app
         .store
         .write(move |c| web_responses::record(c, &survey_row, &new, now))
         .await?;

@@ -9,7 +9,7 @@ use crate::domain::embed::{parse_comment, parse_score_value, WebAnswer};
 use crate::domain::survey::{accent_colors, parse_locale};
 use crate::domain::token::Token;
 use crate::domain::ValidationError;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::pages::ClientIp;
 use crate::http::AppState;
 use crate::store::web_responses::{self, EditRefused, WebEdit};
@@ -222,10 +222,11 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     let (_, edit) = parse_edit(&json_body(&body)?)?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let survey_id = survey.id.clone();
     let lookup = id.clone();
     let result = state
+        .app
         .store
         .write(move |c| web_responses::edit(c, &survey_id, &lookup, &edit, now))
         .await?;

@@ -7,7 +7,7 @@ pub mod page;
 pub mod script;
 pub mod text;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::surveys::{self, SurveyRow};
 use actix_web::body::{BoxBody, MessageBody};
@@ -133,6 +133,7 @@ pub async fn find_survey(state: &AppState, slug: &str) -> Result<Option<SurveyRo
     }
     let lookup = slug.to_string();
     Ok(state
+        .app
         .store
         .read(move |c| surveys::find_by_slug(c, &lookup))
         .await?)

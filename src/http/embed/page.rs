@@ -6,7 +6,7 @@ use super::answer::{store_answer, NotStored, Stored};
 use crate::domain::embed::{parse_comment, WebAnswer};
 use crate::domain::token::Token;
 use crate::domain::ValidationError;
-use crate::error::{html, PageError};
+use crate::http::error::{html, PageError};
 use crate::http::pages::views::{self, EmbedCommentPage, EmbedFormPage, ThanksPage};
 use crate::http::pages::{branding, ClientIp};
 use crate::http::AppState;
@@ -55,7 +55,7 @@ fn check_post_origin(
         return Ok(());
     }
     let origin = header("origin").filter(|o| *o != "null");
-    let own = crate::domain::embed::parse_origin("origin", &state.public_url).ok();
+    let own = crate::domain::embed::parse_origin("origin", &state.app.public_url).ok();
     let allowed = match origin {
         Some(o) => {
             own.as_deref() == Some(o) || crate::domain::embed::origin_allowed(&survey.origins(), o)
@@ -377,9 +377,10 @@ async fn store_comment(
         score: None,
         comment: comment.map(Some),
     };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let (survey_id, id) = (survey.id.clone(), form.response_id.clone());
     let edited = state
+        .app
         .store
         .write(move |c| web_responses::edit(c, &survey_id, &id, &edit, now))
         .await?;

@@ -5,7 +5,7 @@ use super::views::{self, UnsubscribePage, UnsubscribedPage};
 use super::{branding, ClientIp};
 use crate::domain::email::mask;
 use crate::domain::token::Token;
-use crate::error::{html, PageError};
+use crate::http::error::{html, PageError};
 use crate::http::AppState;
 use crate::store::digests;
 use crate::store::surveys::SurveyRow;
@@ -26,6 +26,7 @@ async fn find(
     let token = Token::from_url(raw).ok_or_else(unknown)?;
     let hash = token.hash();
     state
+        .app
         .store
         .read(move |c| digests::find_token(c, &hash))
         .await?
@@ -55,9 +56,10 @@ pub async fn submit(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let (survey, recipient) = find(&state, &ip, &path.into_inner()).await?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let (survey_id, address) = (survey.id.clone(), recipient.clone());
     state
+        .app
         .store
         .write(move |c| digests::remove_recipient(c, &survey_id, &address, now))
         .await?;

@@ -5,7 +5,7 @@ pub mod unsubscribe;
 pub mod views;
 
 use crate::domain::token::{LinkPurpose, Token};
-use crate::error::PageError;
+use crate::http::error::PageError;
 use crate::http::AppState;
 use crate::store::{invitations, invitations::InvitationRow, surveys::SurveyRow};
 use actix_web::{web, HttpResponse};
@@ -43,7 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_web::Error> {
     if req.path().starts_with("/api/") {
-        Err(crate::error::ApiError::NotFound(format!(
+        Err(crate::http::error::ApiError::NotFound(format!(
             "no such endpoint: {} {}",
             req.method(),
             req.path()
@@ -65,7 +65,12 @@ async fn livez() -> HttpResponse {
 
 /// Readiness: the database answers.
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.read(crate::store::api_keys::count_active).await {
+    match state
+        .app
+        .store
+        .read(crate::store::api_keys::count_active)
+        .await
+    {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
@@ -120,6 +125,7 @@ pub async fn find_link(
     let token = Token::from_url(raw_token).ok_or_else(unknown)?;
     let hash = token.hash();
     let found = state
+        .app
         .store
         .read(move |c| {
             let Some(found) = invitations::find_by_token(c, &hash, purposes)? else {
@@ -135,7 +141,7 @@ pub async fn find_link(
         .await?;
     let ((invitation, survey, expires_at), product) = found.ok_or_else(unknown)?;
     Ok(Link {
-        expired: expires_at <= state.clock.now(),
+        expired: expires_at <= state.app.clock.now(),
         invitation,
         survey,
         product,

@@ -2,10 +2,10 @@
 use super::views::{self, SurveyFormPage, ThanksPage};
 use super::{branding, find_link, ClientIp, Link, ANSWER};
 use crate::domain::score::Score;
-use crate::domain::state::ResponseStatus;
-use crate::error::{html, PageError};
+use crate::http::error::{html, PageError};
 use crate::http::AppState;
 use crate::store::responses::{self, LinkAction};
+use crate::store::state::ResponseStatus;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -136,8 +136,9 @@ pub async fn show(
     let response = match score {
         Some(score) => {
             let invitation = link.invitation.clone();
-            let now = state.clock.now();
+            let now = state.app.clock.now();
             state
+                .app
                 .store
                 .write(move |c| responses::record(c, &invitation, LinkAction::Click(score), now))
                 .await?
@@ -145,6 +146,7 @@ pub async fn show(
         None => {
             let id = link.invitation.id.clone();
             state
+                .app
                 .store
                 .read(move |c| responses::find_for_invitation(c, &id))
                 .await?
@@ -219,8 +221,9 @@ pub async fn submit(
     let comment_value = (!comment_trimmed.is_empty()).then(|| comment_trimmed.to_string());
     let has_comment = comment_value.is_some();
     let invitation = link.invitation.clone();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     state
+        .app
         .store
         .write(move |c| {
             responses::record(
@@ -259,8 +262,9 @@ pub async fn trap(
     let link = find_link(&state, &ip, &path.into_inner(), ANSWER).await?;
     if !link.expired {
         let invitation = link.invitation.clone();
-        let now = state.clock.now();
+        let now = state.app.clock.now();
         state
+            .app
             .store
             .write(move |c| responses::record(c, &invitation, LinkAction::Trap, now))
             .await?;

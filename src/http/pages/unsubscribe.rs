@@ -3,7 +3,7 @@
 use super::views::{self, UnsubscribePage, UnsubscribedPage};
 use super::{branding, find_link, ClientIp, UNSUBSCRIBE};
 use crate::domain::email::mask;
-use crate::error::{html, PageError};
+use crate::http::error::{html, PageError};
 use crate::http::AppState;
 use crate::store::unsubscribes;
 use actix_web::http::StatusCode;
@@ -38,8 +38,9 @@ pub async fn submit(
     let link = find_link(&state, &ip, &path.into_inner(), UNSUBSCRIBE).await?;
     let survey_id = link.survey.id.clone();
     let email_key = link.invitation.email_key.clone();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     state
+        .app
         .store
         .write(move |c| unsubscribes::add(c, &survey_id, &email_key, "link", now))
         .await?;

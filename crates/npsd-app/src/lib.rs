@@ -1,0 +1,59 @@
+//! The operations of npsd: one function per thing a user can do (ingest a transaction, change a
+//! survey, create a key, add a user, read a report...), taking typed input, returning a typed
+//! result or a [`ServiceError`].
+//!
+//! Every door (the JSON API, the dashboard, the embedded form, the Delighted API, the importer,
+//! the CLI) is a thin adapter over these: parse, call one operation, map the result. A write's
+//! side effects (waking the dispatcher today; events, webhooks and alerts later) hang from the
+//! operation, so no door can forget them. Nothing here knows about HTTP.
+pub mod ingest;
+pub mod keys;
+pub mod people;
+pub mod reports;
+pub mod surveys;
+pub mod users;
+
+use npsd_domain::clock::SharedClock;
+use npsd_domain::ValidationError;
+use npsd_store::{Store, StoreError};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What the operations work on; built once at start (`startup`, the CLI) and shared.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub clock: SharedClock,
+    /// Domain used in Message-IDs of survey emails.
+    pub message_id_domain: String,
+    /// Base of the links in emails and sign-in links, without a trailing slash.
+    pub public_url: String,
+    /// Wakes the dispatcher when an invitation is due now.
+    pub dispatcher_wake: Arc<Notify>,
+}
+
+/// Why an operation did not happen, in terms every door can map: a field at fault (422 on the
+/// API, a message beside the field in the dashboard), something missing, a clash, too much at
+/// once, or the store.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl App {
+    /// Wakes the dispatcher: an invitation became due now.
+    pub fn wake_dispatcher(&self) {
+        self.dispatcher_wake.notify_one();
+    }
+}

@@ -1,0 +1,105 @@
+//! Reading results: the NPS of a period, its trend, its breakdown by a property, and the comments
+//! behind it. The figures come from the store's one NPS report; the arithmetic from the domain.
+use crate::{App, ServiceResult};
+use npsd_domain::insight::{self, CommentSort, Interval, TrendPeriod};
+use npsd_domain::period::Period;
+use npsd_domain::ValidationError;
+use npsd_store::reports::{self, NpsReport, Segment};
+use npsd_store::responses::{self, CommentQuery, CommentRow, Position, ResponseFilter};
+use std::collections::HashMap;
+
+/// The NPS of a survey's answers that pass `filter`.
+pub async fn nps(app: &App, survey_id: String, filter: ResponseFilter) -> ServiceResult<NpsReport> {
+    Ok(app
+        .store
+        .read_insight(move |c| reports::nps(c, &survey_id, &filter))
+        .await?)
+}
+
+/// The NPS per value of the property `by`, worst first.
+pub async fn breakdown(
+    app: &App,
+    survey_id: String,
+    filter: ResponseFilter,
+    by: String,
+) -> ServiceResult<Vec<Segment>> {
+    Ok(app
+        .store
+        .read_insight(move |c| reports::breakdown(c, &survey_id, &filter, &by))
+        .await?)
+}
+
+/// The trend of a survey's NPS: the whole periods covering a range, empty ones included.
+pub struct Trend {
+    pub interval: Interval,
+    pub tz: String,
+    pub periods: Vec<TrendPeriod>,
+    pub reports: Vec<NpsReport>,
+}
+
+/// The trend over `period` (without `from`: the interval's default span up to `to`, which is
+/// today in the period's zone by default).
+pub async fn trend(
+    app: &App,
+    survey_id: String,
+    interval: Interval,
+    period: &Period,
+    filter: ResponseFilter,
+) -> ServiceResult<Trend> {
+    let today = period.today(app.clock.now());
+    let to = period.to.unwrap_or(today);
+    let from = period.from.unwrap_or_else(|| interval.default_from(to));
+    if from > to {
+        return Err(ValidationError::new("from", "must not be after to").into());
+    }
+    let periods = insight::periods(interval, from, to, |d| period.midnight(d))?;
+    let tz = period.tz.clone().unwrap_or_else(|| "UTC".to_string());
+    let for_query = periods.clone();
+    let reports = app
+        .store
+        .read_insight(move |c| reports::trend(c, &survey_id, &filter, &for_query))
+        .await?;
+    Ok(Trend {
+        interval,
+        tz,
+        periods,
+        reports,
+    })
+}
+
+/// One page of a response list: its rows, their properties, and where the next page starts.
+pub struct CommentPage {
+    pub rows: Vec<CommentRow>,
+    pub properties: HashMap<String, Vec<(String, String)>>,
+    pub next: Option<Position>,
+}
+
+/// Reads one page of answers (`query.limit` of them) and the position of the next.
+pub async fn comments(app: &App, mut query: CommentQuery) -> ServiceResult<CommentPage> {
+    let limit = query.limit;
+    query.limit = limit + 1;
+    let sort = query.sort;
+    let (mut rows, properties) = app
+        .store
+        .read_insight(move |c| {
+            let rows = responses::comments(c, &query)?;
+            let properties = responses::properties_of_comments(c, &rows)?;
+            Ok((rows, properties))
+        })
+        .await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| Position {
+            score: (sort == CommentSort::Lowest).then_some(r.score),
+            at: r.responded_at,
+            id: r.response_id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok(CommentPage {
+        rows,
+        properties,
+        next,
+    })
+}
