@@ -5,7 +5,7 @@ use crate::domain::clock::{SharedClock, SystemClock};
 use crate::domain::token::{hash_secret, key_prefix, new_api_key};
 use crate::http::request_span::RedactedRootSpan;
 use crate::http::{self, AppState};
-use crate::jobs::dispatcher::Dispatcher;
+use crate::jobs::Dispatcher;
 use crate::mail::Mailer;
 use crate::store::{api_keys, surveys, DatabaseUrl, Store, StoreError};
 use actix_web::dev::Server;

@@ -1,7 +1,7 @@
 //! The digest's schedule and content. Each dispatcher round first claims the digests that have
 //! come due (one record per survey and period, so instances racing on one database claim each
 //! once) and queues a job per recipient; the same worker loop then sends them like survey emails.
-use super::dispatcher::{Job, JobIds};
+use super::kind::{ClaimContext, Draft, Job, JobHandler, JobIds, Shared};
 use crate::domain::digest::{parse_period, DigestPeriod, TREND_PERIODS};
 use crate::domain::email::mask;
 use crate::domain::score::Category;
@@ -13,6 +13,7 @@ use crate::store::outbox::{self, OutboxRow};
 use crate::store::reports::{self, NpsReport};
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::schema::surveys as s;
+use crate::store::state::JobKind;
 use crate::store::surveys::SurveyRow;
 use crate::store::{digests, suppressions, surveys, DbConn, StoreResult};
 use chrono::NaiveDateTime;
@@ -200,9 +201,38 @@ fn notable(
         .collect())
 }
 
-/// One recipient's digest: still on the list and mailable, a fresh unsubscribe link, and the
-/// figures as they stand now.
-pub(crate) fn prepare(
+/// One recipient's digest.
+pub(crate) struct DigestJob;
+
+impl JobHandler for DigestJob {
+    fn noun(&self) -> &'static str {
+        "digest"
+    }
+
+    fn prepare(
+        &self,
+        conn: &mut DbConn,
+        row: OutboxRow,
+        cx: &ClaimContext<'_>,
+    ) -> StoreResult<Option<Job>> {
+        prepare(
+            conn,
+            row,
+            cx.lease_id,
+            cx.now,
+            cx.public_url,
+            cx.default_from,
+        )
+    }
+
+    /// A digest that cannot be prepared (its survey changed, say) fails alone.
+    fn fails_alone(&self) -> bool {
+        true
+    }
+}
+
+/// One recipient's digest: still on the list and mailable, and a fresh unsubscribe link.
+fn prepare(
     conn: &mut DbConn,
     row: OutboxRow,
     lease_id: &str,
@@ -246,43 +276,100 @@ pub(crate) fn prepare(
     };
     let token = Token::generate();
     digests::add_token(conn, &token.hash(), &survey_row.id, &recipient, now)?;
-    let links = Links {
-        public_url,
-        unsubscribe_url: format!("{public_url}/d/{}", token.as_str()),
-    };
-    let content = content(
-        conn,
-        &survey_row,
-        &period,
-        &recipient,
-        links,
-        record.pausing,
-    )?;
     let from: Mailbox = match survey_row.sender.as_deref().map(str::parse::<Mailbox>) {
         Some(Ok(m)) => m,
         _ => default_from.clone(),
     };
-    let built = crate::mail::digest::build(&crate::mail::digest::DigestMessage {
-        content: &content,
-        to: &recipient,
-        from: &from,
-        message_id_local: &row.id,
-    });
-    match built {
-        Ok(message) => Ok(Some(Job {
-            ids: JobIds {
-                outbox_id: row.id,
-                invitation_id: None,
-                attempts: row.attempts,
-            },
-            message: super::dispatcher::Message::Ready(message),
-            to_masked: mask(&recipient),
-        })),
-        Err(e) => {
-            let reason = format!("digest could not be built: {e}");
-            tracing::error!(digest = %digest_id, error = %reason);
-            outbox::mark_failed(conn, &row.id, lease_id, &reason, now)?;
-            Ok(None)
-        }
+    // The figures are read after the claim commits, once per digest (`DigestDraft::load`).
+    Ok(Some(Job {
+        ids: JobIds {
+            outbox_id: row.id.clone(),
+            kind: JobKind::Digest,
+            subject_id: None,
+            attempts: row.attempts,
+        },
+        to_masked: mask(&recipient),
+        draft: Box::new(DigestDraft {
+            digest_id,
+            survey: survey_row,
+            period,
+            public_url: public_url.to_string(),
+            unsubscribe_url: format!("{public_url}/d/{}", token.as_str()),
+            recipient,
+            pausing: record.pausing,
+            from,
+            message_id_local: row.id,
+            content: None,
+        }),
+    }))
+}
+
+/// One recipient's digest as the claim left it: who, with which unsubscribe link, from whom; its
+/// figures are loaded after the commit and shared by every recipient of the digest.
+struct DigestDraft {
+    digest_id: String,
+    survey: SurveyRow,
+    period: DigestPeriod,
+    public_url: String,
+    unsubscribe_url: String,
+    recipient: String,
+    pausing: bool,
+    from: Mailbox,
+    message_id_local: String,
+    /// The content, once loaded: the digest's figures with this recipient's links.
+    content: Option<DigestEmail>,
+}
+
+impl Draft for DigestDraft {
+    fn needs_load(&self) -> bool {
+        true
+    }
+
+    fn load(&mut self, conn: &mut DbConn, shared: &mut Shared) -> StoreResult<()> {
+        let key = format!("digest:{}", self.digest_id);
+        let figures = match shared
+            .get(&key)
+            .and_then(|f| f.clone().downcast::<DigestEmail>().ok())
+        {
+            Some(figures) => figures,
+            None => {
+                let links = Links {
+                    public_url: &self.public_url,
+                    unsubscribe_url: String::new(),
+                };
+                let figures = std::sync::Arc::new(content(
+                    conn,
+                    &self.survey,
+                    &self.period,
+                    "",
+                    links,
+                    false,
+                )?);
+                shared.insert(key, figures.clone());
+                figures
+            }
+        };
+        let mut content = (*figures).clone();
+        content.recipient = self.recipient.clone();
+        content.unsubscribe_url = self.unsubscribe_url.clone();
+        content.pausing = self.pausing;
+        self.content = Some(content);
+        Ok(())
+    }
+
+    fn build(&self, _: &str, _: &Mailbox) -> anyhow::Result<lettre::Message> {
+        let Some(content) = &self.content else {
+            anyhow::bail!(
+                "digest {} was sent before its figures were read",
+                self.digest_id
+            );
+        };
+        crate::mail::digest::build(&crate::mail::digest::DigestMessage {
+            content,
+            to: &self.recipient,
+            from: &self.from,
+            message_id_local: &self.message_id_local,
+        })
+        .map_err(|e| anyhow::anyhow!("digest could not be built: {e}"))
     }
 }

@@ -2,7 +2,7 @@
 //! file); `--to ADDR` sends it to that address only, without marking the period as sent;
 //! otherwise the period is claimed and sent to the survey's recipients as the schedule would.
 use super::digest::{content, Links};
-use super::dispatcher::Dispatcher;
+use super::Dispatcher;
 use crate::config::Config;
 use crate::domain::clock::{SharedClock, SystemClock};
 use crate::domain::digest::parse_period;

@@ -1,18 +1,68 @@
 //! A survey email job: the invitation checked again (suppressed, unsubscribed, surveyed while it
 //! waited), a fresh link token, and the message built from the stored invitation and survey.
-use super::dispatcher::{Job, JobIds, Message};
+use super::kind::{self, ClaimContext, Final, Job, JobHandler, JobIds};
 use crate::domain::email::mask;
 use crate::domain::survey::{SurveySettings, QUESTION_PRODUCT_PROPERTY};
 use crate::domain::token::{LinkPurpose, Token};
 use crate::mail::survey::{self, SurveyMessage};
 use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
 use crate::store::outbox::{self, OutboxRow};
-use crate::store::state::InvitationStatus;
+use crate::store::state::{InvitationStatus, JobKind};
 use crate::store::{suppressions, surveys, unsubscribes, DbConn, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use lettre::message::Mailbox;
 
-pub(crate) fn prepare(
+/// The survey email of an invitation.
+pub(crate) struct SurveyEmail;
+
+impl JobHandler for SurveyEmail {
+    fn noun(&self) -> &'static str {
+        "survey email"
+    }
+
+    fn prepare(
+        &self,
+        conn: &mut DbConn,
+        row: OutboxRow,
+        cx: &ClaimContext<'_>,
+    ) -> StoreResult<Option<Job>> {
+        prepare(conn, row, cx.lease_id, cx.now)
+    }
+
+    /// The invitation follows its email: sent, or failed with the reason.
+    fn finished(
+        &self,
+        conn: &mut DbConn,
+        ids: &JobIds,
+        outcome: Final<'_>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let Some(invitation_id) = &ids.subject_id else {
+            return Ok(());
+        };
+        match outcome {
+            Final::Sent => invitations::set_status(
+                conn,
+                invitation_id,
+                InvitationStatus::Sent,
+                None,
+                Some(now),
+                now,
+            )?,
+            Final::Failed(reason) => invitations::set_status(
+                conn,
+                invitation_id,
+                InvitationStatus::Failed,
+                Some(reason),
+                None,
+                now,
+            )?,
+        };
+        Ok(())
+    }
+}
+
+fn prepare(
     conn: &mut DbConn,
     row: OutboxRow,
     lease_id: &str,
@@ -100,11 +150,12 @@ pub(crate) fn prepare(
     Ok(Some(Job {
         ids: JobIds {
             outbox_id: row.id,
-            invitation_id: Some(invitation.id),
+            kind: JobKind::SurveyEmail,
+            subject_id: Some(invitation.id),
             attempts: row.attempts,
         },
         to_masked: mask(&invitation.email),
-        message: Message::Survey(Box::new(Draft {
+        draft: Box::new(Draft {
             survey: settings_of_survey,
             to_email: invitation.email,
             to_name: invitation.name,
@@ -113,7 +164,7 @@ pub(crate) fn prepare(
             message_id: invitation.message_id,
             token,
             unsubscribe_token,
-        })),
+        }),
     }))
 }
 
@@ -131,12 +182,8 @@ pub(crate) struct Draft {
     unsubscribe_token: Token,
 }
 
-impl Draft {
-    pub(crate) fn build(
-        &self,
-        public_url: &str,
-        default_from: &Mailbox,
-    ) -> anyhow::Result<lettre::Message> {
+impl kind::Draft for Draft {
+    fn build(&self, public_url: &str, default_from: &Mailbox) -> anyhow::Result<lettre::Message> {
         survey::build(&SurveyMessage {
             survey: &self.survey,
             to_email: &self.to_email,

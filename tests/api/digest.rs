@@ -245,7 +245,7 @@ async fn the_weekly_digest_arrives_once_with_the_apis_figures(backend: Backend) 
 }
 
 /// Another instance on the app's database, with the app's clock and SMTP server.
-async fn second_instance(app: &TestApp) -> npsd::jobs::dispatcher::Dispatcher {
+async fn second_instance(app: &TestApp) -> npsd::jobs::Dispatcher {
     let config = test_config(app.db.url(), &app.smtp.url(), &[]);
     let clock: SharedClock = app.clock.clone();
     let other = Application::build_with_clock(config, clock)

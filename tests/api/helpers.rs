@@ -7,7 +7,7 @@ use chrono::SubsecRound;
 use diesel::{Connection, RunQueryDsl};
 use npsd::config::{Config, Sources};
 use npsd::domain::clock::{Clock, SharedClock};
-use npsd::jobs::dispatcher::Dispatcher;
+use npsd::jobs::Dispatcher;
 use npsd::startup::Application;
 use npsd::store::Store;
 use reqwest::StatusCode;
