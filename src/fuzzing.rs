@@ -4,7 +4,7 @@
 use crate::domain::email::EmailAddress;
 use crate::domain::score::{Category, Score};
 use crate::domain::token::Token;
-use crate::domain::transaction::{NewTransaction, MAX_PROPERTIES};
+use crate::domain::transaction::MAX_PROPERTIES;
 use crate::http::api::json::{decode_cursor, parse_limit};
 use crate::http::api::results::Period;
 use crate::http::api::{keys, suppressions, surveys};
@@ -135,7 +135,7 @@ pub fn json_ingest(data: &[u8]) {
         other => vec![other],
     };
     for item in items {
-        if let Ok(tx) = NewTransaction::parse(item) {
+        if let Ok(tx) = crate::http::api::transactions::parse_transaction(item.clone()) {
             assert!(!tx.transaction_id.is_empty() && tx.transaction_id.chars().count() <= 200);
             assert!(!tx.transaction_id.chars().any(char::is_control));
             assert!(tx.email.as_str().parse::<lettre::Address>().is_ok());
@@ -177,7 +177,7 @@ pub fn json_ingest(data: &[u8]) {
             }
         }
     }
-    if let Ok(answer) = crate::domain::embed::WebAnswer::parse_json(&value) {
+    if let Ok(answer) = crate::http::embed::api::parse_answer(value.clone()) {
         assert!(answer.score.value() <= 10);
         let comment = answer.comment.as_deref().unwrap_or("");
         assert!(comment.chars().count() <= crate::domain::embed::MAX_COMMENT_CHARS);
@@ -199,8 +199,8 @@ pub fn json_ingest(data: &[u8]) {
             assert!(!key.contains('\0'));
         }
     }
-    let _ = keys::parse_new_key(&value);
-    if let Ok((email, _)) = suppressions::parse_new(&value) {
+    let _ = keys::parse_new_key(value.clone());
+    if let Ok((email, _)) = suppressions::parse_new(value.clone()) {
         assert!(email.as_str().parse::<lettre::Address>().is_ok());
     }
 }

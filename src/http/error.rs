@@ -7,7 +7,26 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use npsd_app::ServiceError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every error answer of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetails,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetails {
+    pub code: String,
+    pub message: String,
+    /// The field at fault (validation errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The scope a 403 was missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
 
 /// An error of a JSON API request.
 #[derive(Debug, thiserror::Error)]
@@ -95,68 +114,78 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = match self {
-            ApiError::Validation(v) => json!({"error": {
-                "code": "validation_failed",
-                "message": format!("{}: {}", v.field, v.message),
-                "field": v.field,
-            }}),
-            ApiError::BadRequest { code, message } => {
-                json!({"error": {"code": code, "message": message}})
-            }
-            ApiError::Unauthorized => json!({"error": {
-                "code": "unauthorized",
-                "message": "missing or invalid API key: send Authorization: Bearer <key>",
-            }}),
-            ApiError::Forbidden(scope) => json!({"error": {
-                "code": "forbidden",
-                "message": format!("this API key lacks the '{scope}' scope this endpoint needs"),
-                "scope": scope,
-            }}),
+        let detail = |code: &str, message: String| ErrorDetails {
+            code: code.to_string(),
+            message,
+            field: None,
+            scope: None,
+        };
+        let error = match self {
+            ApiError::Validation(v) => ErrorDetails {
+                field: Some(v.field.clone()),
+                ..detail("validation_failed", format!("{}: {}", v.field, v.message))
+            },
+            ApiError::BadRequest { code, message } => detail(code, message.clone()),
+            ApiError::Unauthorized => detail(
+                "unauthorized",
+                "missing or invalid API key: send Authorization: Bearer <key>".into(),
+            ),
+            ApiError::Forbidden(scope) => ErrorDetails {
+                scope: Some(scope.to_string()),
+                ..detail(
+                    "forbidden",
+                    format!("this API key lacks the '{scope}' scope this endpoint needs"),
+                )
+            },
             ApiError::TooManyRequests {
                 retry_after_seconds,
-            } => json!({"error": {
-                "code": "too_many_requests",
-                "message": format!("too many failed attempts from this address; try again in {retry_after_seconds} s"),
-            }}),
+            } => detail(
+                "too_many_requests",
+                format!("too many failed attempts from this address; try again in {retry_after_seconds} s"),
+            ),
             ApiError::RateLimited {
                 retry_after_seconds,
-            } => json!({"error": {
-                "code": "rate_limited",
-                "message": format!("too many answers from this address or to this survey; try again in {retry_after_seconds} s"),
-            }}),
+            } => detail(
+                "rate_limited",
+                format!("too many answers from this address or to this survey; try again in {retry_after_seconds} s"),
+            ),
             ApiError::Refused {
                 code,
                 message,
-                field: Some(field),
-            } => json!({"error": {"code": code, "message": message, "field": field}}),
-            ApiError::Refused { code, message, .. } => {
-                json!({"error": {"code": code, "message": message}})
-            }
-            ApiError::MethodNotAllowed(m) => {
-                json!({"error": {"code": "method_not_allowed", "message": m}})
-            }
+                field,
+            } => ErrorDetails {
+                field: field.map(str::to_string),
+                ..detail(code, message.clone())
+            },
+            ApiError::MethodNotAllowed(m) => detail("method_not_allowed", m.clone()),
             ApiError::Unavailable(e)
                 if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::TimedOut)) =>
             {
                 tracing::warn!(error = ?e, "API request ran past the read budget");
-                json!({"error": {
-                    "code": "query_timeout",
-                    "message": "the query ran past the database time budget (NPSD_QUERY_TIMEOUT_MS) and was stopped; narrow the period or the filters, or retry later",
-                }})
+                detail(
+                    "query_timeout",
+                    "the query ran past the database time budget (NPSD_QUERY_TIMEOUT_MS) and was stopped; narrow the period or the filters, or retry later".into(),
+                )
             }
             ApiError::Unavailable(e) => {
                 tracing::warn!(error = ?e, "API request found the database unavailable");
-                json!({"error": {"code": "unavailable", "message": "the service is busy; retry in a few seconds"}})
+                detail(
+                    "unavailable",
+                    "the service is busy; retry in a few seconds".into(),
+                )
             }
-            ApiError::NotFound(m) => json!({"error": {"code": "not_found", "message": m}}),
-            ApiError::Conflict(m) => json!({"error": {"code": "conflict", "message": m}}),
-            ApiError::TooLarge(m) => json!({"error": {"code": "too_large", "message": m}}),
+            ApiError::NotFound(m) => detail("not_found", m.clone()),
+            ApiError::Conflict(m) => detail("conflict", m.clone()),
+            ApiError::TooLarge(m) => detail("too_large", m.clone()),
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error in API request");
-                json!({"error": {"code": "internal_error", "message": "something went wrong on our side; it has been logged"}})
+                detail(
+                    "internal_error",
+                    "something went wrong on our side; it has been logged".into(),
+                )
             }
         };
+        let body = ErrorBody { error };
         let mut res = HttpResponse::build(self.status_code()).json(body);
         self.add_headers(res.headers_mut(), "Bearer");
         res

@@ -2,17 +2,31 @@
 //! survey's time zone (the tz database, through `jiff`, handles DST). No I/O.
 use super::email::EmailAddress;
 use super::ValidationError;
+use crate::WholeInput;
 use chrono::NaiveDateTime;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
-use serde_json::{Map, Value};
 
 pub const MAX_RECIPIENTS: usize = 50;
 /// Digests in a row without responses after which the digest pauses until responses return.
 pub const SILENT_DIGESTS_BEFORE_PAUSE: usize = 4;
 /// The trend and the trailing comparison cover this many periods.
 pub const TREND_PERIODS: usize = 12;
+
+/// A change to the digest settings; what is left out keeps its value. Strings as sent: the
+/// checks trim, parse and name the field (`digest.weekday`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DigestPatch {
+    pub enabled: Option<bool>,
+    pub recipients: Option<Vec<String>>,
+    pub weekday: Option<String>,
+    pub hour: Option<WholeInput>,
+    pub time_zone: Option<String>,
+    pub period: Option<String>,
+    /// A field that is not a digest setting, refused by name.
+    pub unknown: Option<String>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeriodKind {
@@ -89,81 +103,75 @@ impl Default for DigestSettings {
 }
 
 impl DigestSettings {
-    /// Applies a `"digest": {...}` object of the surveys API; fields left out keep their value.
-    pub fn patched(&self, value: &Value) -> Result<DigestSettings, ValidationError> {
-        let obj: &Map<String, Value> = value
-            .as_object()
-            .ok_or_else(|| ValidationError::new("digest", "must be an object"))?;
+    /// Applies a digest patch (the surveys API's `"digest": {...}`); fields left out keep their
+    /// value.
+    pub fn patched(&self, patch: &DigestPatch) -> Result<DigestSettings, ValidationError> {
+        if let Some(key) = &patch.unknown {
+            return Err(ValidationError::new(
+                format!("digest.{key}"),
+                "is not a digest setting",
+            ));
+        }
         let mut s = self.clone();
-        for (key, v) in obj {
-            let field = format!("digest.{key}");
-            match key.as_str() {
-                "enabled" => {
-                    s.enabled = v
-                        .as_bool()
-                        .ok_or_else(|| ValidationError::new(&field, "must be true or false"))?
+        if let Some(enabled) = patch.enabled {
+            s.enabled = enabled;
+        }
+        if let Some(hour) = patch.hour {
+            s.hour = match hour {
+                WholeInput::Whole(h) if (0..=23).contains(&h) => h as u8,
+                _ => {
+                    return Err(ValidationError::new(
+                        "digest.hour",
+                        "must be a whole hour from 0 to 23",
+                    ))
                 }
-                "recipients" => {
-                    let items = v.as_array().ok_or_else(|| {
-                        ValidationError::new(&field, "must be a list of email addresses")
-                    })?;
-                    if items.len() > MAX_RECIPIENTS {
-                        return Err(ValidationError::new(
-                            &field,
-                            format!("must list at most {MAX_RECIPIENTS} addresses"),
-                        ));
-                    }
-                    let mut out: Vec<String> = Vec::new();
-                    for item in items {
-                        let raw = item.as_str().ok_or_else(|| {
-                            ValidationError::new(&field, "must be a list of email addresses")
-                        })?;
-                        let email = EmailAddress::parse(&field, raw)?;
-                        if !out.iter().any(|e| e.eq_ignore_ascii_case(email.as_str())) {
-                            out.push(email.as_str().to_string());
-                        }
-                    }
-                    s.recipients = out;
-                }
-                "weekday" => {
-                    let raw = v.as_str().unwrap_or("").trim().to_ascii_lowercase();
-                    let short: String = raw.chars().take(3).collect();
-                    let full_ok = WEEKDAYS.iter().any(|(d, w)| {
-                        *d == short
-                            && (raw.len() == 3 || raw == format!("{w:?}").to_ascii_lowercase())
-                    });
-                    if !full_ok {
-                        return Err(ValidationError::new(
-                            &field,
-                            "must be a weekday: mon, tue, wed, thu, fri, sat or sun",
-                        ));
-                    }
-                    s.weekday = short;
-                }
-                "hour" => {
-                    s.hour = v
-                        .as_i64()
-                        .filter(|h| (0..=23).contains(h))
-                        .map(|h| h as u8)
-                        .ok_or_else(|| {
-                            ValidationError::new(&field, "must be a whole hour from 0 to 23")
-                        })?
-                }
-                "time_zone" => {
-                    let raw = v.as_str().unwrap_or("").trim();
-                    let zone = (!raw.is_empty()).then(|| TimeZone::get(raw).ok()).flatten();
-                    let Some(zone) = zone else {
-                        return Err(ValidationError::new(
-                            &field,
-                            "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
-                        ));
-                    };
-                    // Stored as the tz database spells it ("europe/berlin" -> "Europe/Berlin").
-                    s.time_zone = zone.iana_name().unwrap_or(raw).to_string();
-                }
-                "period" => s.period = PeriodKind::parse(&field, v.as_str().unwrap_or(""))?,
-                _ => return Err(ValidationError::new(&field, "is not a digest setting")),
+            };
+        }
+        if let Some(period) = &patch.period {
+            s.period = PeriodKind::parse("digest.period", period)?;
+        }
+        if let Some(items) = &patch.recipients {
+            let field = "digest.recipients";
+            if items.len() > MAX_RECIPIENTS {
+                return Err(ValidationError::new(
+                    field,
+                    format!("must list at most {MAX_RECIPIENTS} addresses"),
+                ));
             }
+            let mut out: Vec<String> = Vec::new();
+            for raw in items {
+                let email = EmailAddress::parse(field, raw)?;
+                if !out.iter().any(|e| e.eq_ignore_ascii_case(email.as_str())) {
+                    out.push(email.as_str().to_string());
+                }
+            }
+            s.recipients = out;
+        }
+        if let Some(raw) = &patch.time_zone {
+            let raw = raw.trim();
+            let zone = (!raw.is_empty()).then(|| TimeZone::get(raw).ok()).flatten();
+            let Some(zone) = zone else {
+                return Err(ValidationError::new(
+                    "digest.time_zone",
+                    "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
+                ));
+            };
+            // Stored as the tz database spells it ("europe/berlin" -> "Europe/Berlin").
+            s.time_zone = zone.iana_name().unwrap_or(raw).to_string();
+        }
+        if let Some(raw) = &patch.weekday {
+            let raw = raw.trim().to_ascii_lowercase();
+            let short: String = raw.chars().take(3).collect();
+            let full_ok = WEEKDAYS.iter().any(|(d, w)| {
+                *d == short && (raw.len() == 3 || raw == format!("{w:?}").to_ascii_lowercase())
+            });
+            if !full_ok {
+                return Err(ValidationError::new(
+                    "digest.weekday",
+                    "must be a weekday: mon, tue, wed, thu, fri, sat or sun",
+                ));
+            }
+            s.weekday = short;
         }
         if s.enabled && s.recipients.is_empty() {
             return Err(ValidationError::new(
@@ -424,7 +432,6 @@ pub fn parse_period(raw: &str, tz: &TimeZone) -> Result<DigestPeriod, Validation
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
@@ -432,27 +439,83 @@ mod tests {
 
     fn weekly(tz: &str) -> DigestSettings {
         DigestSettings::default()
-            .patched(&json!({"enabled": true, "recipients": ["cx@shop.example"], "time_zone": tz}))
+            .patched(&DigestPatch {
+                enabled: Some(true),
+                recipients: Some(vec!["cx@shop.example".into()]),
+                time_zone: Some(tz.into()),
+                ..Default::default()
+            })
             .unwrap()
     }
 
     #[test]
     fn settings_are_checked_field_by_field() {
         let d = DigestSettings::default();
-        let field = |v: Value| d.patched(&v).unwrap_err().field;
-        assert_eq!(field(json!({"weekday": "funday"})), "digest.weekday");
-        assert_eq!(field(json!({"hour": 24})), "digest.hour");
-        assert_eq!(field(json!({"hour": -1})), "digest.hour");
+        let field = |p: DigestPatch| d.patched(&p).unwrap_err().field;
+        let text = |s: &str| Some(s.to_string());
+        let patch = DigestPatch::default;
         assert_eq!(
-            field(json!({"time_zone": "Mars/Olympus"})),
+            field(DigestPatch {
+                weekday: text("funday"),
+                ..patch()
+            }),
+            "digest.weekday"
+        );
+        for hour in [
+            WholeInput::Whole(24),
+            WholeInput::Whole(-1),
+            WholeInput::NotWhole,
+        ] {
+            assert_eq!(
+                field(DigestPatch {
+                    hour: Some(hour),
+                    ..patch()
+                }),
+                "digest.hour"
+            );
+        }
+        assert_eq!(
+            field(DigestPatch {
+                time_zone: text("Mars/Olympus"),
+                ..patch()
+            }),
             "digest.time_zone"
         );
-        assert_eq!(field(json!({"recipients": ["nope"]})), "digest.recipients");
-        assert_eq!(field(json!({"period": "hourly"})), "digest.period");
-        assert_eq!(field(json!({"enabled": true})), "digest.recipients");
-        assert_eq!(field(json!({"color": 1})), "digest.color");
+        assert_eq!(
+            field(DigestPatch {
+                recipients: Some(vec!["nope".into()]),
+                ..patch()
+            }),
+            "digest.recipients"
+        );
+        assert_eq!(
+            field(DigestPatch {
+                period: text("hourly"),
+                ..patch()
+            }),
+            "digest.period"
+        );
+        assert_eq!(
+            field(DigestPatch {
+                enabled: Some(true),
+                ..patch()
+            }),
+            "digest.recipients"
+        );
+        assert_eq!(
+            field(DigestPatch {
+                unknown: text("color"),
+                ..patch()
+            }),
+            "digest.color"
+        );
         let s = d
-            .patched(&json!({"weekday": "Friday", "hour": 0, "time_zone": "America/New_York"}))
+            .patched(&DigestPatch {
+                weekday: text("Friday"),
+                hour: Some(WholeInput::Whole(0)),
+                time_zone: text("America/New_York"),
+                ..patch()
+            })
             .unwrap();
         assert_eq!((s.weekday.as_str(), s.hour), ("fri", 0));
     }

@@ -9,12 +9,21 @@ pub mod embed;
 pub mod insight;
 pub mod nps;
 pub mod period;
+pub mod properties;
 pub mod score;
 pub mod suppression;
 pub mod survey;
 pub mod token;
 pub mod transaction;
 pub mod user;
+
+/// A number as a request gave it: a whole number (that fits 64 bits), or a number that is not one
+/// (a fraction, one that went through a float). The checks refuse the latter with their own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WholeInput {
+    Whole(i64),
+    NotWhole,
+}
 
 /// A value from outside was not acceptable. `field` names it as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

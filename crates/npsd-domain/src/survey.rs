@@ -129,8 +129,8 @@ pub struct SurveyPatch {
     pub intro: Option<Option<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub embed_enabled: Option<bool>,
-    /// A `"digest": {...}` object; fields left out keep their value.
-    pub digest: Option<serde_json::Value>,
+    /// The digest's settings; fields left out keep their value.
+    pub digest: Option<super::digest::DigestPatch>,
 }
 
 impl SurveyPatch {

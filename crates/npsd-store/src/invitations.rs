@@ -1,3 +1,5 @@
+pub use super::properties::properties_of_invitations as properties_of;
+pub use super::rows::InvitationRow;
 use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
 use super::surveys::SurveyRow;
 use super::{is_unique_violation, new_id, suppressions, unsubscribes, DbConn, StoreResult};
@@ -10,28 +12,6 @@ use npsd_domain::transaction::NewTransaction;
 pub const REASON_THROTTLED: &str = "throttled";
 pub const REASON_UNSUBSCRIBED: &str = "unsubscribed";
 pub const REASON_SUPPRESSED: &str = "suppressed";
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = invitations)]
-// None is bound as NULL rather than left out as DEFAULT: the INSERT's text then never varies,
-// so SQLite prepares it (and compiles its triggers) once, not on every insert.
-#[diesel(treat_none_as_default_value = false)]
-pub struct InvitationRow {
-    pub id: String,
-    pub survey_id: String,
-    pub transaction_id: String,
-    pub email: String,
-    pub email_key: String,
-    pub name: Option<String>,
-    pub locale: String,
-    pub status: InvitationStatus,
-    pub reason: Option<String>,
-    pub send_at: NaiveDateTime,
-    pub sent_at: Option<NaiveDateTime>,
-    pub message_id: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
 
 pub struct Ingested {
     pub invitation: InvitationRow,
@@ -266,25 +246,11 @@ pub fn property(conn: &mut DbConn, id: &str, name: &str) -> StoreResult<Option<S
         .optional()?)
 }
 
-pub fn properties_of(
-    conn: &mut DbConn,
-    ids: &[String],
-) -> StoreResult<Vec<(String, String, String)>> {
-    Ok(invitation_properties::table
-        .filter(invitation_properties::invitation_id.eq_any(ids))
-        .select((
-            invitation_properties::invitation_id,
-            invitation_properties::name,
-            invitation_properties::value,
-        ))
-        .load(conn)?)
-}
-
 /// Invitations whose email went out, by send time.
 pub fn count_sent(
     conn: &mut DbConn,
     survey_id: &str,
-    f: &super::responses::ResponseFilter,
+    f: &super::filter::ResponseFilter,
 ) -> StoreResult<i64> {
     // Web, API and imported answers (and verified ones, which are all web answers) had no
     // invitation.

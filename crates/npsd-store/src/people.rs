@@ -1,8 +1,8 @@
 //! People: one row per address with a stable id, made when a transaction, an answer or an
 //! import first names the address (Delighted's API names people by id). And everything held
 //! about one address, to export it (GDPR Art. 15); erasing it (Art. 17) is [`super::erasure`].
-use super::invitations::InvitationRow;
-use super::responses::ResponseRow;
+use super::rows::InvitationRow;
+use super::rows::ResponseRow;
 use super::schema::{invitations, link_events, people, responses, surveys, unsubscribes};
 use super::suppressions::{self, SuppressionRow};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
@@ -234,7 +234,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         .select((InvitationRow::as_select(), surveys::slug))
         .load(conn)?;
     let ids: Vec<String> = invitations.iter().map(|(i, _)| i.id.clone()).collect();
-    let properties = super::invitations::properties_of(conn, &ids)?;
+    let properties = super::properties::properties_of_invitations(conn, &ids)?;
     // Email answers through the invitations, web answers by the address the page gave.
     let responses: Vec<(ResponseRow, String)> = responses::table
         .inner_join(surveys::table)
@@ -251,7 +251,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         .filter(|(r, _)| r.invitation_id.is_none())
         .map(|(r, _)| r.id.clone())
         .collect();
-    let response_properties = super::responses::properties_of(conn, &web_ids)?;
+    let response_properties = super::properties::properties_of_responses(conn, &web_ids)?;
     let mut link_events = Vec::new();
     for chunk in ids.chunks(500) {
         link_events.extend(

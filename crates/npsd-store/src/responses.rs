@@ -1,45 +1,16 @@
-use super::invitations::InvitationRow;
+pub use super::filter::ResponseFilter;
+pub use super::properties::properties_of_responses as properties_of;
+use super::rows::InvitationRow;
+pub use super::rows::ResponseRow;
 use super::schema::{invitations, link_events, responses};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
 use crate::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use npsd_domain::bot::{assess, LinkEvent, LinkEventKind, Verdict};
-use npsd_domain::insight::{CommentSort, PropertyFilter, SearchWords};
+use npsd_domain::insight::{CommentSort, SearchWords};
 use npsd_domain::nps::ScoreCounts;
 use npsd_domain::score::{Category, Score};
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = responses)]
-// None is bound as NULL rather than left out as DEFAULT: the INSERT's text then never varies,
-// so SQLite prepares it (and compiles its triggers) once, not on every insert.
-#[diesel(treat_none_as_default_value = false)]
-pub struct ResponseRow {
-    pub id: String,
-    pub survey_id: String,
-    pub invitation_id: Option<String>,
-    pub channel: Channel,
-    pub score: i32,
-    pub comment: Option<String>,
-    pub status: ResponseStatus,
-    pub status_reason: Option<String>,
-    pub responded_at: NaiveDateTime,
-    pub submitted_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    /// Web answers only: who answered, on which page, and whether the site signed it.
-    pub email: Option<String>,
-    pub email_key: Option<String>,
-    pub name: Option<String>,
-    pub customer_id: Option<String>,
-    pub page_url: Option<String>,
-    pub verified: bool,
-    pub respondent_key: Option<String>,
-    pub edit_token_hash: Option<String>,
-    pub edit_token_expires_at: Option<NaiveDateTime>,
-    /// Restored or discarded by hand: wins over the scanner rules.
-    pub manual_status: Option<ResponseStatus>,
-}
 
 impl ResponseRow {
     /// A new counted answer given at `responded_at`, with nothing known about who gave it; each
@@ -240,39 +211,11 @@ fn judge(
     Ok(Some(row))
 }
 
-/// Which responses a figure counts: a period, a channel, only verified ones, property segments.
-#[derive(Debug, Clone, Default)]
-pub struct ResponseFilter {
-    pub from: Option<NaiveDateTime>,
-    pub until: Option<NaiveDateTime>,
-    pub channel: Option<Channel>,
-    /// Some(true): only answers whose identity the site signed; Some(false): only the others.
-    pub verified: Option<bool>,
-    /// `property.plan=pro`: only responses whose transaction (or web answer) has these properties.
-    pub properties: PropertyFilter,
-}
-
-impl ResponseFilter {
-    /// The same filter over another range.
-    pub fn between(&self, from: NaiveDateTime, until: NaiveDateTime) -> ResponseFilter {
-        ResponseFilter {
-            from: Some(from),
-            until: Some(until),
-            ..self.clone()
-        }
-    }
-
-    /// Whether the per-hour tallies can answer it (they know survey, hour and channel only).
-    pub fn tallied(&self) -> bool {
-        self.verified.is_none() && self.properties.is_empty()
-    }
-}
-
 /// Narrows a boxed query over `responses` (alone or joined) to a [`ResponseFilter`].
 macro_rules! narrow {
     ($query:expr, $filter:expr) => {{
         use $crate::schema::responses as r;
-        let f: &$crate::responses::ResponseFilter = $filter;
+        let f: &$crate::filter::ResponseFilter = $filter;
         let mut q = $query;
         if let Some(from) = f.from {
             q = q.filter(r::responded_at.ge(from));
@@ -640,22 +583,6 @@ pub fn insert_properties(
             .execute(conn)?;
     }
     Ok(())
-}
-
-/// The properties of web answers: (response id, name, value).
-pub fn properties_of(
-    conn: &mut DbConn,
-    ids: &[String],
-) -> StoreResult<Vec<(String, String, String)>> {
-    use super::schema::response_properties;
-    Ok(response_properties::table
-        .filter(response_properties::response_id.eq_any(ids))
-        .select((
-            response_properties::response_id,
-            response_properties::name,
-            response_properties::value,
-        ))
-        .load(conn)?)
 }
 
 /// The properties of each listed response, by response id. Every response carries its own in

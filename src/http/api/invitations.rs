@@ -101,7 +101,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The invitation's id")),
     responses(
         (status = 200, description = "Cancelled: the invitation is skipped and its email will not go out", body = InvitationView),
-        (status = 409, description = "Sent, failed, skipped or being sent already", body = super::openapi::ErrorBody)),
+        (status = 409, description = "Sent, failed, skipped or being sent already", body = crate::http::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn cancel(
     _: Scoped<Ingest>,

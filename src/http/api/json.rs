@@ -235,6 +235,47 @@ impl actix_web::FromRequest for Body {
     }
 }
 
+/// A JSON request body read into `T`, one of the API's input types: 400 for what is not JSON (as
+/// [`Body`]), 422 naming the field for what `T` refuses (see [`super::fields::parse`]).
+pub struct Input<T>(pub T);
+
+/// How an input type is read from a JSON body: most are objects ([`object_input!`]).
+pub trait FromJson: Sized {
+    fn from_json(value: serde_json::Value) -> Result<Self, crate::domain::ValidationError>;
+}
+
+/// Input types read from a JSON object (see [`super::fields::parse_object`]).
+#[macro_export]
+macro_rules! object_input {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl $crate::http::api::json::FromJson for $ty {
+            fn from_json(
+                value: serde_json::Value,
+            ) -> Result<Self, $crate::domain::ValidationError> {
+                $crate::http::api::fields::parse_object(value)
+            }
+        }
+    )+};
+}
+
+impl<T: FromJson + 'static> actix_web::FromRequest for Input<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Input<T>, actix_web::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let body = Body::from_request(req, payload);
+        Box::pin(async move {
+            let Body(value) = body.await?;
+            T::from_json(value)
+                .map(Input)
+                .map_err(|e| crate::http::error::ApiError::from(e).into())
+        })
+    }
+}
+
 /// The `{email}` of a path, parsed: 422 naming `email` when it is not an address.
 pub struct PathEmail(pub crate::domain::email::EmailAddress);
 

@@ -1,7 +1,8 @@
 //! API keys: create (the key is shown only in that answer), list, revoke. Admin scope.
 use super::auth::{Admin, Scoped};
+use super::fields::{self, NullableText, OptText, OptTextList};
 use super::json::timestamp;
-use super::json::Body;
+use super::json::Input;
 use crate::domain::access::Scopes;
 use crate::domain::survey::{parse_slug, DEFAULT_SLUG};
 use crate::domain::ValidationError;
@@ -9,8 +10,10 @@ use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::api_keys::ApiKeyRow;
 use actix_web::{web, HttpResponse};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde::Serialize;
-use serde_json::Value;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -60,49 +63,65 @@ pub fn parse_name(raw: &str) -> Result<String, ValidationError> {
     Ok(name.to_string())
 }
 
-/// A new key: its name, scopes, and the slug of its survey (None: `default`).
-pub fn parse_new_key(body: &Value) -> Result<(String, Scopes, Option<String>), ValidationError> {
-    crate::domain::reject_nul(body)?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
-    let name = match obj.get("name") {
-        Some(Value::String(s)) => parse_name(s)?,
-        None | Some(Value::Null) => return Err(ValidationError::new("name", "is required")),
-        Some(_) => return Err(ValidationError::new("name", "must be a string")),
-    };
-    let scopes = match obj.get("scopes") {
-        Some(Value::Array(items)) => {
-            let names = items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| ValidationError::new("scopes", "must be a list of strings"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Scopes::parse("scopes", &names)?
+/// A new API key.
+#[derive(Deserialize, ToSchema)]
+pub struct ApiKeyInput {
+    /// 1 to 100 characters on one line.
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    name: NullableText,
+    /// ingest, read and/or admin.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, required = true, min_items = 1)]
+    scopes: OptTextList,
+    /// The slug of the survey the key's Delighted-compatible requests (`/v1/...`) use; default
+    /// `default`.
+    #[serde(default)]
+    #[schema(inline)]
+    survey: OptText,
+    /// Any other field is refused by name.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    other: BTreeMap<String, IgnoredAny>,
+}
+
+crate::object_input!(ApiKeyInput);
+
+/// A new key's name, scopes and the slug of its survey (None: `default`).
+pub type NewKey = (String, Scopes, Option<String>);
+
+impl TryFrom<ApiKeyInput> for NewKey {
+    type Error = ValidationError;
+
+    fn try_from(input: ApiKeyInput) -> Result<NewKey, ValidationError> {
+        let name = match input.name.0 {
+            Some(s) => parse_name(&s)?,
+            None => return Err(ValidationError::new("name", "is required")),
+        };
+        let scopes = match input.scopes.0 {
+            Some(names) => Scopes::parse("scopes", &names)?,
+            None => {
+                return Err(ValidationError::new(
+                    "scopes",
+                    "is required: a list of ingest, read, admin",
+                ))
+            }
+        };
+        let survey = input
+            .survey
+            .0
+            .map(|s| parse_slug("survey", &s))
+            .transpose()?;
+        if let Some(key) = input.other.into_keys().next() {
+            return Err(ValidationError::new(key, "is not a field of an API key"));
         }
-        None | Some(Value::Null) => {
-            return Err(ValidationError::new(
-                "scopes",
-                "is required: a list of ingest, read, admin",
-            ))
-        }
-        Some(_) => return Err(ValidationError::new("scopes", "must be a list of strings")),
-    };
-    let survey = crate::domain::transaction::opt_string(obj, "survey")?
-        .map(|s| parse_slug("survey", &s))
-        .transpose()?;
-    for key in obj.keys() {
-        if key != "name" && key != "scopes" && key != "survey" {
-            return Err(ValidationError::new(
-                key.clone(),
-                "is not a field of an API key",
-            ));
-        }
+        Ok((name, scopes, survey))
     }
-    Ok((name, scopes, survey))
+}
+
+/// Reads a new key from a JSON body (the fuzzer).
+pub fn parse_new_key(body: serde_json::Value) -> Result<NewKey, ValidationError> {
+    fields::parse_object::<ApiKeyInput>(body)?.try_into()
 }
 
 /// Creates a key; answers it with the secret. The survey (a slug) must exist.
@@ -120,14 +139,14 @@ pub async fn create_key(
 }
 
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "access",
-    request_body = crate::http::api::openapi::ApiKeyInput,
+    request_body = ApiKeyInput,
     responses((status = 201, description = "Created; `key` is shown only here", body = CreatedKeyView)), security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    Body(body): Body,
+    Input(input): Input<ApiKeyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, scopes, survey) = parse_new_key(&body)?;
+    let (name, scopes, survey) = NewKey::try_from(input)?;
     let created = create_key(&state.app, name, scopes, survey).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/api-keys/{}", created.key.id)))

@@ -2,6 +2,7 @@
 //! embedded form's public endpoint under /api/v1/embed (`crate::http::embed`).
 pub mod auth;
 pub mod export;
+pub mod fields;
 pub mod invitations;
 pub mod json;
 pub mod keys;

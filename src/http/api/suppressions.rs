@@ -1,6 +1,7 @@
 //! Suppressions: addresses that no survey emails again. POST and DELETE need admin, GET read.
 use super::auth::{Admin, Read, Scoped};
-use super::json::Body;
+use super::fields::{self, NullableText};
+use super::json::Input;
 use super::json::PathEmail;
 use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
 use crate::domain::email::EmailAddress;
@@ -11,7 +12,6 @@ use crate::http::AppState;
 use crate::store::suppressions::{self, SuppressionRow};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Serialize, ToSchema)]
@@ -32,22 +32,41 @@ impl From<&SuppressionRow> for SuppressionView {
     }
 }
 
-pub fn parse_new(body: &Value) -> Result<(EmailAddress, SuppressionReason), ValidationError> {
-    crate::domain::reject_nul(body)?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
-    let email = match obj.get("email") {
-        Some(Value::String(s)) => EmailAddress::parse("email", s)?,
-        None | Some(Value::Null) => return Err(ValidationError::new("email", "is required")),
-        Some(_) => return Err(ValidationError::new("email", "must be a string")),
-    };
-    let reason = match obj.get("reason") {
-        None | Some(Value::Null) => SuppressionReason::Manual,
-        Some(Value::String(s)) => SuppressionReason::parse("reason", s)?,
-        Some(_) => return Err(ValidationError::new("reason", "must be a string")),
-    };
-    Ok((email, reason))
+/// An address to suppress.
+#[derive(Deserialize, ToSchema)]
+pub struct SuppressionInput {
+    #[serde(default)]
+    #[schema(inline, required = true, format = Email)]
+    email: NullableText,
+    /// bounce, complaint or manual (default).
+    #[serde(default)]
+    #[schema(inline)]
+    reason: NullableText,
+}
+
+crate::object_input!(SuppressionInput);
+
+impl TryFrom<SuppressionInput> for (EmailAddress, SuppressionReason) {
+    type Error = ValidationError;
+
+    fn try_from(input: SuppressionInput) -> Result<Self, ValidationError> {
+        let email = match input.email.0 {
+            Some(s) => EmailAddress::parse("email", &s)?,
+            None => return Err(ValidationError::new("email", "is required")),
+        };
+        let reason = match input.reason.0 {
+            None => SuppressionReason::Manual,
+            Some(s) => SuppressionReason::parse("reason", &s)?,
+        };
+        Ok((email, reason))
+    }
+}
+
+/// Reads a suppression from a JSON body (the fuzzer).
+pub fn parse_new(
+    body: serde_json::Value,
+) -> Result<(EmailAddress, SuppressionReason), ValidationError> {
+    fields::parse_object::<SuppressionInput>(body)?.try_into()
 }
 
 /// Suppresses an address; answers the stored row and whether it is new.
@@ -65,7 +84,7 @@ pub async fn suppress(
 }
 
 #[utoipa::path(post, path = "/api/v1/suppressions", tag = "suppressions",
-    request_body = crate::http::api::openapi::SuppressionInput,
+    request_body = SuppressionInput,
     responses(
         (status = 201, description = "Suppressed", body = SuppressionView),
         (status = 200, description = "Suppressed already", body = SuppressionView),
@@ -73,9 +92,9 @@ pub async fn suppress(
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    Body(body): Body,
+    Input(input): Input<SuppressionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (email, reason) = parse_new(&body)?;
+    let (email, reason) = input.try_into()?;
     let (row, created) = suppress(&state, email, reason).await?;
     let mut res = if created {
         HttpResponse::Created()

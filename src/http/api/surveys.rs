@@ -1,39 +1,24 @@
 //! Surveys: list, create, read, change.
 use super::auth::{Admin, Read, Scoped};
-use super::json::Body;
-use super::json::SurveyView;
+use super::fields::{
+    self, Addresses, Clearable, Flag, HourMessage, LooseText, Num, Text, TextList, Whole,
+};
+use super::json::{Input, SurveyView};
+use crate::domain::digest::DigestPatch;
 use crate::domain::survey::SurveyPatch;
 use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::store::surveys::SurveyRow;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct SurveyList {
     pub surveys: Vec<SurveyView>,
 }
-
-/// Field names the API accepts, with the spellings people also use.
-const FIELDS: &[(&str, &[&str])] = &[
-    ("slug", &[]),
-    ("brand", &[]),
-    ("question", &[]),
-    ("sender", &["from"]),
-    ("reply_to", &["reply-to"]),
-    ("locale", &["default_locale"]),
-    ("send_delay_seconds", &["delay_seconds", "send_delay"]),
-    ("throttle_days", &[]),
-    ("response_window_days", &["response_window"]),
-    ("accent_color", &["accent_colour"]),
-    ("intro", &[]),
-    ("allowed_origins", &[]),
-    ("embed_enabled", &[]),
-    ("digest", &[]),
-];
 
 /// Fields the API shows but nobody sets: ignored on input, so a client can send back what it read.
 const READ_ONLY: &[&str] = &[
@@ -44,105 +29,152 @@ const READ_ONLY: &[&str] = &[
     "updated_at",
 ];
 
-fn canonical(obj: Map<String, Value>) -> Result<Map<String, Value>, ValidationError> {
-    let mut out = Map::new();
-    for (key, value) in obj {
-        if READ_ONLY.contains(&key.as_str()) {
-            continue;
+/// Survey settings; on PATCH every field is optional, `null` clears an optional one. The
+/// spellings people also use (`from`, `delay_seconds`, `accent_colour`...) are accepted.
+#[derive(Deserialize, ToSchema)]
+pub struct SurveyInput {
+    /// Required on POST; cannot change.
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    slug: Option<Text>,
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    brand: Option<Text>,
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    question: Option<Clearable>,
+    #[serde(default, deserialize_with = "fields::present", alias = "from")]
+    #[schema(inline)]
+    sender: Option<Clearable>,
+    #[serde(default, deserialize_with = "fields::present", alias = "reply-to")]
+    #[schema(inline)]
+    reply_to: Option<Clearable>,
+    #[serde(
+        default,
+        deserialize_with = "fields::present",
+        alias = "default_locale"
+    )]
+    #[schema(inline)]
+    locale: Option<Text>,
+    #[serde(
+        default,
+        deserialize_with = "fields::present",
+        alias = "delay_seconds",
+        alias = "send_delay"
+    )]
+    #[schema(value_type = Option<i64>)]
+    send_delay_seconds: Option<Whole<i64>>,
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(value_type = Option<i32>)]
+    throttle_days: Option<Whole<i32>>,
+    #[serde(
+        default,
+        deserialize_with = "fields::present",
+        alias = "response_window"
+    )]
+    #[schema(value_type = Option<i32>)]
+    response_window_days: Option<Whole<i32>>,
+    /// `#rrggbb`
+    #[serde(default, deserialize_with = "fields::present", alias = "accent_colour")]
+    #[schema(inline)]
+    accent_color: Option<Text>,
+    /// A line under the email's greeting, e.g. "Thanks for your order {order_id}."
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    intro: Option<Clearable>,
+    /// Origins (`scheme://host[:port]`) whose pages may embed the survey.
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    allowed_origins: Option<TextList>,
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    embed_enabled: Option<Flag>,
+    /// The NPS digest; fields left out keep their value.
+    #[serde(default)]
+    digest: Option<DigestInput>,
+    /// Any other field: refused by name, except the read-only ones a client read.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    other: BTreeMap<String, IgnoredAny>,
+}
+
+/// The NPS digest's settings.
+#[derive(Deserialize, ToSchema)]
+pub struct DigestInput {
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    enabled: Option<Flag>,
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    recipients: Option<TextList<Addresses>>,
+    /// mon, tue, wed, thu, fri, sat or sun.
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    weekday: Option<LooseText>,
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 23)]
+    hour: Option<Num<HourMessage>>,
+    /// An IANA time zone, e.g. Europe/Berlin.
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    time_zone: Option<LooseText>,
+    /// daily, weekly or monthly.
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(inline)]
+    period: Option<LooseText>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    other: BTreeMap<String, IgnoredAny>,
+}
+
+crate::object_input!(SurveyInput);
+
+impl From<DigestInput> for DigestPatch {
+    fn from(d: DigestInput) -> DigestPatch {
+        DigestPatch {
+            enabled: d.enabled.map(|f| f.0),
+            recipients: d.recipients.map(|l| l.0),
+            weekday: d.weekday.map(|t| t.0),
+            hour: d.hour.map(|n| n.0),
+            time_zone: d.time_zone.map(|t| t.0),
+            period: d.period.map(|t| t.0),
+            unknown: d.other.into_keys().next(),
         }
-        let name = FIELDS
-            .iter()
-            .find(|(name, aliases)| *name == key || aliases.contains(&key.as_str()))
-            .map(|(name, _)| *name)
-            .ok_or_else(|| ValidationError::new(key.clone(), "is not a survey setting"))?;
-        out.insert(name.to_string(), value);
-    }
-    Ok(out)
-}
-
-fn string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, ValidationError> {
-    match obj.get(field) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ValidationError::new(field, "must be a string")),
     }
 }
 
-/// Absent: no change; null or "": clear; a string: set.
-fn clearable(
-    obj: &Map<String, Value>,
-    field: &str,
-) -> Result<Option<Option<String>>, ValidationError> {
-    match obj.get(field) {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
-        Some(_) => Err(ValidationError::new(field, "must be a string or null")),
+impl SurveyInput {
+    /// The slug it names (required on create, unchangeable on update) and the change it asks.
+    pub fn into_patch(self) -> Result<(Option<String>, SurveyPatch), ValidationError> {
+        if let Some(key) = self.other.keys().find(|k| !READ_ONLY.contains(&k.as_str())) {
+            return Err(ValidationError::new(key.clone(), "is not a survey setting"));
+        }
+        let text = |g: Option<Text>| g.map(|t| t.0);
+        let clearable = |g: Option<Clearable>| g.map(|c| c.0);
+        let patch = SurveyPatch {
+            brand: text(self.brand),
+            question: clearable(self.question),
+            sender: clearable(self.sender),
+            reply_to: clearable(self.reply_to),
+            locale: text(self.locale),
+            send_delay_seconds: self.send_delay_seconds.map(|n| n.0),
+            throttle_days: self.throttle_days.map(|n| n.0),
+            response_window_days: self.response_window_days.map(|n| n.0),
+            accent_color: text(self.accent_color),
+            intro: clearable(self.intro),
+            allowed_origins: self.allowed_origins.map(|l| l.0),
+            embed_enabled: self.embed_enabled.map(|f| f.0),
+            digest: self.digest.map(DigestPatch::from),
+        };
+        Ok((text(self.slug), patch))
     }
 }
 
-fn integer<T: TryFrom<i64>>(
-    obj: &Map<String, Value>,
-    field: &str,
-) -> Result<Option<T>, ValidationError> {
-    match obj.get(field) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .and_then(|v| T::try_from(v).ok())
-            .map(Some)
-            .ok_or_else(|| ValidationError::new(field, "must be a whole number")),
-        Some(_) => Err(ValidationError::new(field, "must be a whole number")),
-    }
-}
-
-fn boolean(obj: &Map<String, Value>, field: &str) -> Result<Option<bool>, ValidationError> {
-    match obj.get(field) {
-        None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ValidationError::new(field, "must be true or false")),
-    }
-}
-
-/// A list of strings; null is the empty list.
-fn strings(obj: &Map<String, Value>, field: &str) -> Result<Option<Vec<String>>, ValidationError> {
-    match obj.get(field) {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(Vec::new())),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                _ => Err(ValidationError::new(field, "must be a list of strings")),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(ValidationError::new(field, "must be a list of strings")),
-    }
-}
-
-pub fn parse_patch(body: Value) -> Result<(Option<String>, SurveyPatch), ValidationError> {
-    crate::domain::reject_nul(&body)?;
-    let Value::Object(obj) = body else {
-        return Err(ValidationError::new("body", "must be a JSON object"));
-    };
-    let obj = canonical(obj)?;
-    let patch = SurveyPatch {
-        brand: string(&obj, "brand")?,
-        question: clearable(&obj, "question")?,
-        sender: clearable(&obj, "sender")?,
-        reply_to: clearable(&obj, "reply_to")?,
-        locale: string(&obj, "locale")?,
-        send_delay_seconds: integer(&obj, "send_delay_seconds")?,
-        throttle_days: integer(&obj, "throttle_days")?,
-        response_window_days: integer(&obj, "response_window_days")?,
-        accent_color: string(&obj, "accent_color")?,
-        intro: clearable(&obj, "intro")?,
-        allowed_origins: strings(&obj, "allowed_origins")?,
-        embed_enabled: boolean(&obj, "embed_enabled")?,
-        digest: obj.get("digest").cloned(),
-    };
-    Ok((string(&obj, "slug")?, patch))
+/// Reads a survey body from JSON (the API; the fuzzer).
+pub fn parse_patch(
+    body: serde_json::Value,
+) -> Result<(Option<String>, SurveyPatch), ValidationError> {
+    fields::parse_object::<SurveyInput>(body)?.into_patch()
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys",
@@ -167,14 +199,14 @@ pub async fn get(
 }
 
 #[utoipa::path(post, path = "/api/v1/surveys", tag = "surveys",
-    request_body = crate::http::api::openapi::SurveyInput,
+    request_body = SurveyInput,
     responses((status = 201, description = "Created", body = SurveyView)), security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
-    Body(body): Body,
+    Input(input): Input<SurveyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, patch) = parse_patch(body)?;
+    let (slug, patch) = input.into_patch()?;
     let row = npsd_app::surveys::create(&state.app, slug, patch).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/surveys/{}", row.slug)))
@@ -183,26 +215,17 @@ pub async fn create(
 
 #[utoipa::path(patch, path = "/api/v1/surveys/{slug}", tag = "surveys",
     params(("slug" = String, Path, description = "The survey's slug")),
-    request_body = crate::http::api::openapi::SurveyInput,
+    request_body = SurveyInput,
     responses((status = 200, description = "Changed", body = SurveyView)), security(("bearer" = [])))]
 pub async fn update(
     _: Scoped<Admin>,
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    Body(body): Body,
+    Input(input): Input<SurveyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let updated = patch_survey(&state, slug.into_inner(), body).await?;
+    let (new_slug, patch) = input.into_patch()?;
+    let updated = npsd_app::surveys::update(&state.app, slug.into_inner(), new_slug, patch).await?;
     Ok(HttpResponse::Ok().json(SurveyView::from(&updated)))
-}
-
-/// Changes the fields a JSON patch names (the API and the dashboard's settings form).
-pub async fn patch_survey(
-    state: &AppState,
-    slug: String,
-    body: serde_json::Value,
-) -> Result<SurveyRow, npsd_app::ServiceError> {
-    let (new_slug, patch) = parse_patch(body)?;
-    npsd_app::surveys::update(&state.app, slug, new_slug, patch).await
 }
 
 /// A new embed secret, shown only now.

@@ -3,15 +3,14 @@
 use super::session::SignedIn;
 use super::{html, see_other, PageError};
 use crate::domain::access::Scopes;
+use crate::domain::survey::SurveyPatch;
 use crate::http::api::keys::{create_key, ApiKeyView};
-use crate::http::api::surveys::patch_survey;
 use crate::http::AppState;
 use crate::store::api_keys;
 use crate::store::surveys::SurveyRow;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 #[derive(Template)]
 #[template(path = "dashboard/settings.html")]
@@ -89,26 +88,24 @@ pub async fn save_survey(
         &form.throttle_days,
     ])?;
     let slug = slug.into_inner();
-    let optional = |v: &str| {
-        let v = v.trim();
-        if v.is_empty() {
-            Value::Null
-        } else {
-            Value::String(v.to_string())
-        }
-    };
-    let patch = (|| -> Result<Value, PageError> {
-        Ok(json!({
-            "brand": form.brand.trim(),
-            "question": optional(&form.question),
-            "reply_to": optional(&form.reply_to),
-            "accent_color": form.accent_color.trim(),
-            "send_delay_seconds": number("send delay", &form.send_delay_seconds)?,
-            "throttle_days": number("throttle days", &form.throttle_days)?,
-        }))
-    })();
+    let optional = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    let patch =
+        (|| -> Result<SurveyPatch, PageError> {
+            let throttle_days = number("throttle days", &form.throttle_days)?;
+            Ok(SurveyPatch {
+                brand: Some(form.brand.trim().to_string()),
+                question: Some(optional(&form.question)),
+                reply_to: Some(optional(&form.reply_to)),
+                accent_color: Some(form.accent_color.trim().to_string()),
+                send_delay_seconds: Some(number("send delay", &form.send_delay_seconds)?),
+                throttle_days: Some(i32::try_from(throttle_days).map_err(|_| {
+                    PageError::Invalid("throttle_days: must be a whole number".into())
+                })?),
+                ..Default::default()
+            })
+        })();
     let result = match patch {
-        Ok(p) => patch_survey(&state, slug.clone(), p)
+        Ok(p) => npsd_app::surveys::update(&state.app, slug.clone(), None, p)
             .await
             .map_err(PageError::from),
         Err(e) => Err(e),

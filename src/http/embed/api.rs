@@ -5,10 +5,12 @@ use super::answer::{store_answer, NotStored, Stored};
 use super::limits::RetryAfter;
 use super::text::WidgetText;
 use super::EmbedSurvey;
-use crate::domain::embed::{parse_comment, parse_score_value, WebAnswer};
+use crate::domain::embed::{parse_comment, WebAnswer, WebAnswerFields, SCORE_MESSAGE};
+use crate::domain::score::Score;
 use crate::domain::survey::{accent_colors, parse_locale};
 use crate::domain::token::Token;
 use crate::domain::ValidationError;
+use crate::http::api::fields::{self, NullableText, OptText, Properties};
 use crate::http::error::ApiError;
 use crate::http::pages::ClientIp;
 use crate::http::AppState;
@@ -95,43 +97,130 @@ pub struct WebResponseBody {
 }
 
 /// What a page sends: a score, and what it knows about the visitor.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
 pub struct WebAnswerInput {
-    #[schema(minimum = 0, maximum = 10)]
-    pub score: u8,
+    #[serde(default)]
+    #[schema(value_type = u8, required = true, minimum = 0, maximum = 10)]
+    score: Option<ScoreValue>,
     /// At most 5,000 characters.
-    pub comment: Option<String>,
-    #[schema(format = Email)]
-    pub email: Option<String>,
-    pub customer_id: Option<String>,
-    pub name: Option<String>,
-    pub properties:
-        Option<std::collections::HashMap<String, crate::http::api::openapi::PropertyValue>>,
+    #[serde(default)]
+    #[schema(inline)]
+    comment: NullableText,
+    #[serde(default)]
+    #[schema(inline, format = Email)]
+    email: OptText,
+    #[serde(default)]
+    #[schema(inline)]
+    customer_id: OptText,
+    #[serde(default)]
+    #[schema(inline)]
+    name: OptText,
+    #[serde(default)]
+    #[schema(inline)]
+    properties: Properties,
     /// The page's address; the widget sends it without its query string unless the script tag
     /// says `data-send-query="true"`.
-    pub page_url: Option<String>,
+    #[serde(default)]
+    #[schema(inline)]
+    page_url: OptText,
     /// `t=<Unix seconds>,v1=<hex HMAC-SHA256>`: the shop's server signs, with the survey's embed
     /// secret, the lines `npsd-embed-v1`, `t=<the same seconds>`, `email=<email>`,
     /// `customer_id=<customer id>`, `name=<name>` (an absent field with nothing after `=`) joined
     /// by `\n`. Any identity field it did not sign, an old bare hex signature, or one issued more
     /// than `NPSD_EMBED_SIGNATURE_MAX_AGE` (24 h) ago leaves the answer unverified; it still counts.
+    #[serde(default)]
     #[schema(
+        inline,
         example = "t=1780304400,v1=f40c7b5fa91caf18971a2bc1ea282ee4ecc74a41afed085798813f58b510209d"
     )]
-    pub signature: Option<String>,
+    signature: OptText,
     /// The widget's first-party visitor id.
-    pub visitor_id: Option<String>,
+    #[serde(default)]
+    #[schema(inline)]
+    visitor_id: OptText,
+    /// The hidden field only bots fill in.
+    #[serde(default, rename = "website")]
+    #[schema(ignore)]
+    honeypot: NullableText,
 }
 
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct WebEditInput {
-    pub edit_token: String,
-    pub comment: Option<String>,
-    #[schema(minimum = 0, maximum = 10)]
-    pub score: Option<u8>,
+crate::object_input!(WebAnswerInput);
+
+impl TryFrom<WebAnswerInput> for WebAnswer {
+    type Error = ValidationError;
+
+    fn try_from(input: WebAnswerInput) -> Result<WebAnswer, ValidationError> {
+        WebAnswer::try_from(WebAnswerFields {
+            score: input.score.map(|s| s.0),
+            comment: input.comment.0,
+            email: input.email.0,
+            customer_id: input.customer_id.0,
+            name: input.name.0,
+            properties: input.properties.0,
+            page_url: input.page_url.0,
+            signature: input.signature.0,
+            visitor_id: input.visitor_id.0,
+            honeypot: input.honeypot.0,
+        })
+    }
 }
+
+/// Reads an answer from JSON: the API's body, or the iframe's form turned into the same shape.
+pub fn parse_answer(value: Value) -> Result<WebAnswer, ValidationError> {
+    fields::parse_object::<WebAnswerInput>(value)?.try_into()
+}
+
+/// A score as JSON: a whole number 0-10, or the same as a string (as forms send it).
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreValue(Score);
+
+impl<'de> Deserialize<'de> for ScoreValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::Number(n) => n.as_i64().and_then(Score::new),
+            Value::String(s) => {
+                Some(Score::parse("score", &s).map_err(|e| D::Error::custom(e.message))?)
+            }
+            _ => None,
+        }
+        .map(ScoreValue)
+        .ok_or_else(|| D::Error::custom(SCORE_MESSAGE))
+    }
+}
+
+/// A change to an answer, within the hour its edit token works.
+#[derive(Deserialize, ToSchema)]
+pub struct WebEditInput {
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    edit_token: EditToken,
+    /// `null` or "" clears the comment.
+    #[serde(default, deserialize_with = "fields::present")]
+    #[schema(value_type = Option<String>)]
+    comment: Option<NullableText>,
+    #[serde(default)]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 10)]
+    score: Option<ScoreValue>,
+}
+
+crate::object_input!(WebEditInput);
+
+/// The edit token an answer came with; anything but a string is refused in those words.
+#[derive(Debug, Clone, Default)]
+pub struct EditToken(Option<String>);
+
+impl<'de> Deserialize<'de> for EditToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(EditToken(None)),
+            Value::String(s) => Ok(EditToken(Some(s))),
+            _ => Err(serde::de::Error::custom(EDIT_TOKEN_MESSAGE)),
+        }
+    }
+}
+
+const EDIT_TOKEN_MESSAGE: &str = "must be the edit_token string the answer came with";
 
 fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
@@ -151,7 +240,7 @@ pub async fn create(
     ip: ClientIp,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let answer = WebAnswer::parse_json(&json_body(&body)?)?;
+    let answer = parse_answer(json_body(&body)?)?;
     match store_answer(&state, &survey, answer, ip.0).await {
         Ok(Stored {
             id,
@@ -173,37 +262,24 @@ pub async fn create(
     }
 }
 
-/// Parses `{"edit_token", "comment"?, "score"?}`; `"comment": null` or "" clears the comment.
-fn parse_edit(value: &Value) -> Result<(String, WebEdit), ValidationError> {
-    crate::domain::reject_nul(value)?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
-    let token = match obj.get("edit_token") {
-        Some(Value::String(t)) if !t.is_empty() => t.clone(),
-        None | Some(Value::Null) => return Err(ValidationError::new("edit_token", "is required")),
-        Some(_) => {
-            return Err(ValidationError::new(
-                "edit_token",
-                "must be the edit_token string the answer came with",
-            ))
-        }
+/// Reads `{"edit_token", "comment"?, "score"?}`; `"comment": null` or "" clears the comment.
+fn parse_edit(value: Value) -> Result<(String, WebEdit), ValidationError> {
+    let input = fields::parse_object::<WebEditInput>(value)?;
+    let token = match input.edit_token.0 {
+        Some(t) if !t.is_empty() => t,
+        None => return Err(ValidationError::new("edit_token", "is required")),
+        Some(_) => return Err(ValidationError::new("edit_token", EDIT_TOKEN_MESSAGE)),
     };
-    let score = match obj.get("score") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(parse_score_value(v)?),
-    };
-    let comment = match obj.get("comment") {
+    let comment = match input.comment {
         None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) => Some(parse_comment(Some(s))?),
-        Some(_) => return Err(ValidationError::new("comment", "must be a string")),
+        Some(NullableText(None)) => Some(None),
+        Some(NullableText(Some(s))) => Some(parse_comment(Some(&s))?),
     };
     Ok((
         token.clone(),
         WebEdit {
             token_hash: Token::from_secret(&token).hash(),
-            score,
+            score: input.score.map(|s| s.0),
             comment,
         },
     ))
@@ -221,7 +297,7 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    let (_, edit) = parse_edit(&json_body(&body)?)?;
+    let (_, edit) = parse_edit(json_body(&body)?)?;
     let now = state.app.clock.now();
     let survey_id = survey.id.clone();
     let lookup = id.clone();
@@ -252,5 +328,76 @@ pub async fn update(
             message: "the edit_token has expired: an answer can be changed for one hour".into(),
             field: Some("edit_token"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::embed::Respondent;
+    use serde_json::json;
+
+    #[test]
+    fn answers_parse_and_name_the_bad_field() {
+        let a = parse_answer(json!({
+            "score": 9, "comment": "  Great\r\nshop \u{7}", "email": "Ann@Example.com",
+            "properties": {"plan": "pro", "seats": 3}, "page_url": "https://shop.example/a#x",
+            "visitor_id": "abc123", "website": ""
+        }))
+        .unwrap();
+        assert_eq!(a.score.value(), 9);
+        assert_eq!(a.comment.as_deref(), Some("Great\nshop"));
+        assert_eq!(a.page_url.as_deref(), Some("https://shop.example/a"));
+        assert!(!a.honeypot);
+        assert!(matches!(a.respondent(), Respondent::Email(_)));
+        let field = |v: Value| parse_answer(v).unwrap_err().field;
+        assert_eq!(field(json!({})), "score");
+        assert_eq!(field(json!({"score": 11})), "score");
+        assert_eq!(field(json!({"score": 2.5})), "score");
+        assert_eq!(field(json!({"score": "x"})), "score");
+        assert_eq!(
+            field(json!({"score": 1, "comment": "x".repeat(5001)})),
+            "comment"
+        );
+        assert_eq!(field(json!({"score": 1, "email": "nope"})), "email");
+        assert_eq!(
+            field(json!({"score": 1, "page_url": "javascript:alert(1)"})),
+            "page_url"
+        );
+        assert_eq!(
+            field(json!({"score": 1, "visitor_id": "a b"})),
+            "visitor_id"
+        );
+        assert_eq!(field(json!({"score": 1, "signature": "xyz"})), "signature");
+        assert_eq!(field(json!({"score": 1, "properties": [1]})), "properties");
+        assert_eq!(field(json!([1])), "body");
+        assert!(
+            parse_answer(json!({"score": "7", "website": "http://spam"}))
+                .unwrap()
+                .honeypot
+        );
+        assert!(parse_answer(json!({"score": 1, "comment": "x".repeat(5000)})).is_ok());
+    }
+
+    #[test]
+    fn edits_need_their_token_and_name_what_is_wrong() {
+        let field = |v: Value| parse_edit(v).err().expect("refused");
+        assert_eq!(field(json!({})).field, "edit_token");
+        assert_eq!(field(json!({"edit_token": 5})).message, EDIT_TOKEN_MESSAGE);
+        assert_eq!(field(json!({"edit_token": ""})).message, EDIT_TOKEN_MESSAGE);
+        assert_eq!(
+            field(json!({"edit_token": "t", "score": 11})).field,
+            "score"
+        );
+        assert_eq!(
+            field(json!({"edit_token": "t", "comment": 5})).message,
+            "must be a string"
+        );
+        let (_, edit) =
+            parse_edit(json!({"edit_token": "t", "comment": null, "score": "7"})).unwrap();
+        assert_eq!(edit.comment, Some(None));
+        assert_eq!(edit.score.map(Score::value), Some(7));
+        let (_, edit) = parse_edit(json!({"edit_token": "t"})).unwrap();
+        assert_eq!((edit.comment, edit.score), (None, None));
     }
 }

@@ -3,7 +3,7 @@
 //! comment form, then the thank-you page. Only the survey's allowed origins may frame it
 //! (`Content-Security-Policy: frame-ancestors`).
 use super::answer::{store_answer, NotStored, Stored};
-use crate::domain::embed::{parse_comment, WebAnswer};
+use crate::domain::embed::parse_comment;
 use crate::domain::token::Token;
 use crate::domain::ValidationError;
 use crate::http::error::{html, PageError};
@@ -211,7 +211,7 @@ pub async fn show(
     // and not to a visitor after their click.
     let mut probe = as_answer_json(&fields).map_err(setup_error)?;
     probe["score"] = Value::from(0);
-    WebAnswer::parse_json(&probe).map_err(setup_error)?;
+    super::api::parse_answer(probe).map_err(setup_error)?;
     render_form(&survey, &carried(&fields), None, StatusCode::OK)
 }
 
@@ -254,7 +254,7 @@ async fn store_score(
     }
     // (The honeypot field, `website`, comes along: a filled one marks the answer as a bot's.)
     let json = as_answer_json(&fields).map_err(setup_error)?;
-    let answer = match WebAnswer::parse_json(&json) {
+    let answer = match super::api::parse_answer(json) {
         Ok(a) => a,
         Err(e) if e.field == "score" => {
             return render_form(
