@@ -1,6 +1,6 @@
 //! The dashboard in headless Chromium: an admin signs in, reads the overview and a survey,
 //! searches the comments, restores a bot answer; axe-core finds no WCAG 2.2 A/AA violation at
-//! phone and desktop width, and the screenshots the README shows are taken here
+//! phone and desktop width, and the screenshots docs/DASHBOARD.md shows are taken here
 //! (NPSD_TEST_SCREENSHOT_DIR=docs/screenshots refreshes them).
 use crate::browser::{browser_available, Browser, PHONE};
 use crate::dashboard::{add_admin, ADMIN, PASSWORD};

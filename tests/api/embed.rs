@@ -93,9 +93,9 @@ pub(crate) struct Signed<'a> {
     pub name: Option<&'a str>,
 }
 
-/// The `signature` a shop's server makes, exactly as the README shows: the lines `npsd-embed-v1`,
-/// `t=<issued_at>`, `email=…`, `customer_id=…`, `name=…` joined by `\n`, HMAC-SHA256 with the
-/// survey's secret, sent as `t=<issued_at>,v1=<hex>`.
+/// The `signature` a shop's server makes, exactly as docs/EMBEDDING.md shows: the lines
+/// `npsd-embed-v1`, `t=<issued_at>`, `email=…`, `customer_id=…`, `name=…` joined by `\n`,
+/// HMAC-SHA256 with the survey's secret, sent as `t=<issued_at>,v1=<hex>`.
 pub(crate) fn sign_at(secret: &str, who: Signed<'_>, issued_at: i64) -> String {
     let message = [
         "npsd-embed-v1".to_string(),

@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub fn sqlite_backup(url: &DatabaseUrl, dest: &Path) -> anyhow::Result<()> {
     let DatabaseUrl::Sqlite(source) = url else {
-        bail!("npsd backup copies SQLite databases; for PostgreSQL use pg_dump (see the README's Backups section)");
+        bail!("npsd backup copies SQLite databases; for PostgreSQL use pg_dump (see docs/OPERATIONS.md, Backups)");
     };
     if dest.exists() {
         bail!("{} exists already; name a new file", dest.display());
