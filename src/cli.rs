@@ -3,12 +3,13 @@
 //! with the service stopped. Only `serve` and `migrate` create a database; the others refuse when
 //! there is none, naming the database they looked for.
 use crate::config::Config;
+use crate::domain::access::parse_key_name;
 use crate::domain::access::Scopes;
 use crate::domain::email::EmailAddress;
 use crate::domain::suppression::SuppressionReason;
-use crate::http::api::keys::{create_key, parse_name, ApiKeyView};
 use crate::store::existing::OpenExistingError;
 use crate::store::{api_keys, suppressions, DatabaseUrl, Store};
+use crate::views::{ApiKeyView, CreatedKeyView};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -252,14 +253,16 @@ async fn admin_command(
                 survey,
                 json,
             } => {
-                let name = parse_name(&name)?;
+                let name = parse_key_name(&name)?;
                 let scopes = Scopes::parse("--scope", &scopes)?;
                 let survey = survey
                     .map(|s| crate::domain::survey::parse_slug("--survey", &s))
                     .transpose()?;
-                let created = create_key(&operations(config, &store), name, scopes, survey)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let created =
+                    npsd_app::keys::create(&operations(config, &store), name, scopes, survey)
+                        .await
+                        .map(CreatedKeyView::from)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&created)?);
                 } else {
@@ -340,7 +343,7 @@ async fn admin_command(
                         .await?;
                     let views: Vec<_> = rows
                         .iter()
-                        .map(crate::http::api::suppressions::SuppressionView::from)
+                        .map(crate::views::SuppressionView::from)
                         .collect();
                     if json {
                         println!("{}", serde_json::to_string_pretty(&views)?);
@@ -434,7 +437,7 @@ async fn users_command(action: UsersAction, config: &Config, store: &Store) -> a
                             "email": u.email,
                             "role": u.role,
                             "password_set": u.password_hash.is_some(),
-                            "created_at": crate::http::api::json::timestamp(u.created_at),
+                            "created_at": crate::views::timestamp(u.created_at),
                         })
                     })
                     .collect();

@@ -219,8 +219,8 @@ pub fn email_address(data: &[u8]) {
 /// The Delighted-compatible API's parameters (query string or form body, as Delighted's
 /// clients and hand-written integrations send them) and its Basic authorization header.
 pub fn delighted_params(data: &[u8]) {
-    use crate::compat::delighted::auth::basic_key;
-    use crate::compat::delighted::params::Params;
+    use crate::http::delighted::auth::basic_key;
+    use crate::http::delighted::params::Params;
     let raw = text(data);
     if let Some(key) = basic_key(Some(&raw)) {
         assert!(!key.is_empty() && !key.contains(':'));

@@ -2,7 +2,6 @@
 // diesel's boxed, grouped queries over two backends nest deep types.
 #![recursion_limit = "512"]
 pub mod cli;
-pub mod compat;
 pub mod config;
 pub use npsd_domain as domain;
 // Fuzz entry points: built for `fuzz/` (feature `fuzzing`) and for the tests that run them on seeds.
@@ -15,3 +14,4 @@ pub mod mail;
 pub mod startup;
 pub use npsd_store as store;
 pub mod telemetry;
+pub mod views;

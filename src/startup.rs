@@ -127,7 +127,7 @@ impl Application {
                     .app_data(body_deadline)
                     .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(
                         |err, _| {
-                            crate::http::error::PageError::BadRequest(format!(
+                            crate::http::pages::PageError::BadRequest(format!(
                                 "The form could not be read: {err}"
                             ))
                             .into()

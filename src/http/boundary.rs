@@ -5,7 +5,8 @@
 //!   Content-Security-Policy and frame protection;
 //! - errors produced below the handlers (a wrong method's empty 405, actix's plain-text 413) are
 //!   turned into the same JSON error or page as the handlers' own.
-use crate::http::error::{ApiError, PageError};
+use crate::http::error::ApiError;
+use crate::http::pages::PageError;
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -24,7 +25,7 @@ pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || is_delighted(path)
 }
 
-/// Delighted's API (`crate::compat::delighted`): JSON errors in Delighted's shape.
+/// Delighted's API (`crate::http::delighted`): JSON errors in Delighted's shape.
 pub fn is_delighted(path: &str) -> bool {
     path == "/v1" || path.starts_with("/v1/")
 }
@@ -32,7 +33,7 @@ pub fn is_delighted(path: &str) -> bool {
 /// An API error in the shape the path's readers expect.
 fn api_error_response(e: ApiError, delighted: bool) -> actix_web::HttpResponse {
     if delighted {
-        crate::compat::delighted::error::DelightedError(e).error_response()
+        crate::http::delighted::error::DelightedError(e).error_response()
     } else {
         e.error_response()
     }

@@ -18,7 +18,8 @@
 //!
 //! [`Config::request_body_timeout`]: crate::config::Config::request_body_timeout
 //! [`Config::connections_per_address`]: crate::config::Config::connections_per_address
-use crate::http::error::{ApiError, PageError};
+use crate::http::error::ApiError;
+use crate::http::pages::PageError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Extensions, Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;

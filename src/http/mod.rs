@@ -3,10 +3,15 @@ pub mod api;
 pub mod boundary;
 pub mod connections;
 pub mod dashboard;
+/// Delighted's API at its own paths (`/v1`), mapped onto npsd's operations and reports, so a
+/// shop moves to npsd by changing a base URL and a key.
+pub mod delighted;
 pub mod embed;
 pub mod error;
 pub mod limits;
+pub mod openapi;
 pub mod pages;
+pub mod parameters;
 pub mod query;
 pub mod request_span;
 
@@ -29,14 +34,23 @@ pub struct AppState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/openapi.json", web::get().to(api::openapi::document))
+    cfg.route("/api/openapi.json", web::get().to(openapi::document))
         // Before the /api/v1 scope: the embed endpoint is public, without an API key.
-        .configure(embed::routes)
+        .service(
+            web::scope("/api/v1/embed")
+                // Inside the origin check, so a refusal of an allowed origin carries CORS headers.
+                .wrap(actix_web::middleware::from_fn(
+                    parameters::known_parameters_only,
+                ))
+                .wrap(actix_web::middleware::from_fn(embed::allowed_origins_only))
+                .configure(embed::api_routes),
+        )
+        .configure(embed::page_routes)
         .service(
             web::scope("/api/v1")
                 // Inside authentication: a request without a key gets its 401 first.
                 .wrap(actix_web::middleware::from_fn(
-                    api::parameters::known_parameters_only,
+                    parameters::known_parameters_only,
                 ))
                 .wrap(actix_web::middleware::from_fn(api::auth::authenticate))
                 .configure(api::routes),
@@ -45,9 +59,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(
-                    crate::compat::delighted::auth::authenticate,
+                    crate::http::delighted::auth::authenticate,
                 ))
-                .configure(crate::compat::delighted::routes),
+                .configure(crate::http::delighted::routes),
         )
         .configure(pages::routes)
         .configure(dashboard::routes);

@@ -1,6 +1,6 @@
 //! What a kind of job is to the queue and the worker. Each kind implements [`JobHandler`] in its
-//! own file (`survey_email`, `digest`) and is listed once in [`handler`]; the queue and the worker
-//! name no kind. A new kind (a webhook, an alert, a reminder) is a new file, a variant of
+//! own file (`survey_email`, `digest`) and is listed once in `jobs::handler`; the queue and the
+//! worker name no kind. A new kind (a webhook, an alert, a reminder) is a new file, a variant of
 //! `JobKind`, and one line here.
 //!
 //! A job lives in four steps: **prepared** under the claim, in its write transaction (check the
@@ -104,13 +104,5 @@ pub(crate) trait JobHandler: Sync {
         _now: NaiveDateTime,
     ) -> StoreResult<()> {
         Ok(())
-    }
-}
-
-/// The handler of each kind of job.
-pub(crate) fn handler(kind: JobKind) -> &'static dyn JobHandler {
-    match kind {
-        JobKind::SurveyEmail => &super::survey_email::SurveyEmail,
-        JobKind::Digest => &super::digest::DigestJob,
     }
 }

@@ -9,3 +9,12 @@ pub mod survey_email;
 pub mod worker;
 
 pub use worker::Dispatcher;
+
+/// The handler of each kind of job: the one list of kinds.
+pub(crate) fn handler(kind: crate::store::state::JobKind) -> &'static dyn kind::JobHandler {
+    use crate::store::state::JobKind;
+    match kind {
+        JobKind::SurveyEmail => &survey_email::SurveyEmail,
+        JobKind::Digest => &digest::DigestJob,
+    }
+}

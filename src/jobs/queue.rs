@@ -4,7 +4,8 @@
 //!
 //! Leases are short (`NPSD_LEASE_SECONDS`, 15 s) and renewed every third of that while messages
 //! are in flight, so the rows of a process that died are free again within one lease.
-use super::kind::{handler, ClaimContext, Final, Job, JobIds};
+use super::handler;
+use super::kind::{ClaimContext, Final, Job, JobIds};
 use crate::config::DispatcherSettings;
 use crate::mail::SendError;
 use crate::store::{outbox, DbConn, StoreResult};

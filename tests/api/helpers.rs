@@ -65,8 +65,9 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// Whether the PostgreSQL tests can run. Without a server they are skipped with a message,
-/// unless NPSD_TEST_REQUIRE_POSTGRES=1 (as in CI), where a missing server fails them.
+/// Whether the PostgreSQL tests can run. Without a server at the default address they are skipped
+/// with a message; a server that was asked for (NPSD_TEST_POSTGRES_URL set, or
+/// NPSD_TEST_REQUIRE_POSTGRES=1 as in CI) and cannot be reached fails them instead.
 pub fn postgres_available() -> bool {
     static CHECK: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let result = CHECK.get_or_init(|| {
@@ -76,8 +77,11 @@ pub fn postgres_available() -> bool {
     });
     match result {
         Ok(()) => true,
-        Err(e) if std::env::var("NPSD_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("PostgreSQL is required (NPSD_TEST_REQUIRE_POSTGRES=1) but {} is not reachable: {e}", postgres_admin_url())
+        Err(e)
+            if std::env::var("NPSD_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1")
+                || std::env::var_os("NPSD_TEST_POSTGRES_URL").is_some() =>
+        {
+            panic!("PostgreSQL was asked for (NPSD_TEST_POSTGRES_URL or NPSD_TEST_REQUIRE_POSTGRES=1) but {} is not reachable: {e}", postgres_admin_url())
         }
         Err(e) => {
             eprintln!(
@@ -101,7 +105,85 @@ pub enum TestDb {
     Borrowed(String),
 }
 
+/// The migrated database every PostgreSQL test app starts from, cloned per test with `CREATE
+/// DATABASE ... TEMPLATE`: the migrations run once per set of migrations, not once per test. Its
+/// name carries a hash of `migrations/postgres`, so a changed migration makes a new one.
+fn postgres_template(admin_url: &str) -> &'static str {
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+        let mut files: Vec<_> = walk(&dir);
+        files.sort();
+        for file in files {
+            file.strip_prefix(&dir).unwrap().hash(&mut hasher);
+            std::fs::read(&file).unwrap().hash(&mut hasher);
+        }
+        let name = format!("npsd_template_{:016x}", hasher.finish());
+        let mut conn =
+            diesel::pg::PgConnection::establish(admin_url).expect("connect to PostgreSQL");
+        // Other test processes (the suite run twice at once, say) make the same template.
+        diesel::sql_query("SELECT pg_advisory_lock(4242001)")
+            .execute(&mut conn)
+            .expect("template lock");
+        let exists = diesel::sql_query(format!(
+            "SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"
+        ))
+        .execute(&mut conn)
+        .expect("look for the template")
+            > 0;
+        if !exists {
+            let building = format!("{name}_building");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                .execute(&mut conn)
+                .expect("drop a half-built template");
+            diesel::sql_query(format!("CREATE DATABASE {building}"))
+                .execute(&mut conn)
+                .expect("create the template");
+            let mut url = url::Url::parse(admin_url).expect("postgres url");
+            url.set_path(&building);
+            let db_url = npsd::store::DatabaseUrl::parse(url.as_str()).expect("template url");
+            npsd::store::run_migrations(&db_url).expect("migrate the template");
+            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                .execute(&mut conn)
+                .expect("name the template");
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(4242001)")
+            .execute(&mut conn)
+            .expect("template unlock");
+        name
+    })
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("migrations folder") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 impl TestDb {
+    /// A database with every migration applied (a clone of the template on PostgreSQL; on
+    /// SQLite, where migrating a new file takes milliseconds, an empty file the app migrates).
+    pub fn migrated(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb::create(backend),
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let template = postgres_template(&admin_url);
+                TestDb::create_postgres(admin_url, Some(template))
+            }
+        }
+    }
+
+    /// An empty database (no migrations applied).
     pub fn create(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => {
@@ -109,22 +191,32 @@ impl TestDb {
                 let url = format!("sqlite://{}", dir.path().join("npsd.db").display());
                 TestDb::Sqlite(dir, url)
             }
-            Backend::Postgres => {
-                let admin_url = postgres_admin_url();
-                let name = format!("npsd_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn =
-                    diesel::pg::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create database");
-                let mut url = url::Url::parse(&admin_url).expect("postgres url");
-                url.set_path(&name);
-                TestDb::Postgres {
-                    admin_url,
-                    name,
-                    url: url.to_string(),
-                }
-            }
+            Backend::Postgres => TestDb::create_postgres(postgres_admin_url(), None),
+        }
+    }
+
+    fn create_postgres(admin_url: String, template: Option<&str>) -> TestDb {
+        // A template may be copied by one CREATE DATABASE at a time.
+        static CLONING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let name = format!("npsd_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn =
+            diesel::pg::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+        let create = match template {
+            Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
+        {
+            let _one = CLONING.lock().unwrap_or_else(|e| e.into_inner());
+            diesel::sql_query(create)
+                .execute(&mut conn)
+                .expect("create database");
+        }
+        let mut url = url::Url::parse(&admin_url).expect("postgres url");
+        url.set_path(&name);
+        TestDb::Postgres {
+            admin_url,
+            name,
+            url: url.to_string(),
         }
     }
 
@@ -199,7 +291,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     init_logs();
     let smtp = TestSmtp::start();
-    let db = TestDb::create(backend);
+    let db = TestDb::migrated(backend);
     spawn_on(db, smtp, extra).await
 }
 
@@ -262,7 +354,7 @@ impl Clock for OffsetClock {
 pub async fn spawn_app_with_clock(backend: Backend, clock: Arc<OffsetClock>) -> TestApp {
     init_logs();
     let smtp = TestSmtp::start();
-    let db = TestDb::create(backend);
+    let db = TestDb::migrated(backend);
     start(db, smtp, &[], clock).await
 }
 

@@ -85,6 +85,18 @@ impl Scopes {
     }
 }
 
+/// An API key's name: 1 to 100 characters on one line.
+pub fn parse_key_name(raw: &str) -> Result<String, ValidationError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "name",
+            "must be 1 to 100 characters on one line",
+        ));
+    }
+    Ok(name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,14 @@ pub fn redact_addresses(text: &str) -> String {
     out
 }
 
+/// "Support <help@shop.example>" -> "help@shop.example": what a mailto link needs.
+pub fn reply_address(reply_to: &str) -> String {
+    reply_to
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.email.to_string())
+        .unwrap_or_else(|_| reply_to.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

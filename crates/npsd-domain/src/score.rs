@@ -37,6 +37,7 @@ impl Score {
         self.0
     }
 
+    /// The NPS cut, written once: 0-6 detractors, 7-8 passives, 9-10 promoters.
     pub fn category(self) -> Category {
         match self.0 {
             0..=6 => Category::Detractor,
@@ -51,6 +52,19 @@ impl Score {
 }
 
 impl Category {
+    /// The group of a stored score (always 0 to 10; anything outside is clamped to the scale).
+    pub fn of(score: i32) -> Category {
+        Score(score.clamp(0, Score::MAX as i32) as u8).category()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Detractor => "detractor",
+            Category::Passive => "passive",
+            Category::Promoter => "promoter",
+        }
+    }
+
     pub fn parse(field: &str, raw: &str) -> Result<Category, ValidationError> {
         match raw {
             "promoter" | "promoters" => Ok(Category::Promoter),

@@ -16,6 +16,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use npsd_domain::nps::ScoreCounts;
+use npsd_domain::score::Category;
 use npsd_domain::score::Score;
 
 /// What a range holds: counted responses per score, how many answered an email, how many have a
@@ -361,10 +362,10 @@ pub fn segments(
     let add_raw = |conn: &mut DbConn, f: &ResponseFilter, out: &mut Segments| {
         for (value, score, n) in responses::breakdown_counts(conn, survey_id, f, by)? {
             let slot = out.entry(value).or_default();
-            let i = match score {
-                9..=10 => 0,
-                7..=8 => 1,
-                _ => 2,
+            let i = match Category::of(score) {
+                Category::Promoter => 0,
+                Category::Passive => 1,
+                Category::Detractor => 2,
             };
             slot[i] += n.max(0) as u64;
         }

@@ -3,13 +3,11 @@ use crate::domain::ValidationError;
 use crate::store::invitations::InvitationRow;
 use crate::store::surveys::SurveyRow;
 use base64::Engine;
-use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+use chrono::{DateTime, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub fn timestamp(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub use crate::views::timestamp;
 
 /// A survey as the API shows it.
 #[derive(Serialize, ToSchema)]

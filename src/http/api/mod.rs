@@ -6,8 +6,6 @@ pub mod fields;
 pub mod invitations;
 pub mod json;
 pub mod keys;
-pub mod openapi;
-pub mod parameters;
 pub mod people;
 pub mod responses;
 pub mod results;

@@ -347,11 +347,7 @@ impl CommentView {
 
 /// promoter, passive or detractor, by score.
 pub fn category_of(score: i32) -> &'static str {
-    match score {
-        9.. => "promoter",
-        7..=8 => "passive",
-        _ => "detractor",
-    }
+    Category::of(score).as_str()
 }
 
 #[derive(Serialize, ToSchema)]

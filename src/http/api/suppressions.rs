@@ -3,34 +3,17 @@ use super::auth::{Admin, Read, Scoped};
 use super::fields::{self, NullableText};
 use super::json::Input;
 use super::json::PathEmail;
-use super::json::{decode_cursor, encode_cursor, parse_limit, timestamp};
+use super::json::{decode_cursor, encode_cursor, parse_limit};
 use crate::domain::email::EmailAddress;
 use crate::domain::suppression::SuppressionReason;
 use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::suppressions::{self, SuppressionRow};
+pub use crate::views::SuppressionView;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-#[derive(Serialize, ToSchema)]
-pub struct SuppressionView {
-    /// None once the person was erased: the address stays suppressed, kept only as a hash.
-    pub email: Option<String>,
-    pub reason: String,
-    pub created_at: String,
-}
-
-impl From<&SuppressionRow> for SuppressionView {
-    fn from(r: &SuppressionRow) -> Self {
-        SuppressionView {
-            email: r.email.clone(),
-            reason: r.reason.clone(),
-            created_at: timestamp(r.created_at),
-        }
-    }
-}
 
 /// An address to suppress.
 #[derive(Deserialize, ToSchema)]

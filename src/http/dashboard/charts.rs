@@ -213,10 +213,10 @@ pub fn distribution(counts: &[u64; 11]) -> String {
         r#"<svg class="chart" viewBox="0 0 {w} {h}" aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg">"#
     );
     for (score, count) in counts.iter().enumerate() {
-        let colour = match score {
-            0..=6 => "#dc2626",
-            7..=8 => "#a16207",
-            _ => "#15803d",
+        let colour = match crate::domain::score::Category::of(score as i32) {
+            crate::domain::score::Category::Detractor => "#dc2626",
+            crate::domain::score::Category::Passive => "#a16207",
+            crate::domain::score::Category::Promoter => "#15803d",
         };
         let bar = (*count as f64 / max) * (base - 20.0);
         let x = score as f64 * slot + 4.0;

@@ -4,10 +4,10 @@ use super::session::SignedIn;
 use super::{html, see_other, PageError};
 use crate::domain::access::Scopes;
 use crate::domain::survey::SurveyPatch;
-use crate::http::api::keys::{create_key, ApiKeyView};
 use crate::http::AppState;
 use crate::store::api_keys;
 use crate::store::surveys::SurveyRow;
+use crate::views::{ApiKeyView, CreatedKeyView};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -191,7 +191,7 @@ pub async fn create(
         .filter(|(k, _)| k == "scope")
         .map(|(_, v)| v.clone())
         .collect();
-    let parsed = crate::http::api::keys::parse_name(&field("name"))
+    let parsed = crate::domain::access::parse_key_name(&field("name"))
         .and_then(|name| Scopes::parse("scope", &scopes).map(|s| (name, s)));
     let (name, scopes) = match parsed {
         Ok(p) => p,
@@ -208,8 +208,8 @@ pub async fn create(
         Ok(s) => s,
         Err(e) => return keys_view(&state, &s, None, Some(&e.message)).await,
     };
-    let created = match create_key(&state.app, name, scopes, survey).await {
-        Ok(c) => c,
+    let created = match npsd_app::keys::create(&state.app, name, scopes, survey).await {
+        Ok(c) => CreatedKeyView::from(c),
         Err(npsd_app::ServiceError::Invalid(e)) => {
             let m = format!("{}: {}", e.field, e.message);
             return keys_view(&state, &s, None, Some(&m)).await;

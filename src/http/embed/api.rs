@@ -3,7 +3,6 @@
 //! survey's allowed origins in.
 use super::answer::{store_answer, NotStored, Stored};
 use super::limits::RetryAfter;
-use super::text::WidgetText;
 use super::EmbedSurvey;
 use crate::domain::embed::{parse_comment, WebAnswer, WebAnswerFields, SCORE_MESSAGE};
 use crate::domain::score::Score;
@@ -12,6 +11,7 @@ use crate::domain::token::Token;
 use crate::domain::ValidationError;
 use crate::http::api::fields::{self, NullableText, OptText, Properties};
 use crate::http::error::ApiError;
+use crate::http::pages::text::WidgetText;
 use crate::http::pages::ClientIp;
 use crate::http::AppState;
 use crate::store::web_responses::{self, EditRefused, WebEdit};
@@ -65,17 +65,12 @@ pub async fn config(
         accent_color: accent.to_string(),
         on_accent_color: on_accent.to_string(),
         throttle_days: survey.throttle_days,
-        reply_to: survey.reply_to.as_deref().map(reply_address),
+        reply_to: survey
+            .reply_to
+            .as_deref()
+            .map(crate::domain::email::reply_address),
         text: WidgetText::new(survey.settings().question_text(), &survey.brand),
     }))
-}
-
-/// "Support <help@shop.example>" -> "help@shop.example": what a mailto link needs.
-pub fn reply_address(reply_to: &str) -> String {
-    reply_to
-        .parse::<lettre::message::Mailbox>()
-        .map(|m| m.email.to_string())
-        .unwrap_or_else(|_| reply_to.to_string())
 }
 
 /// A web answer as the API shows it.

@@ -5,7 +5,6 @@ pub mod api;
 pub mod limits;
 pub mod page;
 pub mod script;
-pub mod text;
 
 use crate::http::error::ApiError;
 use crate::http::AppState;
@@ -23,20 +22,18 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// How long browsers may keep a preflight's answer.
 const PREFLIGHT_MAX_AGE: &str = "600";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// The public endpoint's routes, mounted by `http::routes` at `/api/v1/embed` inside the origin
+/// check ([`allowed_origins_only`]) and the query-parameter check.
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .service(web::resource("/{slug}").get(api::config))
+        .service(web::resource("/{slug}/responses").post(api::create))
+        .service(web::resource("/{slug}/responses/{id}").patch(api::update));
+}
+
+/// The widget's script and the iframe's form.
+pub fn page_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::scope("/api/v1/embed")
-            // Inside the origin check, so a refusal of an allowed origin carries CORS headers.
-            .wrap(actix_web::middleware::from_fn(
-                crate::http::api::parameters::known_parameters_only,
-            ))
-            .wrap(actix_web::middleware::from_fn(allowed_origins_only))
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .service(web::resource("/{slug}").get(api::config))
-            .service(web::resource("/{slug}/responses").post(api::create))
-            .service(web::resource("/{slug}/responses/{id}").patch(api::update)),
-    )
-    .service(
         web::resource("/embed.js")
             .get(script::serve)
             .head(script::serve),

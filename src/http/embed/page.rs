@@ -6,9 +6,9 @@ use super::answer::{store_answer, NotStored, Stored};
 use crate::domain::embed::parse_comment;
 use crate::domain::token::Token;
 use crate::domain::ValidationError;
-use crate::http::error::{html, PageError};
 use crate::http::pages::views::{self, EmbedCommentPage, EmbedFormPage, ThanksPage};
 use crate::http::pages::{branding, ClientIp};
+use crate::http::pages::{html, PageError};
 use crate::http::AppState;
 use crate::store::surveys::SurveyRow;
 use crate::store::web_responses::{self, EditRefused, WebEdit};
@@ -390,7 +390,10 @@ async fn store_comment(
         Err(EditRefused::Expired) => return Err(PageError::Expired(Box::new(branding(survey)))),
     };
     let brand = page_branding(survey, form.locale.as_deref());
-    let reply_to = survey.reply_to.as_deref().map(super::api::reply_address);
+    let reply_to = survey
+        .reply_to
+        .as_deref()
+        .map(crate::domain::email::reply_address);
     let body = views::thanks(&ThanksPage {
         branding: &brand,
         score: u8::try_from(row.score).unwrap_or(shown_score),

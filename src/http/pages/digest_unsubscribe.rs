@@ -5,7 +5,7 @@ use super::views::{self, UnsubscribePage, UnsubscribedPage};
 use super::{branding, ClientIp};
 use crate::domain::email::mask;
 use crate::domain::token::Token;
-use crate::http::error::{html, PageError};
+use crate::http::pages::{html, PageError};
 use crate::http::AppState;
 use crate::store::digests;
 use crate::store::surveys::SurveyRow;

@@ -1,14 +1,16 @@
 //! The pages people see: the response form, thank-you page and unsubscribe.
 pub mod digest_unsubscribe;
+pub mod error;
 pub mod respond;
+pub mod text;
 pub mod unsubscribe;
 pub mod views;
 
 use crate::domain::token::{LinkPurpose, Token};
-use crate::http::error::PageError;
 use crate::http::AppState;
 use crate::store::{invitations, invitations::InvitationRow, surveys::SurveyRow};
 use actix_web::{web, HttpResponse};
+pub use error::{html, PageError};
 use std::net::IpAddr;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -2,7 +2,7 @@
 use super::views::{self, SurveyFormPage, ThanksPage};
 use super::{branding, find_link, ClientIp, Link, ANSWER};
 use crate::domain::score::Score;
-use crate::http::error::{html, PageError};
+use crate::http::pages::{html, PageError};
 use crate::http::AppState;
 use crate::store::responses::{self, LinkAction};
 use crate::store::state::ResponseStatus;
@@ -242,7 +242,7 @@ pub async fn submit(
         .survey
         .reply_to
         .as_deref()
-        .map(crate::http::embed::api::reply_address);
+        .map(crate::domain::email::reply_address);
     let body = views::thanks(&ThanksPage {
         branding: &brand,
         score: score.value(),

@@ -3,7 +3,7 @@
 use super::views::{self, UnsubscribePage, UnsubscribedPage};
 use super::{branding, find_link, ClientIp, UNSUBSCRIBE};
 use crate::domain::email::mask;
-use crate::http::error::{html, PageError};
+use crate::http::pages::{html, PageError};
 use crate::http::AppState;
 use crate::store::unsubscribes;
 use actix_web::http::StatusCode;

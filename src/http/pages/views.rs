@@ -4,7 +4,7 @@ use askama::Template;
 
 use crate::domain::score::{Category, Score};
 use crate::domain::survey::accent_colors;
-use crate::http::embed::text::{thanks_for, CONTACT, NOT_LIKELY, VERY_LIKELY};
+use crate::http::pages::text::{thanks_for, CONTACT, NOT_LIKELY, VERY_LIKELY};
 
 /// How a survey's pages look: its brand name and accent colour ("#RRGGBB").
 #[derive(Debug, Clone)]

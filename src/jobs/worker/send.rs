@@ -2,7 +2,8 @@
 //! their outcomes are recorded in groups as they finish.
 use super::Dispatcher;
 use crate::domain::email::redact_addresses;
-use crate::jobs::kind::{handler, Job, JobIds};
+use crate::jobs::handler;
+use crate::jobs::kind::{Job, JobIds};
 use crate::jobs::queue::{record_outcome, Claimed, Outcome, Round};
 use crate::mail::SendError;
 use crate::store::{outbox, StoreResult};

@@ -352,10 +352,11 @@ pub(super) fn comments(list: &[NotableComment]) -> Vec<CommentView<'_>> {
 }
 
 pub(super) fn score_color(score: u8) -> &'static str {
-    match score {
-        0..=6 => DETRACTOR_COLOR,
-        7..=8 => PASSIVE_COLOR,
-        _ => PROMOTER_COLOR,
+    use crate::domain::score::Category;
+    match Category::of(score.into()) {
+        Category::Detractor => DETRACTOR_COLOR,
+        Category::Passive => PASSIVE_COLOR,
+        Category::Promoter => PROMOTER_COLOR,
     }
 }
 

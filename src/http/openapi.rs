@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the whole API, generated from the handlers' annotations, the input
 //! types they read (serde structs beside each handler) and the types they answer with, served at
 //! `/api/openapi.json`: the API reference.
-use super::{keys, people, results, suppressions, surveys, transactions};
+use super::api::{keys, people, results, suppressions, surveys, transactions};
 use crate::http::error::{ErrorBody, ErrorDetails};
 use actix_web::HttpResponse;
 use std::sync::LazyLock;
@@ -30,13 +30,13 @@ use utoipa::{Modify, OpenApi};
         results::trend,
         results::breakdown,
         results::comments,
-        super::responses::list,
-        super::responses::restore,
-        super::responses::discard,
-        super::export::csv,
-        super::export::ndjson,
-        super::invitations::list,
-        super::invitations::cancel,
+        super::api::responses::list,
+        super::api::responses::restore,
+        super::api::responses::discard,
+        super::api::export::csv,
+        super::api::export::ndjson,
+        super::api::invitations::list,
+        super::api::invitations::cancel,
         keys::create,
         keys::list,
         keys::revoke,
