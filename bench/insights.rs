@@ -203,8 +203,8 @@ fn main() {
             "NPS, 90 days in Asia/Kolkata (edges off the hour)",
             Box::new(move |c| {
                 let s = start() + Days::new(200);
-                let midnight =
-                    |d: NaiveDate| npsd::domain::digest::local_midnight("Asia/Kolkata", d).unwrap();
+                let zone = npsd::domain::digest::Zone::named("Asia/Kolkata").unwrap();
+                let midnight = |d: NaiveDate| zone.midnight(d).unwrap();
                 let f = ResponseFilter::default().between(midnight(s), midnight(s + Days::new(90)));
                 let r = reports::nps(c, SURVEY, &f).unwrap();
                 format!("{} responses", r.summary.responses)

@@ -81,7 +81,7 @@ fn figures(r: &NpsReport) -> Figures {
 
 /// The period a stored digest reports, in the survey's time zone.
 pub fn period_of(survey: &SurveyRow, period_key: &str) -> Option<DigestPeriod> {
-    parse_period(period_key, &survey.digest_settings().zone()).ok()
+    parse_period(period_key, survey.digest_settings().zone()).ok()
 }
 
 /// Where a digest's links lead.

@@ -32,7 +32,7 @@ pub async fn run(args: DigestArgs, config: &Config, store: Store) -> anyhow::Res
         .with_context(|| format!("no survey with slug '{}'", args.survey))?;
     let settings = survey.digest_settings();
     let period = match &args.period {
-        Some(p) => parse_period(p, &settings.zone()).map_err(|e| anyhow::anyhow!("--{e}"))?,
+        Some(p) => parse_period(p, settings.zone()).map_err(|e| anyhow::anyhow!("--{e}"))?,
         None => settings.period_containing(now).previous(),
     };
     let public_url = match &config.public_url {

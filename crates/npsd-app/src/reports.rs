@@ -53,7 +53,7 @@ pub async fn trend(
         return Err(ValidationError::new("from", "must not be after to").into());
     }
     let periods = insight::periods(interval, from, to, |d| period.midnight(d))?;
-    let tz = period.tz.clone().unwrap_or_else(|| "UTC".to_string());
+    let tz = period.tz.as_ref().map_or("UTC", |z| z.name()).to_string();
     let for_query = periods.clone();
     let reports = app
         .store

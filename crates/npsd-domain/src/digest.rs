@@ -75,17 +75,107 @@ const WEEKDAYS: [(&str, Weekday); 7] = [
     ("sun", Weekday::Sunday),
 ];
 
-/// A survey's digest: who gets it, and when.
+/// An IANA time zone, parsed once: the tz database's rules and the name it goes by.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    name: String,
+    tz: TimeZone,
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Zone) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Zone {}
+
+impl Zone {
+    pub fn utc() -> Zone {
+        Zone {
+            name: "UTC".into(),
+            tz: TimeZone::UTC,
+        }
+    }
+
+    /// The zone named exactly `raw`, keeping the name as given; None when the tz database has
+    /// no such zone.
+    pub fn named(raw: &str) -> Option<Zone> {
+        TimeZone::get(raw).ok().map(|tz| Zone {
+            name: raw.to_string(),
+            tz,
+        })
+    }
+
+    /// The zone `raw` names (trimmed, any case), under the name the tz database spells it
+    /// ("europe/berlin" -> "Europe/Berlin").
+    pub fn canonical(raw: &str) -> Option<Zone> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        TimeZone::get(raw).ok().map(|tz| Zone {
+            name: tz.iana_name().unwrap_or(raw).to_string(),
+            tz,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn tz(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    /// Midnight at the start of `day` here, as UTC.
+    pub fn midnight(&self, day: chrono::NaiveDate) -> Result<NaiveDateTime, ValidationError> {
+        let date = Date::new(
+            i16::try_from(chrono::Datelike::year(&day)).unwrap_or(1970),
+            chrono::Datelike::month(&day) as i8,
+            chrono::Datelike::day(&day) as i8,
+        )
+        .map_err(|_| ValidationError::new("from", "is out of range"))?;
+        Ok(local(&self.tz, date, 0))
+    }
+
+    /// The date here at the instant `at` (UTC).
+    pub fn date_at(&self, at: NaiveDateTime) -> Option<chrono::NaiveDate> {
+        let d = to_zoned(at, &self.tz).date();
+        chrono::NaiveDate::from_ymd_opt(d.year().into(), d.month() as u32, d.day() as u32)
+    }
+}
+
+/// The weekday a stored short name ("mon".."sun") names; Monday for anything else.
+pub fn weekday_named(short: &str) -> Weekday {
+    WEEKDAYS
+        .iter()
+        .find(|(d, _)| *d == short)
+        .map(|(_, w)| *w)
+        .unwrap_or(Weekday::Monday)
+}
+
+/// A weekday's short name, as stored and shown: "mon".."sun".
+pub fn weekday_name(weekday: Weekday) -> &'static str {
+    WEEKDAYS
+        .iter()
+        .find(|(_, w)| *w == weekday)
+        .map(|(d, _)| *d)
+        .unwrap_or("mon")
+}
+
+/// A survey's digest: who gets it, and when. The weekday and the zone are parsed once, when the
+/// settings are read or changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestSettings {
     pub enabled: bool,
     pub recipients: Vec<String>,
-    /// "mon".."sun": the weekday of a weekly digest.
-    pub weekday: String,
+    /// The weekday of a weekly digest.
+    pub weekday: Weekday,
     /// 0-23, local time.
     pub hour: u8,
-    /// An IANA name, "Europe/Berlin".
-    pub time_zone: String,
+    /// Where the hour and the periods are counted, "Europe/Berlin".
+    pub time_zone: Zone,
     pub period: PeriodKind,
 }
 
@@ -94,9 +184,9 @@ impl Default for DigestSettings {
         DigestSettings {
             enabled: false,
             recipients: Vec::new(),
-            weekday: "mon".into(),
+            weekday: Weekday::Monday,
             hour: 9,
-            time_zone: "UTC".into(),
+            time_zone: Zone::utc(),
             period: PeriodKind::Weekly,
         }
     }
@@ -148,16 +238,13 @@ impl DigestSettings {
             s.recipients = out;
         }
         if let Some(raw) = &patch.time_zone {
-            let raw = raw.trim();
-            let zone = (!raw.is_empty()).then(|| TimeZone::get(raw).ok()).flatten();
-            let Some(zone) = zone else {
-                return Err(ValidationError::new(
+            // Stored as the tz database spells it ("europe/berlin" -> "Europe/Berlin").
+            s.time_zone = Zone::canonical(raw).ok_or_else(|| {
+                ValidationError::new(
                     "digest.time_zone",
                     "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
-                ));
-            };
-            // Stored as the tz database spells it ("europe/berlin" -> "Europe/Berlin").
-            s.time_zone = zone.iana_name().unwrap_or(raw).to_string();
+                )
+            })?;
         }
         if let Some(raw) = &patch.weekday {
             let raw = raw.trim().to_ascii_lowercase();
@@ -171,7 +258,7 @@ impl DigestSettings {
                     "must be a weekday: mon, tue, wed, thu, fri, sat or sun",
                 ));
             }
-            s.weekday = short;
+            s.weekday = weekday_named(&short);
         }
         if s.enabled && s.recipients.is_empty() {
             return Err(ValidationError::new(
@@ -182,21 +269,18 @@ impl DigestSettings {
         Ok(s)
     }
 
-    pub fn zone(&self) -> TimeZone {
-        TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC)
+    pub fn zone(&self) -> &TimeZone {
+        self.time_zone.tz()
     }
 
-    fn weekday(&self) -> Weekday {
-        WEEKDAYS
-            .iter()
-            .find(|(d, _)| *d == self.weekday)
-            .map(|(_, w)| *w)
-            .unwrap_or(Weekday::Monday)
+    /// The weekday's short name, as stored and shown: "mon".."sun".
+    pub fn weekday_name(&self) -> &'static str {
+        weekday_name(self.weekday)
     }
 
     /// The period containing `at`.
     pub fn period_containing(&self, at: NaiveDateTime) -> DigestPeriod {
-        DigestPeriod::containing(self.period, &self.zone(), at)
+        DigestPeriod::containing(self.period, self.zone(), at)
     }
 
     /// When the digest of `period` goes out: weekly on the chosen weekday after the week ends
@@ -205,11 +289,11 @@ impl DigestSettings {
         let after = period.end_date;
         let day = match self.period {
             PeriodKind::Weekly => after
-                .checked_add((self.weekday().to_monday_zero_offset() as i64).days())
+                .checked_add((self.weekday.to_monday_zero_offset() as i64).days())
                 .unwrap_or(after),
             PeriodKind::Daily | PeriodKind::Monthly => after,
         };
-        local(&self.zone(), day, self.hour)
+        local(self.zone(), day, self.hour)
     }
 
     /// The digest due at `now`: the latest one whose slot has come, if it reports a period that
@@ -231,32 +315,6 @@ impl DigestSettings {
         }
         None
     }
-}
-
-/// Local midnight of a calendar day in the IANA zone `tz`, as UTC: the API's `from`/`to` with `tz`.
-pub fn local_midnight(tz: &str, day: chrono::NaiveDate) -> Result<NaiveDateTime, ValidationError> {
-    let zone = TimeZone::get(tz).map_err(|_| {
-        ValidationError::new(
-            "tz",
-            "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
-        )
-    })?;
-    let date = Date::new(
-        i16::try_from(chrono::Datelike::year(&day)).unwrap_or(1970),
-        chrono::Datelike::month(&day) as i8,
-        chrono::Datelike::day(&day) as i8,
-    )
-    .map_err(|_| ValidationError::new("from", "is out of range"))?;
-    Ok(local(&zone, date, 0))
-}
-
-/// The local date in `tz` at the UTC instant `at`.
-pub fn local_date(tz: &str, at: NaiveDateTime) -> Result<chrono::NaiveDate, ValidationError> {
-    let zone =
-        TimeZone::get(tz).map_err(|_| ValidationError::new("tz", "is not a known time zone"))?;
-    let d = to_zoned(at, &zone).date();
-    chrono::NaiveDate::from_ymd_opt(d.year().into(), d.month() as u32, d.day() as u32)
-        .ok_or_else(|| ValidationError::new("tz", "gives a date out of range"))
 }
 
 /// Local `hour`:00 of `day` in `tz`, as UTC (a time inside a DST gap moves forward).
@@ -517,7 +575,7 @@ mod tests {
                 ..patch()
             })
             .unwrap();
-        assert_eq!((s.weekday.as_str(), s.hour), ("fri", 0));
+        assert_eq!((s.weekday_name(), s.hour), ("fri", 0));
     }
 
     #[test]

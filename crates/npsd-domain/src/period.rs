@@ -1,4 +1,5 @@
 //! A period of days as readers ask for it: `from` and `to` (inclusive), in UTC or in an IANA zone.
+use crate::digest::Zone;
 use crate::ValidationError;
 use chrono::{Days, NaiveDate, NaiveDateTime};
 
@@ -7,7 +8,8 @@ use chrono::{Days, NaiveDate, NaiveDateTime};
 pub struct Period {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub tz: Option<String>,
+    /// Parsed once, named as the request gave it.
+    pub tz: Option<Zone>,
 }
 
 impl Period {
@@ -41,15 +43,20 @@ impl Period {
     /// Days in the IANA zone `tz` instead of UTC.
     pub fn in_zone(mut self, tz: Option<&str>) -> Result<Period, ValidationError> {
         if let Some(tz) = tz.filter(|t| !t.is_empty()) {
-            crate::digest::local_midnight(tz, NaiveDate::default())?;
-            self.tz = Some(tz.to_string());
+            self.tz = Some(Zone::named(tz).ok_or_else(|| {
+                ValidationError::new(
+                    "tz",
+                    "must be an IANA time zone like \"Europe/Berlin\" or \"UTC\"",
+                )
+            })?);
         }
         Ok(self)
     }
 
     pub fn midnight(&self, d: NaiveDate) -> NaiveDateTime {
         match &self.tz {
-            Some(tz) => crate::digest::local_midnight(tz, d)
+            Some(tz) => tz
+                .midnight(d)
                 .unwrap_or_else(|_| d.and_hms_opt(0, 0, 0).expect("midnight")),
             None => d.and_hms_opt(0, 0, 0).expect("midnight"),
         }
@@ -58,7 +65,7 @@ impl Period {
     /// Today's date in the period's zone (UTC without one).
     pub fn today(&self, now: NaiveDateTime) -> NaiveDate {
         match &self.tz {
-            Some(tz) => crate::digest::local_date(tz, now).unwrap_or(now.date()),
+            Some(tz) => tz.date_at(now).unwrap_or(now.date()),
             None => now.date(),
         }
     }

@@ -77,9 +77,10 @@ impl SurveyRow {
                 .filter(|l| !l.is_empty())
                 .map(str::to_string)
                 .collect(),
-            weekday: self.digest_weekday.clone(),
+            weekday: npsd_domain::digest::weekday_named(&self.digest_weekday),
             hour: u8::try_from(self.digest_hour).unwrap_or(9),
-            time_zone: self.digest_time_zone.clone(),
+            time_zone: npsd_domain::digest::Zone::canonical(&self.digest_time_zone)
+                .unwrap_or_else(npsd_domain::digest::Zone::utc),
             period,
         }
     }
@@ -117,9 +118,9 @@ impl SurveyRow {
         }
         self.digest_enabled = d.enabled;
         self.digest_recipients = d.recipients.join("\n");
-        self.digest_weekday = d.weekday;
+        self.digest_weekday = d.weekday_name().to_string();
         self.digest_hour = i32::from(d.hour);
-        self.digest_time_zone = d.time_zone;
+        self.digest_time_zone = d.time_zone.name().to_string();
         self.digest_period = d.period.as_str().to_string();
         self.updated_at = now;
     }

@@ -83,9 +83,9 @@ impl From<&crate::domain::digest::DigestSettings> for DigestView {
         DigestView {
             enabled: d.enabled,
             recipients: d.recipients.clone(),
-            weekday: d.weekday.clone(),
+            weekday: d.weekday_name().to_string(),
             hour: d.hour,
-            time_zone: d.time_zone.clone(),
+            time_zone: d.time_zone.name().to_string(),
             period: d.period.as_str().to_string(),
         }
     }

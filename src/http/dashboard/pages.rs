@@ -286,8 +286,10 @@ pub async fn survey(
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .unwrap_or_else(|| survey.digest_time_zone.clone());
-        let today = crate::domain::digest::local_date(&tz, state.app.clock.now())
-            .unwrap_or(state.app.clock.now().date());
+        let now = state.app.clock.now();
+        let today = crate::domain::digest::Zone::named(&tz)
+            .and_then(|z| z.date_at(now))
+            .unwrap_or(now.date());
         let from = Interval::Week.default_from(today);
         query
             .0
@@ -407,7 +409,11 @@ pub async fn survey(
         survey: &survey,
         from: period.from.map(|d| d.to_string()).unwrap_or_default(),
         to: period.to.map(|d| d.to_string()).unwrap_or_default(),
-        tz: period.tz.clone().unwrap_or_default(),
+        tz: period
+            .tz
+            .as_ref()
+            .map(|z| z.name().to_string())
+            .unwrap_or_default(),
         channel: query.get("channel").unwrap_or("").to_string(),
         interval: interval.as_str().to_string(),
         q: query.get("q").unwrap_or("").to_string(),
