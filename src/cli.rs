@@ -2,6 +2,8 @@
 //! the database directly (`keys`, `users`, `suppress`, `backup`, `digest`, `import`), so they work
 //! with the service stopped. Only `serve` and `migrate` create a database; the others refuse when
 //! there is none, naming the database they looked for.
+//! (Over 400 lines: the clap definitions of every command and their short bodies; each body
+//! calls an operation or a module, so the file is a table of contents.)
 use crate::config::Config;
 use crate::domain::access::parse_key_name;
 use crate::domain::access::Scopes;

@@ -6,6 +6,7 @@ use npsd_domain::period::Period;
 use npsd_domain::ValidationError;
 use npsd_store::reports::{self, NpsReport, Segment};
 use npsd_store::responses::{self, CommentQuery, CommentRow, Position, ResponseFilter};
+use npsd_store::tallies;
 use std::collections::HashMap;
 
 /// The NPS of a survey's answers that pass `filter`.
@@ -27,6 +28,64 @@ pub async fn breakdown(
         .store
         .read_insight(move |c| reports::breakdown(c, &survey_id, &filter, &by))
         .await?)
+}
+
+/// What a survey's page shows beside its trend and comments.
+pub struct SurveyFigures {
+    /// The NPS of the period.
+    pub report: NpsReport,
+    /// The property names answers carry, most used first.
+    pub names: Vec<String>,
+    /// The property broken down by: the one asked for, or the most used.
+    pub by: String,
+    pub segments: Vec<Segment>,
+    /// The values of the first `offered` names, for filters.
+    pub values: Vec<(String, Vec<String>)>,
+}
+
+/// The NPS of a period, the breakdown by a property (`by`, or the most used one) and the values
+/// of the `offered` most used property names.
+pub async fn survey_figures(
+    app: &App,
+    survey_id: String,
+    filter: ResponseFilter,
+    by: Option<String>,
+    offered: usize,
+) -> ServiceResult<SurveyFigures> {
+    let (id, f) = (survey_id.clone(), filter.clone());
+    let (report, names) = app
+        .store
+        .read_insight(move |c| {
+            let report = reports::nps(c, &id, &f)?;
+            let names = tallies::property_names(c, &id)?;
+            Ok((report, names))
+        })
+        .await?;
+    let by = by.or_else(|| names.first().cloned()).unwrap_or_default();
+    let by_name = by.clone();
+    let offered: Vec<String> = names.iter().take(offered).cloned().collect();
+    let (segments, values) = app
+        .store
+        .read_insight(move |c| {
+            let segments = if by_name.is_empty() {
+                Vec::new()
+            } else {
+                reports::breakdown(c, &survey_id, &filter, &by_name)?
+            };
+            let mut values = Vec::new();
+            for name in &offered {
+                values.push((name.clone(), tallies::property_values(c, &survey_id, name)?));
+            }
+            Ok((segments, values))
+        })
+        .await?;
+    Ok(SurveyFigures {
+        report,
+        names,
+        by,
+        segments,
+        values,
+    })
 }
 
 /// The trend of a survey's NPS: the whole periods covering a range, empty ones included.

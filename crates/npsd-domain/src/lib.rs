@@ -16,6 +16,7 @@ pub mod survey;
 pub mod token;
 pub mod transaction;
 pub mod user;
+pub mod zone;
 
 /// A number as a request gave it: a whole number (that fits 64 bits), or a number that is not one
 /// (a fraction, one that went through a float). The checks refuse the latter with their own words.

@@ -2,6 +2,8 @@
 //!
 //! Every query is written once against [`DbConn`]; the rare statement that differs between the
 //! backends (row locking when claiming outbox rows) is one explicit `match` on the connection.
+//! (Over 400 lines: the connection enum, the pool with its SQLite pragmas, the errors and the
+//! `Store` front every query goes through; they change together.)
 // diesel's boxed, grouped queries over two backends nest deep types.
 #![recursion_limit = "512"]
 pub mod answers;

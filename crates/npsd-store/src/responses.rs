@@ -1,3 +1,5 @@
+//! (Over 400 lines: the responses table's queries, by row, by filter and by comment page,
+//! written once against both backends.)
 pub use super::filter::ResponseFilter;
 pub use super::properties::properties_of_responses as properties_of;
 use super::rows::InvitationRow;

@@ -4,6 +4,8 @@
 //!
 //! Hours are UTC. A range whose ends are not on the hour (a zone with a half-hour offset) adds
 //! the raw rows of its edge hours, so figures are exact either way.
+//! (Over 400 lines: the hour and day tallies are read, sliced at the period's edges and summed
+//! in one place, so that every figure adds up the same way.)
 use super::responses::{self, ResponseFilter};
 use super::schema::{
     property_tallies as pt, property_tallies_daily as pd, score_tallies as st,

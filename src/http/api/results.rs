@@ -1,5 +1,7 @@
 //! Reading results: the NPS of a period, its trend, its breakdown by a property, and the
 //! comments behind it.
+//! (Over 400 lines: four routes, their documented queries and the views they answer with;
+//! the views are theirs alone.)
 use super::auth::{Read, Scoped};
 use super::json::{decode_position, encode_position, parse_limit, timestamp};
 use crate::domain::insight::{self, CommentSort, Interval, SearchWords};

@@ -4,11 +4,13 @@
 //! signing out, a new password or removing a user ends them at once. Every form that changes
 //! something carries the session's CSRF token.
 pub mod charts;
+mod format;
 mod pages;
 mod response;
 mod session;
 mod settings;
 mod sign_in;
+mod survey_page;
 pub mod team;
 
 pub use session::{DashboardState, SignedIn};
@@ -45,7 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/keys/revoke").post(settings::revoke))
         .service(web::resource("/dashboard").get(pages::overview))
-        .service(web::resource("/dashboard/{slug}").get(pages::survey))
+        .service(web::resource("/dashboard/{slug}").get(survey_page::survey))
         .service(web::resource("/dashboard/{slug}/export.csv").get(pages::export))
         .service(
             web::resource("/dashboard/{slug}/settings")

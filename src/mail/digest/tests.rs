@@ -1,3 +1,4 @@
+//! (Over 400 lines: the digest's rendering tests, one per thing a reader sees.)
 use super::*;
 
 fn figures(

@@ -1,5 +1,7 @@
 //! The digest's view: every figure, change, bar and comment worked out once, formatted, for
 //! both templates (so the text and the HTML agree).
+//! (Over 400 lines: the digest's one view model, text and HTML parts read from it, so the two
+//! parts cannot drift apart.)
 use super::{DigestEmail, Figures, NotableComment};
 use crate::domain::nps::{NpsChange, NpsSummary, SMALL_SAMPLE, SMALL_SAMPLE_WORDS};
 
