@@ -166,3 +166,40 @@ async fn people_are_made_from_the_data_already_held(backend: Backend) {
 }
 
 crate::backend_tests!(people_are_made_from_the_data_already_held);
+
+/// The generated migrations (the insights, daily tallies and privacy triggers, written for both
+/// backends by tools/gen_insights_migration.py) are what the generator writes today: a hand edit
+/// of one backend's file, or a generator change not run, fails here.
+#[test]
+fn the_generator_reproduces_the_generated_migrations() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("python3")
+        .arg(root.join("tools/gen_insights_migration.py"))
+        .arg(out.path())
+        .status()
+        .expect("python3 runs the migration generator");
+    assert!(status.success(), "the generator failed: {status}");
+    let mut compared = 0;
+    for backend in ["sqlite", "postgres"] {
+        let generated = out.path().join("migrations").join(backend);
+        for dir in std::fs::read_dir(&generated).unwrap() {
+            let dir = dir.unwrap().path();
+            for file in ["up.sql", "down.sql"] {
+                let name = dir.file_name().unwrap();
+                let committed = root.join("migrations").join(backend).join(name).join(file);
+                assert_eq!(
+                    std::fs::read_to_string(dir.join(file)).unwrap(),
+                    std::fs::read_to_string(&committed).unwrap_or_default(),
+                    "{} differs from what the generator writes",
+                    committed.display()
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(
+        compared, 12,
+        "the generator writes three migrations for both backends"
+    );
+}
