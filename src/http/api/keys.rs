@@ -19,11 +19,11 @@ use utoipa::ToSchema;
 pub struct ApiKeyInput {
     /// 1 to 100 characters on one line.
     #[serde(default)]
-    #[schema(inline, required = true)]
+    #[schema(value_type = String, required = true)]
     name: NullableText,
     /// ingest, read and/or admin.
     #[serde(default)]
-    #[schema(value_type = Vec<String>, required = true, min_items = 1)]
+    #[schema(schema_with = scopes_schema, required = true)]
     scopes: OptTextList,
     /// The slug of the survey the key's Delighted-compatible requests (`/v1/...`) use; default
     /// `default`.
@@ -37,6 +37,19 @@ pub struct ApiKeyInput {
 }
 
 crate::object_input!(ApiKeyInput);
+
+/// At least one of the scopes a key can have.
+fn scopes_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["ingest", "read", "admin"])),
+        )
+        .min_items(Some(1))
+        .build()
+}
 
 /// A new key's name, scopes and the slug of its survey (None: `default`).
 pub type NewKey = (String, Scopes, Option<String>);

@@ -19,12 +19,20 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Deserialize, ToSchema)]
 pub struct SuppressionInput {
     #[serde(default)]
-    #[schema(inline, required = true, format = Email)]
+    #[schema(value_type = String, required = true, format = Email)]
     email: NullableText,
     /// bounce, complaint or manual (default).
     #[serde(default)]
-    #[schema(inline)]
+    #[schema(schema_with = reason_schema)]
     reason: NullableText,
+}
+
+/// The reasons a suppression may give.
+fn reason_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["bounce", "complaint", "manual"]))
+        .build()
 }
 
 crate::object_input!(SuppressionInput);

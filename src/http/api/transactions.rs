@@ -18,7 +18,7 @@ pub struct TransactionInput {
     #[schema(inline, required = true)]
     transaction_id: TransactionId,
     #[serde(default)]
-    #[schema(inline, required = true, format = Email)]
+    #[schema(value_type = String, required = true, format = Email)]
     email: NullableText,
     #[serde(default)]
     #[schema(inline)]

@@ -102,7 +102,7 @@ pub struct WebAnswerInput {
     #[schema(inline)]
     comment: NullableText,
     #[serde(default)]
-    #[schema(inline, format = Email)]
+    #[schema(value_type = Option<String>, format = Email)]
     email: OptText,
     #[serde(default)]
     #[schema(inline)]
