@@ -10,7 +10,7 @@ use crate::domain::access::Scopes;
 use crate::domain::email::EmailAddress;
 use crate::domain::suppression::SuppressionReason;
 use crate::store::existing::OpenExistingError;
-use crate::store::{api_keys, suppressions, DatabaseUrl, Store};
+use crate::store::{api_keys, DatabaseUrl, Store};
 use crate::views::{ApiKeyView, CreatedKeyView};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -328,11 +328,9 @@ async fn admin_command(
                     let email = EmailAddress::parse("email", &email)?;
                     let reason = SuppressionReason::parse("--reason", &reason)?;
                     let shown = email.to_string();
-                    let (row, created) = store
-                        .write(move |c| {
-                            suppressions::add(c, email.as_str(), &email.key(), reason.as_str(), now)
-                        })
-                        .await?;
+                    let (row, created) =
+                        npsd_app::suppressions::add(&operations(config, &store), email, reason)
+                            .await?;
                     if created {
                         println!("npsd: suppressed {shown} ({})", row.reason);
                     } else {
@@ -340,9 +338,9 @@ async fn admin_command(
                     }
                 }
                 SuppressAction::List { json } => {
-                    let rows = store
-                        .read(|c| suppressions::list(c, None, i64::MAX))
-                        .await?;
+                    let rows =
+                        npsd_app::suppressions::list(&operations(config, &store), None, i64::MAX)
+                            .await?;
                     let views: Vec<_> = rows
                         .iter()
                         .map(crate::views::SuppressionView::from)
@@ -362,9 +360,13 @@ async fn admin_command(
                 }
                 SuppressAction::Remove { email } => {
                     let email = EmailAddress::parse("email", &email)?;
-                    let key = email.key();
-                    let removed = store.write(move |c| suppressions::remove(c, &key)).await?;
-                    anyhow::ensure!(removed, "{email} is not suppressed");
+                    match npsd_app::suppressions::remove(&operations(config, &store), &email).await
+                    {
+                        Err(npsd_app::ServiceError::NotFound(_)) => {
+                            anyhow::bail!("{email} is not suppressed")
+                        }
+                        other => other?,
+                    }
                     println!("npsd: {email} is no longer suppressed");
                 }
             }

@@ -10,6 +10,8 @@ pub mod ingest;
 pub mod keys;
 pub mod people;
 pub mod reports;
+pub mod responses;
+pub mod suppressions;
 pub mod surveys;
 pub mod users;
 

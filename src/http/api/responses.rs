@@ -7,7 +7,7 @@ use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
-use crate::store::responses;
+
 use crate::store::state::ResponseStatus;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -58,38 +58,17 @@ pub async fn list(
     }))
 }
 
-/// Why a response has its status now that a person decided.
-pub const RESTORED: &str = "restored by hand: counted as a person's answer";
-pub const DISCARDED: &str = "discarded by hand";
-
-/// Sets a response's status by hand (the dashboard calls this too).
+/// Sets a response's status by hand and answers it as the lists show it (the dashboard calls
+/// this too).
 pub async fn decide(
     state: &AppState,
     slug: String,
     response_id: String,
     status: ResponseStatus,
 ) -> Result<CommentView, ApiError> {
-    let survey = npsd_app::surveys::find(&state.app, slug).await?;
-    let now = state.app.clock.now();
-    let reason = match status {
-        ResponseStatus::Counted => RESTORED,
-        _ => DISCARDED,
-    };
-    let id = response_id.clone();
-    let survey_id = survey.id.clone();
-    let changed = state
-        .app
-        .store
-        .write(move |c| responses::set_status_by_hand(c, &survey_id, &id, status, reason, now))
-        .await?;
-    if changed.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "no response '{response_id}' in this survey"
-        )));
-    }
-    find_one(state, survey.id, response_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the response is gone".into()))
+    let (row, properties) =
+        npsd_app::responses::decide(&state.app, slug, response_id, status).await?;
+    Ok(CommentView::new(&row, Some(&properties)))
 }
 
 /// One response of a survey, whatever its status, through the same view as the lists (the
@@ -99,18 +78,11 @@ pub async fn find_one(
     survey_id: String,
     response_id: String,
 ) -> Result<Option<CommentView>, ApiError> {
-    let (rows, properties) = state
-        .app
-        .store
-        .read(move |c| {
-            let rows = responses::one(c, &survey_id, &response_id)?;
-            let props = responses::properties_of_comments(c, &rows)?;
-            Ok((rows, props))
-        })
-        .await?;
-    Ok(rows
-        .first()
-        .map(|r| CommentView::new(r, properties.get(&r.response_id))))
+    Ok(
+        npsd_app::responses::find(&state.app, survey_id, response_id)
+            .await?
+            .map(|(row, properties)| CommentView::new(&row, Some(&properties))),
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/surveys/{slug}/responses/{id}/restore", tag = "results",

@@ -9,7 +9,7 @@ use crate::domain::suppression::SuppressionReason;
 use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::store::suppressions::{self, SuppressionRow};
+
 pub use crate::views::SuppressionView;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -60,20 +60,6 @@ pub fn parse_new(
     fields::parse_object::<SuppressionInput>(body)?.try_into()
 }
 
-/// Suppresses an address; answers the stored row and whether it is new.
-pub async fn suppress(
-    state: &AppState,
-    email: EmailAddress,
-    reason: SuppressionReason,
-) -> Result<(SuppressionRow, bool), ApiError> {
-    let now = state.app.clock.now();
-    Ok(state
-        .app
-        .store
-        .write(move |c| suppressions::add(c, email.as_str(), &email.key(), reason.as_str(), now))
-        .await?)
-}
-
 #[utoipa::path(post, path = "/api/v1/suppressions", tag = "suppressions",
     request_body = SuppressionInput,
     responses(
@@ -86,7 +72,7 @@ pub async fn create(
     Input(input): Input<SuppressionInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (email, reason) = input.try_into()?;
-    let (row, created) = suppress(&state, email, reason).await?;
+    let (row, created) = npsd_app::suppressions::add(&state.app, email, reason).await?;
     let mut res = if created {
         HttpResponse::Created()
     } else {
@@ -125,11 +111,7 @@ pub async fn list(
         .filter(|c| !c.is_empty())
         .map(decode_cursor)
         .transpose()?;
-    let mut rows = state
-        .app
-        .store
-        .read(move |c| suppressions::list(c, after, limit + 1))
-        .await?;
+    let mut rows = npsd_app::suppressions::list(&state.app, after, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last()
@@ -151,17 +133,6 @@ pub async fn remove(
     state: web::Data<AppState>,
     PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
-    let key = email.key();
-    let removed = state
-        .app
-        .store
-        .write(move |c| suppressions::remove(c, &key))
-        .await?;
-    if removed {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound(
-            "this address is not suppressed".to_string(),
-        ))
-    }
+    npsd_app::suppressions::remove(&state.app, &email).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
