@@ -56,10 +56,9 @@ class Scenario:
     lua: str = ""                  # wrk: prepare() and request() for this scenario
 
 
-# The scenarios' wrk Lua: bench/lua/<name>.lua, read once at import. Each file is written without
-# the blank line its text used to start with inside this program; lua() adds it back, so the script
-# run_wrk() writes (common.lua, then the scenario's file, "@UA@" replaced) stays byte for byte what
-# it was.
+# The scenarios' wrk Lua: bench/lua/<name>.lua, read once at import. run_wrk() writes common.lua,
+# then the scenario's Lua, "@UA@" replaced. The email path's two scenarios share email_link.lua and
+# pick their request with one line.
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
 
@@ -71,9 +70,9 @@ CLICK_TARGET = Target("ratio", 0.40, 0.25, p99_ms=20)
 SCENARIOS = [
     Scenario("livez", "wrk", "requests", "GET /livez (yardstick)", expect=200, lua=lua("livez.lua")),
     Scenario("score_click", "wrk", "requests", "GET /r/{token}?score=N, a new token each",
-             CLICK_TARGET, expect=200, tokens=True, lua=lua("score_click.lua")),
+             CLICK_TARGET, expect=200, tokens=True, lua=lua("email_link.lua") + "request = score_click\n"),
     Scenario("comment_post", "wrk", "requests", "POST /r/{token} score&comment, the clicked tokens",
-             CLICK_TARGET, expect=200, tokens=True, lua=lua("comment_post.lua")),
+             CLICK_TARGET, expect=200, tokens=True, lua=lua("email_link.lua") + "request = comment_post\n"),
     Scenario("widget_post", "wrk", "requests", "POST /api/v1/embed/default/responses, a new visitor each",
              CLICK_TARGET, expect=201, lua=lua("widget_post.lua")),
     Scenario("single_ingest", "wrk", "requests", "POST /api/v1/transactions, one each",

@@ -24,6 +24,23 @@ async fn create_key(app: &TestApp, name: &str, scopes: &[&str]) -> Value {
     r.body
 }
 
+async fn call_get(app: &TestApp, key: Option<&str>, path: &str) -> (StatusCode, Value) {
+    call(app, key, Method::GET, path, None).await
+}
+
+async fn call_post(
+    app: &TestApp,
+    key: Option<&str>,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    call(app, key, Method::POST, path, Some(body)).await
+}
+
+async fn call_delete(app: &TestApp, key: Option<&str>, path: &str) -> (StatusCode, Value) {
+    call(app, key, Method::DELETE, path, None).await
+}
+
 async fn call(
     app: &TestApp,
     key: Option<&str>,
@@ -60,24 +77,16 @@ async fn keys_are_created_listed_and_revoked(backend: Backend) {
     assert!(key.starts_with(created["prefix"].as_str().unwrap()));
 
     // The new key ingests...
-    let (status, _) = call(
+    let (status, _) = call_post(
         &app,
         Some(&key),
-        Method::POST,
         "/api/v1/transactions",
-        Some(json!({"transaction_id": "o-1", "email": "ann@example.com"})),
+        json!({"transaction_id": "o-1", "email": "ann@example.com"}),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     // ...but reads nothing.
-    let (status, body) = call(
-        &app,
-        Some(&key),
-        Method::GET,
-        "/api/v1/surveys/default/nps",
-        None,
-    )
-    .await;
+    let (status, body) = call_get(&app, Some(&key), "/api/v1/surveys/default/nps").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "forbidden");
 
@@ -109,32 +118,17 @@ async fn keys_are_created_listed_and_revoked(backend: Backend) {
 
     // Revoked: refused at once, listed as revoked, a second revoke is 404.
     let id = created["id"].as_str().unwrap();
-    let (status, _) = call(
-        &app,
-        Some(API_KEY),
-        Method::DELETE,
-        &format!("/api/v1/api-keys/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = call_delete(&app, Some(API_KEY), &format!("/api/v1/api-keys/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = call(
+    let (status, _) = call_post(
         &app,
         Some(&key),
-        Method::POST,
         "/api/v1/transactions",
-        Some(json!({"transaction_id": "o-2", "email": "bob@example.com"})),
+        json!({"transaction_id": "o-2", "email": "bob@example.com"}),
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(
-        &app,
-        Some(API_KEY),
-        Method::DELETE,
-        &format!("/api/v1/api-keys/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = call_delete(&app, Some(API_KEY), &format!("/api/v1/api-keys/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let r = app.get_api("/api/v1/api-keys").await;
     assert!(r.body["api_keys"]
@@ -290,12 +284,10 @@ async fn repeated_wrong_keys_are_slowed_down(backend: Backend) {
     let app = spawn_app_with(backend, &[("NPSD_AUTH_FAILURE_LIMIT", "5")]).await;
     let mut statuses = Vec::new();
     for i in 0..8 {
-        let (status, _) = call(
+        let (status, _) = call_get(
             &app,
             Some(&format!("npsd_guess-{i:030}")),
-            Method::GET,
             "/api/v1/surveys",
-            None,
         )
         .await;
         statuses.push(status.as_u16());
@@ -314,7 +306,7 @@ async fn repeated_wrong_keys_are_slowed_down(backend: Backend) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_requests");
     // A valid key from the same address still gets in: only guesses are slowed down.
-    let (status, _) = call(&app, Some(API_KEY), Method::GET, "/api/v1/surveys", None).await;
+    let (status, _) = call_get(&app, Some(API_KEY), "/api/v1/surveys").await;
     assert_eq!(status, StatusCode::OK);
 }
 

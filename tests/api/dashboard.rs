@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 
 pub(crate) const ADMIN: &str = "admin@shop.example";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const VIEWER: &str = "viewer@shop.example";
+pub(crate) const VIEWER_PASSWORD: &str = "a long viewer password";
 
 /// `npsd users ...` against the app's database; stdin gets `input` when given.
 pub(crate) fn users_cli(
@@ -53,6 +55,16 @@ pub(crate) fn add_admin(app: &TestApp) {
         app,
         &["add", ADMIN, "--role", "admin", "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(ok, "{out}{err}");
+}
+
+/// Adds a viewer (`viewer@shop.example`, "a long viewer password") with the CLI.
+pub(crate) fn add_viewer(app: &TestApp) {
+    let (ok, out, err) = users_cli(
+        app,
+        &["add", VIEWER, "--role", "viewer", "--password-stdin"],
+        Some(&format!("{VIEWER_PASSWORD}\n")),
     );
     assert!(ok, "{out}{err}");
 }
@@ -272,10 +284,7 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
     );
     let mut again = Session::new(&app);
     assert_eq!(
-        again
-            .sign_in("viewer@shop.example", "a long viewer password")
-            .await
-            .status,
+        again.sign_in(VIEWER, VIEWER_PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
 
@@ -373,17 +382,7 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
 async fn forms_need_the_token_and_viewers_only_read(backend: Backend) {
     let app = crate::insights::app(backend).await;
     add_admin(&app);
-    users_cli(
-        &app,
-        &[
-            "add",
-            "viewer@shop.example",
-            "--role",
-            "viewer",
-            "--password-stdin",
-        ],
-        Some("a long viewer password\n"),
-    );
+    add_viewer(&app);
     let mail = app
         .transaction_and_email("order-bot", "ann@example.com")
         .await;
@@ -400,9 +399,7 @@ async fn forms_need_the_token_and_viewers_only_read(backend: Backend) {
     let restore = format!("/dashboard/default/responses/{id}/restore");
 
     let mut viewer = Session::new(&app);
-    viewer
-        .sign_in("viewer@shop.example", "a long viewer password")
-        .await;
+    viewer.sign_in(VIEWER, VIEWER_PASSWORD).await;
     let page = viewer.get("/dashboard/default").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -512,17 +509,7 @@ async fn comments_are_inert_text_everywhere(backend: Backend) {
 async fn admins_change_surveys_and_keys(backend: Backend) {
     let app = crate::insights::app(backend).await;
     add_admin(&app);
-    users_cli(
-        &app,
-        &[
-            "add",
-            "viewer@shop.example",
-            "--role",
-            "viewer",
-            "--password-stdin",
-        ],
-        Some("a long viewer password\n"),
-    );
+    add_viewer(&app);
     let mut admin = Session::new(&app);
     admin.sign_in(ADMIN, PASSWORD).await;
     let page = admin.get("/dashboard/default/settings").await;
@@ -607,9 +594,7 @@ async fn admins_change_surveys_and_keys(backend: Backend) {
 
     // A viewer reads, and changes nothing.
     let mut viewer = Session::new(&app);
-    viewer
-        .sign_in("viewer@shop.example", "a long viewer password")
-        .await;
+    viewer.sign_in(VIEWER, VIEWER_PASSWORD).await;
     assert_eq!(viewer.get("/keys").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         viewer.get("/dashboard/default/settings").await.status,

@@ -25,6 +25,34 @@ async fn v1(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> V
     v1_as(app, API_KEY, method, path, body).await
 }
 
+async fn v1_get(app: &TestApp, path: &str) -> V1Reply {
+    v1(app, Method::GET, path, None).await
+}
+
+async fn v1_post(app: &TestApp, path: &str, body: Value) -> V1Reply {
+    v1(app, Method::POST, path, Some(body)).await
+}
+
+async fn v1_put(app: &TestApp, path: &str, body: Value) -> V1Reply {
+    v1(app, Method::PUT, path, Some(body)).await
+}
+
+async fn v1_delete(app: &TestApp, path: &str) -> V1Reply {
+    v1(app, Method::DELETE, path, None).await
+}
+
+async fn v1_as_get(app: &TestApp, key: &str, path: &str) -> V1Reply {
+    v1_as(app, key, Method::GET, path, None).await
+}
+
+async fn v1_as_post(app: &TestApp, key: &str, path: &str, body: Value) -> V1Reply {
+    v1_as(app, key, Method::POST, path, Some(body)).await
+}
+
+async fn v1_as_put(app: &TestApp, key: &str, path: &str, body: Value) -> V1Reply {
+    v1_as(app, key, Method::PUT, path, Some(body)).await
+}
+
 async fn v1_as(
     app: &TestApp,
     key: &str,
@@ -76,7 +104,7 @@ async fn reply(res: reqwest::Response) -> V1Reply {
 }
 
 async fn create_person(app: &TestApp, body: Value) -> Value {
-    let r = v1(app, Method::POST, "/v1/people.json", Some(body)).await;
+    let r = v1_post(app, "/v1/people.json", body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body
 }
@@ -165,11 +193,9 @@ async fn people_are_surveyed_as_transactions(backend: Backend) {
     assert!(tx.starts_with("delighted-"), "{}", list.body);
 
     // Pending survey requests of Dan are cancelled; his email never goes out.
-    let r = v1(
+    let r = v1_delete(
         &app,
-        Method::DELETE,
         "/v1/people/dan%40example.com/survey_requests/pending.json",
-        None,
     )
     .await;
     assert_eq!((r.status, &r.body), (StatusCode::OK, &json!({"ok": true})));
@@ -178,65 +204,33 @@ async fn people_are_surveyed_as_transactions(backend: Backend) {
     assert!(app.smtp.messages_to("dan@example.com").is_empty());
 
     // Bad input: 422 in Delighted's shape, naming the field.
-    let r = v1(
-        &app,
-        Method::POST,
-        "/v1/people",
-        Some(json!({"name": "No Email"})),
-    )
-    .await;
+    let r = v1_post(&app, "/v1/people", json!({"name": "No Email"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.body["status"], 422);
     assert_eq!(r.body["errors"]["email"][0], "is required", "{}", r.body);
-    let r = v1(
-        &app,
-        Method::POST,
-        "/v1/people",
-        Some(json!({"email": "nope"})),
-    )
-    .await;
+    let r = v1_post(&app, "/v1/people", json!({"email": "nope"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body["errors"]["email"].is_array(), "{}", r.body);
-    let r = v1(
+    let r = v1_post(
         &app,
-        Method::POST,
         "/v1/people",
-        Some(json!({"email": "e@example.com", "delay": -1})),
+        json!({"email": "e@example.com", "delay": -1}),
     )
     .await;
     assert!(r.body["errors"]["delay"].is_array(), "{}", r.body);
     // Email only: SMS is refused by name, and nobody has a phone number.
-    let r = v1(
+    let r = v1_post(
         &app,
-        Method::POST,
         "/v1/people",
-        Some(json!({"phone_number": "+14155551212", "channel": "sms"})),
+        json!({"phone_number": "+14155551212", "channel": "sms"}),
     )
     .await;
     assert!(r.body["errors"]["channel"].is_array(), "{}", r.body);
-    let r = v1(
-        &app,
-        Method::POST,
-        "/v1/people",
-        Some(json!({"phone_number": "+14155551212"})),
-    )
-    .await;
+    let r = v1_post(&app, "/v1/people", json!({"phone_number": "+14155551212"})).await;
     assert!(r.body["errors"]["email"].is_array(), "{}", r.body);
-    let r = v1(
-        &app,
-        Method::GET,
-        "/v1/people?phone_number=%2B14155551212",
-        None,
-    )
-    .await;
+    let r = v1_get(&app, "/v1/people?phone_number=%2B14155551212").await;
     assert_eq!(r.body, json!([]));
-    let r = v1(
-        &app,
-        Method::DELETE,
-        "/v1/people/phone_number:%2B14155551212",
-        None,
-    )
-    .await;
+    let r = v1_delete(&app, "/v1/people/phone_number:%2B14155551212").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
@@ -280,40 +274,27 @@ async fn people_list_in_cursor_pages(backend: Backend) {
     assert_eq!(pages, 3);
     assert_eq!(seen, made, "every person once, oldest first");
 
-    let r = v1(&app, Method::GET, "/v1/people?email=P3%40Example.com", None).await;
+    let r = v1_get(&app, "/v1/people?email=P3%40Example.com").await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     assert_eq!(r.body[0]["email"], "p3@example.com");
     let future = app_now(&app) + 3600;
-    let r = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/people?since={future}"),
-        None,
-    )
-    .await;
+    let r = v1_get(&app, &format!("/v1/people?since={future}")).await;
     assert_eq!(r.body, json!([]));
     // One person, by id or by address.
-    let r = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/people/{}.json", made[2]),
-        None,
-    )
-    .await;
+    let r = v1_get(&app, &format!("/v1/people/{}.json", made[2])).await;
     assert_eq!(
         (r.status, r.body["email"].as_str()),
         (StatusCode::OK, Some("p2@example.com"))
     );
-    let r = v1(&app, Method::GET, "/v1/people/email:p4%40example.com", None).await;
+    let r = v1_get(&app, "/v1/people/email:p4%40example.com").await;
     assert_eq!(r.body["id"], made[4].as_str());
-    let r = v1(&app, Method::GET, "/v1/people/nobody", None).await;
+    let r = v1_get(&app, "/v1/people/nobody").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // A new name, by path or (Node's person.save) by the id in the body; never a new address.
-    let r = v1(
+    let r = v1_put(
         &app,
-        Method::PUT,
         &format!("/v1/people/{}", made[2]),
-        Some(json!({"name": "Pat"})),
+        json!({"name": "Pat"}),
     )
     .await;
     assert_eq!(
@@ -322,19 +303,17 @@ async fn people_list_in_cursor_pages(backend: Backend) {
         "{}",
         r.body
     );
-    let r = v1(
+    let r = v1_put(
         &app,
-        Method::PUT,
         "/v1/people",
-        Some(json!({"id": made[2], "email": "p2@example.com", "name": "Pat Two"})),
+        json!({"id": made[2], "email": "p2@example.com", "name": "Pat Two"}),
     )
     .await;
     assert_eq!(r.body["name"], "Pat Two", "{}", r.body);
-    let r = v1(
+    let r = v1_put(
         &app,
-        Method::PUT,
         "/v1/people",
-        Some(json!({"id": made[2], "email": "new@example.com"})),
+        json!({"id": made[2], "email": "new@example.com"}),
     )
     .await;
     assert!(r.body["errors"]["email"].is_array(), "{}", r.body);
@@ -350,7 +329,7 @@ async fn people_list_in_cursor_pages(backend: Backend) {
         (r.status, r.body["email"].as_str()),
         (StatusCode::OK, Some("curl@example.com"))
     );
-    let r = v1(&app, Method::GET, "/v1/people?per_page=101", None).await;
+    let r = v1_get(&app, "/v1/people?per_page=101").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body["errors"]["per_page"].is_array());
 }
@@ -396,7 +375,7 @@ async fn survey_responses_read_and_write(backend: Backend) {
     let bob_response = b["id"].as_str().unwrap().to_string();
 
     // Oldest first by default; ids are strings, times integers.
-    let r = v1(&app, Method::GET, "/v1/survey_responses", None).await;
+    let r = v1_get(&app, "/v1/survey_responses").await;
     let list = r.body.as_array().expect("a bare array");
     assert_eq!(list.len(), 2, "{}", r.body);
     assert_eq!(list[0]["id"], bob_response.as_str());
@@ -410,11 +389,9 @@ async fn survey_responses_read_and_write(backend: Backend) {
     let res = app.client.get(permalink).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "to the sign-in page");
 
-    let r = v1(
+    let r = v1_get(
         &app,
-        Method::GET,
         "/v1/survey_responses?order=desc&per_page=1&page=1&expand[]=person",
-        None,
     )
     .await;
     assert_eq!(r.body[0]["score"], 10);
@@ -424,59 +401,31 @@ async fn survey_responses_read_and_write(backend: Backend) {
         r.body
     );
     assert_eq!(r.body[0]["person"]["name"], "Ann");
-    let r = v1(
-        &app,
-        Method::GET,
-        "/v1/survey_responses?per_page=1&page=3",
-        None,
-    )
-    .await;
+    let r = v1_get(&app, "/v1/survey_responses?per_page=1&page=3").await;
     assert_eq!(r.body, json!([]));
-    let r = v1(
+    let r = v1_get(
         &app,
-        Method::GET,
         "/v1/survey_responses?person_email=bob%40example.com&expand=person&expand=notes",
-        None,
     )
     .await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     assert_eq!(r.body[0]["person"]["email"], "bob@example.com");
-    let r = v1(
+    let r = v1_get(
         &app,
-        Method::GET,
         &format!(
             "/v1/survey_responses?person_id={}",
             ann["id"].as_str().unwrap()
         ),
-        None,
     )
     .await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     // `until` is inclusive to the second, as the API shows times.
     let ann_at = list[1]["created_at"].as_i64().unwrap();
-    let r = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/survey_responses?until={ann_at}"),
-        None,
-    )
-    .await;
+    let r = v1_get(&app, &format!("/v1/survey_responses?until={ann_at}")).await;
     assert_eq!(r.body.as_array().unwrap().len(), 2, "{}", r.body);
-    let m = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/metrics?until={ann_at}"),
-        None,
-    )
-    .await;
+    let m = v1_get(&app, &format!("/v1/metrics?until={ann_at}")).await;
     assert_eq!(m.body["response_count"], 2);
-    let r = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/survey_responses?until={}", ann_at - 1),
-        None,
-    )
-    .await;
+    let r = v1_get(&app, &format!("/v1/survey_responses?until={}", ann_at - 1)).await;
     assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.body);
     // A customer's own answer is changed only with an admin key; what the API added, with ingest.
     let key = app
@@ -488,21 +437,19 @@ async fn survey_responses_read_and_write(backend: Backend) {
         .await;
     let shop = key.body["key"].as_str().unwrap().to_string();
     let ann_response = list[1]["id"].as_str().unwrap().to_string();
-    let r = v1_as(
+    let r = v1_as_put(
         &app,
         &shop,
-        Method::PUT,
         &format!("/v1/survey_responses/{ann_response}"),
-        Some(json!({"score": 0})),
+        json!({"score": 0}),
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let r = v1_as(
+    let r = v1_as_put(
         &app,
         &shop,
-        Method::PUT,
         &format!("/v1/survey_responses/{bob_response}"),
-        Some(json!({"comment": "Too slow!"})),
+        json!({"comment": "Too slow!"}),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -511,13 +458,7 @@ async fn survey_responses_read_and_write(backend: Backend) {
         "a PUT without created_at keeps it"
     );
     let since = app_now(&app) - 3600;
-    let r = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/survey_responses?since={since}"),
-        None,
-    )
-    .await;
+    let r = v1_get(&app, &format!("/v1/survey_responses?since={since}")).await;
     assert_eq!(
         r.body.as_array().unwrap().len(),
         1,
@@ -525,11 +466,10 @@ async fn survey_responses_read_and_write(backend: Backend) {
     );
 
     // Changing an answer: the figures follow.
-    let r = v1(
+    let r = v1_put(
         &app,
-        Method::PUT,
         &format!("/v1/survey_responses/{bob_response}.json"),
-        Some(json!({"score": 9, "comment": "Fast now", "person_properties": {"plan": "pro"}})),
+        json!({"score": 9, "comment": "Fast now", "person_properties": {"plan": "pro"}}),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -537,13 +477,7 @@ async fn survey_responses_read_and_write(backend: Backend) {
         (r.body["score"].as_i64(), r.body["comment"].as_str()),
         (Some(9), Some("Fast now"))
     );
-    let r = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/survey_responses/{bob_response}"),
-        None,
-    )
-    .await;
+    let r = v1_get(&app, &format!("/v1/survey_responses/{bob_response}")).await;
     assert_eq!(r.body["person_properties"], json!({"plan": "pro"}));
     let npsd = app.nps("").await;
     assert_eq!(
@@ -552,7 +486,7 @@ async fn survey_responses_read_and_write(backend: Backend) {
     );
 
     // Metrics come from the same report as npsd's own NPS.
-    let m = v1(&app, Method::GET, "/v1/metrics.json", None).await;
+    let m = v1_get(&app, "/v1/metrics.json").await;
     assert_eq!(m.status, StatusCode::OK);
     assert_eq!(
         m.body,
@@ -560,57 +494,37 @@ async fn survey_responses_read_and_write(backend: Backend) {
         "passive_count": 0, "passive_percent": 0.0, "detractor_count": 0, "detractor_percent": 0.0,
         "response_count": 2})
     );
-    let m = v1(
-        &app,
-        Method::GET,
-        &format!("/v1/metrics?since={since}"),
-        None,
-    )
-    .await;
+    let m = v1_get(&app, &format!("/v1/metrics?since={since}")).await;
     assert_eq!(m.body["response_count"], 1);
 
     // Errors.
-    let r = v1(&app, Method::GET, "/v1/survey_responses/nope", None).await;
+    let r = v1_get(&app, "/v1/survey_responses/nope").await;
     assert_eq!(
         (r.status, r.body["status"].as_i64()),
         (StatusCode::NOT_FOUND, Some(404))
     );
-    let r = v1(
-        &app,
-        Method::POST,
-        "/v1/survey_responses",
-        Some(json!({"person": ann["id"]})),
-    )
-    .await;
+    let r = v1_post(&app, "/v1/survey_responses", json!({"person": ann["id"]})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body["errors"]["score"].is_array());
-    let r = v1(
+    let r = v1_post(
         &app,
-        Method::POST,
         "/v1/survey_responses",
-        Some(json!({"person": "nobody", "score": 3})),
+        json!({"person": "nobody", "score": 3}),
     )
     .await;
     assert!(r.body["errors"]["person"].is_array(), "{}", r.body);
-    let r = v1(
+    let r = v1_post(
         &app,
-        Method::POST,
         "/v1/survey_responses",
-        Some(json!({"person": ann["id"], "score": 11})),
+        json!({"person": ann["id"], "score": 11}),
     )
     .await;
     assert!(r.body["errors"]["score"].is_array());
-    let r = v1(
-        &app,
-        Method::GET,
-        "/v1/survey_responses?order=sideways",
-        None,
-    )
-    .await;
+    let r = v1_get(&app, "/v1/survey_responses?order=sideways").await;
     assert!(r.body["errors"]["order"].is_array());
-    let r = v1(&app, Method::GET, "/v1/survey_responses?page=10001", None).await;
+    let r = v1_get(&app, "/v1/survey_responses?page=10001").await;
     assert!(r.body["errors"]["page"].is_array(), "{}", r.body);
-    let r = v1(&app, Method::GET, "/v1/metrics?trend=nosuchsurvey", None).await;
+    let r = v1_get(&app, "/v1/metrics?trend=nosuchsurvey").await;
     assert!(r.body["errors"]["trend"].is_array());
 }
 
@@ -624,15 +538,14 @@ async fn unsubscribes_bounces_and_erasure(backend: Backend) {
     assert_eq!(export.body["person"]["id"], ann["id"], "{}", export.body);
     assert_eq!(export.body["person"]["name"], "Ann");
 
-    let r = v1(
+    let r = v1_post(
         &app,
-        Method::POST,
         "/v1/unsubscribes",
-        Some(json!({"person_email": "Ann@Example.com"})),
+        json!({"person_email": "Ann@Example.com"}),
     )
     .await;
     assert_eq!((r.status, &r.body), (StatusCode::OK, &json!({"ok": true})));
-    let r = v1(&app, Method::GET, "/v1/unsubscribes.json", None).await;
+    let r = v1_get(&app, "/v1/unsubscribes.json").await;
     assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.body);
     assert_eq!(r.body[0]["person_id"], ann["id"]);
     assert_eq!(r.body[0]["email"], "ann@example.com");
@@ -657,7 +570,7 @@ async fn unsubscribes_bounces_and_erasure(backend: Backend) {
         Some(json!({"email": "manual@example.com", "reason": "manual"})),
     )
     .await;
-    let r = v1(&app, Method::GET, "/v1/bounces?per_page=10", None).await;
+    let r = v1_get(&app, "/v1/bounces?per_page=10").await;
     assert_eq!(
         r.body.as_array().unwrap().len(),
         1,
@@ -668,13 +581,7 @@ async fn unsubscribes_bounces_and_erasure(backend: Backend) {
     assert!(r.body[0]["bounced_at"].is_i64());
 
     // Deleting a person is npsd's erase: 202 {"ok": true}, by id or by address.
-    let r = v1(
-        &app,
-        Method::DELETE,
-        &format!("/v1/people/{}", ann["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let r = v1_delete(&app, &format!("/v1/people/{}", ann["id"].as_str().unwrap())).await;
     assert_eq!(
         (r.status, &r.body),
         (StatusCode::ACCEPTED, &json!({"ok": true}))
@@ -683,26 +590,14 @@ async fn unsubscribes_bounces_and_erasure(backend: Backend) {
     assert_eq!(export.body["invitations"], json!([]), "{}", export.body);
     assert_eq!(export.body["responses"], json!([]));
     assert_eq!(export.body["person"], Value::Null, "{}", export.body);
-    let r = v1(&app, Method::GET, "/v1/survey_responses", None).await;
+    let r = v1_get(&app, "/v1/survey_responses").await;
     assert_eq!(r.body, json!([]));
-    let r = v1(
-        &app,
-        Method::DELETE,
-        &format!("/v1/people/{}", ann["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let r = v1_delete(&app, &format!("/v1/people/{}", ann["id"].as_str().unwrap())).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "gone: {}", r.body);
     create_person(&app, json!({"email": "b+x@example.com", "send": false})).await;
-    let r = v1(
-        &app,
-        Method::DELETE,
-        "/v1/people/email%3Ab%2Bx%40example.com",
-        None,
-    )
-    .await;
+    let r = v1_delete(&app, "/v1/people/email%3Ab%2Bx%40example.com").await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let r = v1(&app, Method::GET, "/v1/people", None).await;
+    let r = v1_get(&app, "/v1/people").await;
     assert!(r
         .body
         .as_array()
@@ -726,7 +621,7 @@ async fn authentication_and_errors_in_delighted_shape(backend: Backend) {
     // Too many wrong keys from one address: 429 with an integer Retry-After.
     let mut last = None;
     for _ in 0..5 {
-        last = Some(v1_as(&app, "wrong", Method::GET, "/v1/metrics", None).await);
+        last = Some(v1_as_get(&app, "wrong", "/v1/metrics").await);
     }
     let r = last.unwrap();
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
@@ -734,11 +629,11 @@ async fn authentication_and_errors_in_delighted_shape(backend: Backend) {
     assert!(retry.parse::<u64>().is_ok_and(|s| s > 0), "{retry}");
     assert_eq!(r.body["status"], 429);
     // The right key still gets in.
-    let r = v1(&app, Method::GET, "/v1/metrics", None).await;
+    let r = v1_get(&app, "/v1/metrics").await;
     assert_eq!(r.status, StatusCode::OK);
 
     // Unknown paths and methods answer in the same shape.
-    let r = v1(&app, Method::GET, "/v1/nothing_here", None).await;
+    let r = v1_get(&app, "/v1/nothing_here").await;
     assert_eq!(
         (r.status, r.body["status"].as_i64()),
         (StatusCode::NOT_FOUND, Some(404))
@@ -767,19 +662,18 @@ async fn authentication_and_errors_in_delighted_shape(backend: Backend) {
         )
         .await;
     let reader = key.body["key"].as_str().unwrap().to_string();
-    let r = v1_as(
+    let r = v1_as_post(
         &app,
         &reader,
-        Method::POST,
         "/v1/people",
-        Some(json!({"email": "a@example.com"})),
+        json!({"email": "a@example.com"}),
     )
     .await;
     assert_eq!(
         (r.status, r.body["status"].as_i64()),
         (StatusCode::FORBIDDEN, Some(403))
     );
-    let r = v1_as(&app, &reader, Method::GET, "/v1/people", None).await;
+    let r = v1_as_get(&app, &reader, "/v1/people").await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -812,12 +706,11 @@ async fn a_key_works_on_its_own_survey(backend: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 
-    let r = v1_as(
+    let r = v1_as_post(
         &app,
         &retail_key,
-        Method::POST,
         "/v1/people",
-        Some(json!({"email": "ann@example.com"})),
+        json!({"email": "ann@example.com"}),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -828,14 +721,14 @@ async fn a_key_works_on_its_own_survey(backend: Backend) {
     );
     app.get_page(&mail.score_link(8)).await;
 
-    let retail = v1_as(&app, &retail_key, Method::GET, "/v1/metrics", None).await;
+    let retail = v1_as_get(&app, &retail_key, "/v1/metrics").await;
     assert_eq!(retail.body["passive_count"], 1, "{}", retail.body);
-    let default = v1(&app, Method::GET, "/v1/metrics", None).await;
+    let default = v1_get(&app, "/v1/metrics").await;
     assert_eq!(default.body["response_count"], 0, "{}", default.body);
     // `trend` names another survey.
-    let by_trend = v1(&app, Method::GET, "/v1/metrics?trend=retail", None).await;
+    let by_trend = v1_get(&app, "/v1/metrics?trend=retail").await;
     assert_eq!(by_trend.body, retail.body);
-    let list = v1(&app, Method::GET, "/v1/survey_responses?trend=retail", None).await;
+    let list = v1_get(&app, "/v1/survey_responses?trend=retail").await;
     assert_eq!(list.body.as_array().unwrap().len(), 1);
 }
 
@@ -850,16 +743,15 @@ async fn metrics_give_the_nps_as_an_integer(backend: Backend) {
             json!({"email": format!("p{n}@example.com"), "send": false}),
         )
         .await;
-        let r = v1(
+        let r = v1_post(
             &app,
-            Method::POST,
             "/v1/survey_responses",
-            Some(json!({"person": person["id"], "score": score})),
+            json!({"person": person["id"], "score": score}),
         )
         .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
-    let m = v1(&app, Method::GET, "/v1/metrics", None).await;
+    let m = v1_get(&app, "/v1/metrics").await;
     assert_eq!(m.status, StatusCode::OK, "{}", m.body);
     assert!(m.body["nps"].is_i64(), "nps is a JSON integer: {}", m.body);
     assert_eq!(m.body["nps"].as_i64(), Some(17), "{}", m.body);
@@ -1011,7 +903,7 @@ async fn official_client(backend: Backend, lang: &str) {
     );
     // Cat is erased since (her answer with her): the metrics still equal npsd's own NPS.
     let npsd = app.nps("").await;
-    let now = v1(&app, Method::GET, "/v1/metrics", None).await.body;
+    let now = v1_get(&app, "/v1/metrics").await.body;
     assert_eq!(now["response_count"], npsd["responses"], "{now} vs {npsd}");
     assert_eq!(now["promoter_count"], npsd["promoters"]);
     assert_eq!(now["detractor_count"], npsd["detractors"]);

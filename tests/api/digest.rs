@@ -28,20 +28,7 @@ async fn web_answer(app: &TestApp, score: u8, comment: Option<&str>, visitor: &s
     if let Some(c) = comment {
         body["comment"] = json!(c);
     }
-    let res = app
-        .client
-        .post(app.url("/api/v1/embed/default/responses"))
-        .header("Origin", SHOP)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::CREATED,
-        "{}",
-        res.text().await.unwrap()
-    );
+    app.web_answer_created(SHOP, &body).await;
 }
 
 async fn enable_digest(app: &TestApp, tz: &str) {
@@ -406,12 +393,6 @@ async fn the_digest_reads_well_on_a_phone_and_a_desktop() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("digest.html");
     std::fs::write(&file, &html).unwrap();
-    if let Ok(docs) = std::env::var("NPSD_TEST_SCREENSHOT_DIR") {
-        // The rendered example beside the screenshots (docs/screenshots -> docs/).
-        let docs = std::path::Path::new(&docs);
-        let target = docs.parent().unwrap_or(docs).join("digest-example.html");
-        std::fs::write(target, &html).unwrap();
-    }
     browser.goto(&format!("file://{}", file.display())).await;
     browser.wait_for("table").await;
     browser

@@ -12,7 +12,19 @@ use sha2::Sha256;
 const SHOP: &str = "https://shop.example";
 const OTHER: &str = "https://evil.example";
 
-/// An answer from a page on `origin`.
+/// An answer to the default survey from a page on `origin`.
+async fn post_answer(app: &TestApp, origin: &str, body: &str) -> Reply {
+    embed(
+        app,
+        Method::POST,
+        "/api/v1/embed/default/responses",
+        origin,
+        body,
+    )
+    .await
+}
+
+/// A request from a page on `origin`.
 async fn embed(app: &TestApp, method: Method, path: &str, origin: &str, body: &str) -> Reply {
     let res = app
         .client
@@ -278,14 +290,7 @@ async fn only_the_surveys_allowed_origins_may_use_the_endpoint(backend: Backend)
     let app = spawn_app(backend).await;
     let body = json!({"score": 9}).to_string();
     // No origin allowed yet: refused, with a JSON error and no CORS header.
-    let r = embed(
-        &app,
-        Method::POST,
-        "/api/v1/embed/default/responses",
-        SHOP,
-        &body,
-    )
-    .await;
+    let r = post_answer(&app, SHOP, &body).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.error_code(), "origin_not_allowed");
     assert_eq!(r.allow_origin(), None);
@@ -333,14 +338,7 @@ async fn only_the_surveys_allowed_origins_may_use_the_endpoint(backend: Backend)
 
     // Answers from another origin, or with no Origin at all, are refused and not stored.
     for origin in [OTHER, "https://shop.example.evil.example", "null"] {
-        let r = embed(
-            &app,
-            Method::POST,
-            "/api/v1/embed/default/responses",
-            origin,
-            &body,
-        )
-        .await;
+        let r = post_answer(&app, origin, &body).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{origin}");
         assert_eq!(r.allow_origin(), None);
     }
@@ -355,14 +353,7 @@ async fn only_the_surveys_allowed_origins_may_use_the_endpoint(backend: Backend)
     assert_eq!(web_nps(&app, "").await["responses"], 0);
 
     // Errors to the allowed origin carry CORS, so the widget can read them.
-    let r = embed(
-        &app,
-        Method::POST,
-        "/api/v1/embed/default/responses",
-        SHOP,
-        "{",
-    )
-    .await;
+    let r = post_answer(&app, SHOP, "{").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.allow_origin(), Some(SHOP));
     // Unknown survey: 404 JSON. Embedding turned off: 403.
@@ -378,14 +369,7 @@ async fn only_the_surveys_allowed_origins_may_use_the_endpoint(backend: Backend)
     assert_eq!(r.error_code(), "not_found");
     app.patch_survey("default", json!({"embed_enabled": false}))
         .await;
-    let r = embed(
-        &app,
-        Method::POST,
-        "/api/v1/embed/default/responses",
-        SHOP,
-        &body,
-    )
-    .await;
+    let r = post_answer(&app, SHOP, &body).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.error_code(), "embed_disabled");
 

@@ -482,6 +482,23 @@ async fn assert_accessible_in(
 // --- Waiting for the API -----------------------------------------------------------------------
 
 /// Polls the web answers' NPS until `done` holds.
+/// Types a detractor's comment into `textarea` and sends it; returns the thank-you page's text,
+/// which says sorry.
+async fn send_detractor_comment(browser: &Browser, textarea: &str, comment: &str) -> String {
+    browser
+        .find(textarea)
+        .await
+        .send_keys(comment)
+        .await
+        .expect("type the comment");
+    let body = browser.send_expecting_thanks().await;
+    assert!(
+        body.contains(&format!("We're sorry {BRAND} fell short")),
+        "{body}"
+    );
+    body
+}
+
 async fn web_nps_when(app: &TestApp, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + BROWSER_WAIT;
     loop {
@@ -900,17 +917,7 @@ async fn the_iframe_form_and_the_response_pages_pass_axe() {
     assert_eq!(saved, "Thanks, your score of 2 is saved.");
     assert_eq!(app.nps("?channel=web").await["distribution"][2], 1);
     assert_accessible_in(&browser, Some(&frame), "iframe form, comment step", None).await;
-    browser
-        .find("textarea#comment")
-        .await
-        .send_keys("The boots arrived late.")
-        .await
-        .expect("type the comment");
-    let body = browser.send_expecting_thanks().await;
-    assert!(
-        body.contains(&format!("We're sorry {BRAND} fell short")),
-        "{body}"
-    );
+    send_detractor_comment(&browser, "textarea#comment", "The boots arrived late.").await;
     let mailto = browser.find("main a[href^='mailto:']").await;
     assert_eq!(
         mailto.attr("href").await.unwrap().as_deref(),
@@ -981,17 +988,7 @@ async fn the_iframe_form_and_the_response_pages_pass_axe() {
     browser.resize(PHONE).await;
 
     // Its thank-you page for a detractor, with the shop's address to write to.
-    browser
-        .find("textarea[name=comment]")
-        .await
-        .send_keys("Too small.")
-        .await
-        .expect("type the comment");
-    let body = browser.send_expecting_thanks().await;
-    assert!(
-        body.contains(&format!("We're sorry {BRAND} fell short")),
-        "{body}"
-    );
+    let body = send_detractor_comment(&browser, "textarea[name=comment]", "Too small.").await;
     assert!(body.contains(REPLY_TO), "{body}");
     assert_accessible_at_both_widths(
         &browser,

@@ -558,6 +558,40 @@ impl TestApp {
         let res = self.client.post(url).form(form).send().await.expect("POST");
         (res.status(), res.text().await.unwrap())
     }
+
+    /// An answer to the default survey as the widget on a page of `origin` posts it; the reply
+    /// is checked to be 201 Created and returned as JSON.
+    pub async fn web_answer_created(&self, origin: &str, body: &Value) -> Value {
+        let res = self
+            .client
+            .post(self.url("/api/v1/embed/default/responses"))
+            .header("Origin", origin)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The default survey's responses as CSV (`responses.csv`, 200 checked).
+    pub async fn export_csv(&self) -> String {
+        let res = self
+            .client
+            .get(self.url("/api/v1/surveys/default/responses.csv"))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        res.text().await.unwrap()
+    }
 }
 
 /// A survey email as received, with its links picked out.

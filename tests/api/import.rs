@@ -372,15 +372,7 @@ async fn every_ignored_delighted_column_is_dropped(backend: Backend) {
         assert_eq!(names, ["plan"], "{c}");
     }
     // The export has a column per property: none for the ignored ones.
-    let res = app
-        .client
-        .get(app.url("/api/v1/surveys/default/responses.csv"))
-        .bearer_auth(crate::helpers::API_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let export = res.text().await.unwrap();
+    let export = app.export_csv().await;
     let header: Vec<&str> = export.lines().next().unwrap().split(',').collect();
     assert!(header.contains(&"plan"), "{header:?}");
     for name in IGNORED {

@@ -36,25 +36,16 @@ pub(crate) async fn app(backend: Backend) -> TestApp {
 }
 
 async fn web_answer(app: &TestApp, n: usize, g: &Given, comment: &str) {
-    let res = app
-        .client
-        .post(app.url("/api/v1/embed/default/responses"))
-        .header("Origin", SHOP)
-        .json(&json!({
+    app.web_answer_created(
+        SHOP,
+        &json!({
             "score": g.score,
             "comment": comment,
             "visitor_id": format!("visitor-{n:04}"),
             "properties": {"plan": g.plan, "country": g.country},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::CREATED,
-        "{}",
-        res.text().await.unwrap()
-    );
+        }),
+    )
+    .await;
 }
 
 /// An answer through the email's form, with the properties on the transaction.
@@ -413,19 +404,7 @@ async fn comments_are_searched_with_the_databases_own_text_search(backend: Backe
 async fn export_streams_every_response_with_its_properties(backend: Backend) {
     let app = app(backend).await;
     let given = seed(&app).await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/surveys/default/responses.csv"))
-        .bearer_auth(crate::helpers::API_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
-    let text = res.text().await.unwrap();
+    let text = app.export_csv().await;
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     for column in [

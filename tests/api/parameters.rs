@@ -10,20 +10,16 @@ const SHOP: &str = "https://shop.example";
 
 /// A web answer with a comment and a plan.
 async fn answer(app: &TestApp, n: usize, score: u8, plan: &str) {
-    let res = app
-        .client
-        .post(app.url("/api/v1/embed/default/responses"))
-        .header("Origin", SHOP)
-        .json(&json!({
+    app.web_answer_created(
+        SHOP,
+        &json!({
             "score": score,
             "comment": format!("comment {n}"),
             "visitor_id": format!("visitor-{n}"),
             "properties": {"plan": plan},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
+        }),
+    )
+    .await;
 }
 
 async fn get_ok(app: &TestApp, path: &str) -> Value {

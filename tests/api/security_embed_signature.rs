@@ -33,18 +33,8 @@ async fn app_with_secret(app: TestApp) -> (TestApp, String) {
 
 /// Posts an answer from the shop's page; returns its `verified`.
 async fn verified(app: &TestApp, body: Value) -> bool {
-    let res = app
-        .client
-        .post(app.url("/api/v1/embed/default/responses"))
-        .header("Origin", SHOP)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let reply: Value = res.json().await.unwrap();
     // Whatever its signature, a well-formed answer counts (unverified when it does not hold).
-    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    let reply = app.web_answer_created(SHOP, &body).await;
     reply["response"]["verified"].as_bool().unwrap()
 }
 
@@ -227,8 +217,18 @@ async fn a_signature_covering_every_field_verifies_the_answer(backend: Backend) 
         .get_page(&app.url(&format!("/embed/default?{query}")))
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let mut form = hidden_fields(&page);
-    form.push(("score".into(), "9".into()));
+    submit_iframe_score(&app, &page, "9").await;
+    let cara = person(&app, "cara@example.com").await;
+    assert_eq!(cara["responses"][0]["verified"], true, "{cara:#}");
+    assert_eq!(cara["person"]["name"], "Cara", "{cara:#}");
+    assert_eq!(app.nps("?channel=web&verified=true").await["responses"], 3);
+}
+
+/// The hidden fields of the iframe form, in order.
+/// Sends the iframe's form on `page` with `score` picked, as a browser without script would.
+async fn submit_iframe_score(app: &TestApp, page: &str, score: &str) {
+    let mut form = hidden_fields(page);
+    form.push(("score".into(), score.into()));
     let res = app
         .client
         .post(app.url("/embed/default"))
@@ -237,13 +237,8 @@ async fn a_signature_covering_every_field_verifies_the_answer(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let cara = person(&app, "cara@example.com").await;
-    assert_eq!(cara["responses"][0]["verified"], true, "{cara:#}");
-    assert_eq!(cara["person"]["name"], "Cara", "{cara:#}");
-    assert_eq!(app.nps("?channel=web&verified=true").await["responses"], 3);
 }
 
-/// The hidden fields of the iframe form, in order.
 fn hidden_fields(page: &str) -> Vec<(String, String)> {
     page.split("<input type=\"hidden\" name=\"")
         .skip(1)
@@ -296,16 +291,7 @@ async fn the_iframe_form_records_the_referer_without_its_query(backend: Backend)
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     assert!(!page.contains("secret"), "{page}");
-    let mut form = hidden_fields(&page);
-    form.push(("score".into(), "6".into()));
-    let res = app
-        .client
-        .post(app.url("/embed/default"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    submit_iframe_score(&app, &page, "6").await;
     let dan = person(&app, "dan@example.com").await;
     assert_eq!(
         dan["responses"][0]["page_url"], "https://shop.example/orders/9",

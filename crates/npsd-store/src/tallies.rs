@@ -444,27 +444,24 @@ pub fn property_values(conn: &mut DbConn, survey_id: &str, name: &str) -> StoreR
 /// [`property_names`] and [`property_values`] would still offer it; a value others gave too
 /// stays with their counts.
 pub fn drop_uncounted(conn: &mut DbConn, values: &[(String, String, String)]) -> StoreResult<()> {
+    // The same statement on the hourly and the daily table.
+    macro_rules! drop_zeros {
+        ($t:ident, $survey_id:expr, $name:expr, $value:expr) => {
+            diesel::delete(
+                $t::table
+                    .filter($t::survey_id.eq($survey_id))
+                    .filter($t::name.eq($name))
+                    .filter($t::value.eq($value))
+                    .filter($t::promoters.eq(0))
+                    .filter($t::passives.eq(0))
+                    .filter($t::detractors.eq(0)),
+            )
+            .execute(conn)?
+        };
+    }
     for (survey_id, name, value) in values {
-        diesel::delete(
-            pt::table
-                .filter(pt::survey_id.eq(survey_id))
-                .filter(pt::name.eq(name))
-                .filter(pt::value.eq(value))
-                .filter(pt::promoters.eq(0))
-                .filter(pt::passives.eq(0))
-                .filter(pt::detractors.eq(0)),
-        )
-        .execute(conn)?;
-        diesel::delete(
-            pd::table
-                .filter(pd::survey_id.eq(survey_id))
-                .filter(pd::name.eq(name))
-                .filter(pd::value.eq(value))
-                .filter(pd::promoters.eq(0))
-                .filter(pd::passives.eq(0))
-                .filter(pd::detractors.eq(0)),
-        )
-        .execute(conn)?;
+        drop_zeros!(pt, survey_id, name, value);
+        drop_zeros!(pd, survey_id, name, value);
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use super::auth::{Read, Scoped};
 use super::json::{decode_position, encode_position, parse_limit, timestamp};
 use crate::domain::insight::{self, CommentSort, Interval, SearchWords};
+use crate::domain::nps::NpsSummary;
 use crate::domain::score::Category;
 use crate::domain::ValidationError;
 use crate::http::error::ApiError;
@@ -358,13 +359,10 @@ pub struct CommentsPage {
     pub next_cursor: Option<String>,
 }
 
+/// The figures of a set of responses, as a trend's period and a segment give them.
 #[derive(Serialize, ToSchema)]
-pub struct TrendPoint {
-    /// The period's first day, YYYY-MM-DD in `tz`.
-    pub start: String,
-    /// The period's last day, inclusive.
-    pub end: String,
-    /// Null for a period without responses.
+pub struct FiguresView {
+    /// -100 to 100, one decimal; null without responses.
     pub nps: Option<f64>,
     pub responses: u64,
     pub promoters: u64,
@@ -383,6 +381,33 @@ pub struct TrendPoint {
     /// Fewer than 30 responses: too few answers for a reliable figure. Also true without any
     /// responses (then `nps` is null).
     pub small_sample: bool,
+}
+
+impl From<&NpsSummary> for FiguresView {
+    fn from(s: &NpsSummary) -> FiguresView {
+        FiguresView {
+            nps: s.nps,
+            responses: s.responses,
+            promoters: s.promoters,
+            passives: s.passives,
+            detractors: s.detractors,
+            margin_of_error: s.margin_of_error,
+            interval_low: s.interval.map(|i| i.low),
+            interval_high: s.interval.map(|i| i.high),
+            small_sample: s.small_sample,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrendPoint {
+    /// The period's first day, YYYY-MM-DD in `tz`.
+    pub start: String,
+    /// The period's last day, inclusive.
+    pub end: String,
+    /// The period's figures; `nps` is null for a period without responses.
+    #[serde(flatten)]
+    pub figures: FiguresView,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -405,15 +430,7 @@ impl TrendView {
                 .map(|(p, r)| TrendPoint {
                     start: p.first_day.format("%Y-%m-%d").to_string(),
                     end: p.last_day.format("%Y-%m-%d").to_string(),
-                    nps: r.summary.nps,
-                    responses: r.summary.responses,
-                    promoters: r.summary.promoters,
-                    passives: r.summary.passives,
-                    detractors: r.summary.detractors,
-                    margin_of_error: r.summary.margin_of_error,
-                    interval_low: r.summary.interval.map(|i| i.low),
-                    interval_high: r.summary.interval.map(|i| i.high),
-                    small_sample: r.summary.small_sample,
+                    figures: FiguresView::from(&r.summary),
                 })
                 .collect(),
         }
@@ -423,39 +440,15 @@ impl TrendView {
 #[derive(Serialize, ToSchema)]
 pub struct SegmentView {
     pub value: String,
-    pub nps: Option<f64>,
-    pub responses: u64,
-    pub promoters: u64,
-    pub passives: u64,
-    pub detractors: u64,
-    /// The 95% margin of error, in NPS points, by the adjusted-Wald method (Rocks 2016: 3 added
-    /// to the responses and 3/4 to promoters and to detractors); never 0 with a response, null
-    /// without.
-    pub margin_of_error: Option<f64>,
-    /// The lower end of the 95% adjusted-Wald interval, -100 to 100. The interval is centred
-    /// on the adjusted estimate, which leans toward 0 when answers are few; null without
-    /// responses.
-    pub interval_low: Option<f64>,
-    /// The upper end of the same interval.
-    pub interval_high: Option<f64>,
-    /// Fewer than 30 responses: too few answers for a reliable figure. Also true without any
-    /// responses (then `nps` is null).
-    pub small_sample: bool,
+    #[serde(flatten)]
+    pub figures: FiguresView,
 }
 
 impl SegmentView {
     pub fn new(s: &Segment) -> SegmentView {
         SegmentView {
             value: s.value.clone(),
-            nps: s.summary.nps,
-            responses: s.summary.responses,
-            promoters: s.summary.promoters,
-            passives: s.summary.passives,
-            detractors: s.summary.detractors,
-            margin_of_error: s.summary.margin_of_error,
-            interval_low: s.summary.interval.map(|i| i.low),
-            interval_high: s.summary.interval.map(|i| i.high),
-            small_sample: s.summary.small_sample,
+            figures: FiguresView::from(&s.summary),
         }
     }
 }
