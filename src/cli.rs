@@ -8,9 +8,9 @@ use crate::config::Config;
 use crate::domain::access::parse_key_name;
 use crate::domain::access::Scopes;
 use crate::domain::email::EmailAddress;
-use crate::domain::suppression::SuppressionReason;
 use crate::store::existing::OpenExistingError;
-use crate::store::{api_keys, DatabaseUrl, Store};
+use crate::store::state::SuppressionReason;
+use crate::store::{DatabaseUrl, Store};
 use crate::views::{ApiKeyView, CreatedKeyView};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -190,8 +190,7 @@ pub async fn run_admin(command: Command, config: &Config) -> anyhow::Result<()> 
             .await?
             .map_err(|e| open_error(&config.database_url, e))?
     };
-    let now = chrono::Utc::now().naive_utc();
-    let result = admin_command(command, config, store.clone(), now).await;
+    let result = admin_command(command, config, store.clone()).await;
     // Every write answered and every connection closed before the process exits.
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     result
@@ -227,12 +226,7 @@ fn open_error(url: &DatabaseUrl, e: OpenExistingError) -> anyhow::Error {
     }
 }
 
-async fn admin_command(
-    command: Command,
-    config: &Config,
-    store: Store,
-    now: chrono::NaiveDateTime,
-) -> anyhow::Result<()> {
+async fn admin_command(command: Command, config: &Config, store: Store) -> anyhow::Result<()> {
     match command {
         Command::Digest {
             survey,
@@ -278,7 +272,7 @@ async fn admin_command(
                 }
             }
             KeysAction::List { json } => {
-                let rows = store.read(api_keys::list).await?;
+                let rows = npsd_app::keys::list(&operations(config, &store)).await?;
                 let views: Vec<ApiKeyView> = rows
                     .iter()
                     .map(|(row, slug)| ApiKeyView::new(row, slug.as_deref()))
@@ -304,11 +298,7 @@ async fn admin_command(
                 }
             }
             KeysAction::Revoke { id } => {
-                let lookup = id.clone();
-                let revoked = store
-                    .write(move |c| api_keys::revoke(c, &lookup, now))
-                    .await?;
-                anyhow::ensure!(revoked.is_some(), "no active API key with id '{id}'");
+                npsd_app::keys::revoke(&operations(config, &store), id.clone()).await?;
                 println!("npsd: revoked API key {id}");
             }
         },
@@ -377,7 +367,13 @@ async fn admin_command(
                 ImportFormat::Delighted(a) => (crate::import::columns::Format::Delighted, a),
                 ImportFormat::Csv(a) => (crate::import::columns::Format::Plain, a),
             };
-            crate::import::run(&store, format, &args.survey, &args.file).await?;
+            crate::import::run(
+                &operations(config, &store),
+                format,
+                &args.survey,
+                &args.file,
+            )
+            .await?;
         }
         Command::Serve | Command::Migrate | Command::Backup { .. } => {
             unreachable!("handled by main")

@@ -263,7 +263,7 @@ pub fn import_csv(data: &[u8]) {
         };
         for record in reader.records().take(50).flatten() {
             let line = record.position().map_or(0, |p| p.line());
-            match parse_row(format, &columns, &record, line, "survey", now) {
+            match parse_row(format, &columns, &record, line, &"survey".into(), now) {
                 Ok(a) => {
                     assert!(a.score.value() <= 10);
                     assert!(a.responded_at <= now);
@@ -275,7 +275,7 @@ pub fn import_csv(data: &[u8]) {
                     assert!(a.comment.iter().all(|c| c
                         .chars()
                         .all(|ch| !ch.is_control() || ch == '\n' || ch == '\t')));
-                    assert!(a.id.starts_with("import-") && a.id.len() == 39);
+                    assert!(a.id.as_str().starts_with("import-") && a.id.as_str().len() == 39);
                 }
                 Err(reason) => assert!(!reason.is_empty()),
             }

@@ -68,7 +68,7 @@ impl From<&SuppressionRow> for SuppressionView {
     fn from(r: &SuppressionRow) -> Self {
         SuppressionView {
             email: r.email.clone(),
-            reason: r.reason.clone(),
+            reason: r.reason.to_string(),
             created_at: timestamp(r.created_at),
         }
     }

@@ -6,12 +6,12 @@
 pub mod columns;
 pub mod row;
 
-use crate::store::answers::{self, NewAnswer};
-use crate::store::{surveys, Store};
+use crate::store::answers::NewAnswer;
+use crate::store::ids::SurveyId;
 use anyhow::Context;
-use chrono::NaiveDateTime;
 use columns::{map_header, Format};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use npsd_app::App;
 use std::io::Read;
 use std::path::Path;
 
@@ -73,27 +73,16 @@ impl Report for Terminal {
 }
 
 async fn store_batch(
-    store: &Store,
-    survey_id: &str,
+    app: &App,
+    survey_id: &SurveyId,
     batch: Vec<NewAnswer>,
-    now: NaiveDateTime,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let survey_id = survey_id.to_string();
     let n = batch.len() as u64;
-    let added = store
-        .write(move |c| {
-            let mut added = 0u64;
-            for a in &batch {
-                if answers::add(c, &survey_id, a, now)? {
-                    added += 1;
-                }
-            }
-            Ok(added)
-        })
+    let added = npsd_app::answers::import(app, survey_id.clone(), batch)
         .await
         .context("storing imported answers")?;
     summary.imported += added;
@@ -103,18 +92,19 @@ async fn store_batch(
 
 /// Imports a CSV stream into the survey with this slug.
 pub async fn import<R: Read>(
-    store: &Store,
+    app: &App,
     survey_slug: &str,
     format: Format,
     input: R,
     report: &mut dyn Report,
-    now: NaiveDateTime,
 ) -> anyhow::Result<Summary> {
-    let slug = survey_slug.to_string();
-    let survey = store
-        .read(move |c| surveys::find_by_slug(c, &slug))
-        .await?
-        .with_context(|| format!("there is no survey '{survey_slug}'"))?;
+    let now = app.clock.now();
+    let survey = match npsd_app::surveys::find(app, survey_slug.to_string()).await {
+        Err(npsd_app::ServiceError::NotFound(_)) => {
+            anyhow::bail!("there is no survey '{survey_slug}'")
+        }
+        found => found?,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::None)
@@ -163,11 +153,11 @@ pub async fn import<R: Read>(
         }
         if batch.len() >= BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            store_batch(store, &survey.id, full, now, &mut summary).await?;
+            store_batch(app, &survey.id, full, &mut summary).await?;
             report.read_bytes(reader.position().byte());
         }
     }
-    store_batch(store, &survey.id, batch, now, &mut summary).await?;
+    store_batch(app, &survey.id, batch, &mut summary).await?;
     report.read_bytes(reader.position().byte());
     Ok(summary)
 }
@@ -182,25 +172,20 @@ fn skip(summary: &mut Summary, report: &mut dyn Report, line: u64, reason: &str)
 
 /// `npsd import FORMAT --survey SLUG FILE`: the file imported, a progress bar on a terminal, a
 /// summary on stdout.
-pub async fn run(store: &Store, format: Format, survey: &str, file: &Path) -> anyhow::Result<()> {
+pub async fn run(app: &App, format: Format, survey: &str, file: &Path) -> anyhow::Result<()> {
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     // The survey `serve` makes on its first start: an import may come first.
     if survey == crate::domain::survey::DEFAULT_SLUG {
-        let now = chrono::Utc::now().naive_utc();
-        store
-            .write(move |c| surveys::ensure_default(c, now))
-            .await?;
+        npsd_app::surveys::ensure_default(app).await?;
     }
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut terminal = Terminal::new(size);
-    let now = chrono::Utc::now().naive_utc();
     let result = import(
-        store,
+        app,
         survey,
         format,
         std::io::BufReader::new(f),
         &mut terminal,
-        now,
     )
     .await;
     terminal.finish();

@@ -5,6 +5,7 @@ use crate::domain::embed::{clean_text, MAX_COMMENT_CHARS};
 use crate::domain::score::Score;
 use crate::domain::transaction::MAX_PROPERTIES;
 use crate::store::answers::{NewAnswer, Who};
+use crate::store::ids::SurveyId;
 use crate::store::state::Channel;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
@@ -76,7 +77,7 @@ fn parse_score(raw: &str) -> Option<Score> {
 
 /// The answer's id: the same source row (by its id, or by everything it says when it has none)
 /// always gives the same id, so a second run finds it and adds nothing.
-fn answer_id(survey_id: &str, format: Format, key: &str) -> String {
+fn answer_id(survey_id: &SurveyId, format: Format, key: &str) -> String {
     let digest = Sha256::digest(format!("{survey_id}\n{}\n{key}", format.name()).as_bytes());
     format!("import-{}", &hex::encode(digest)[..32])
 }
@@ -87,7 +88,7 @@ pub fn parse_row(
     columns: &[Column],
     record: &csv::StringRecord,
     line: u64,
-    survey_id: &str,
+    survey_id: &SurveyId,
     now: NaiveDateTime,
 ) -> Result<NewAnswer, String> {
     let mut id = None;
@@ -189,7 +190,7 @@ pub fn parse_row(
         ),
     };
     Ok(NewAnswer {
-        id: answer_id(survey_id, format, &key),
+        id: answer_id(survey_id, format, &key).into(),
         channel: Channel::Import,
         who: email.map_or(Who::Nobody, Who::Address),
         name,
@@ -251,17 +252,17 @@ mod tests {
             "2024-04-18 09:14:20",
             "pro",
         ]);
-        let a = parse_row(Format::Delighted, &cols, &rec, 2, "s1", now()).unwrap();
+        let a = parse_row(Format::Delighted, &cols, &rec, 2, &"s1".into(), now()).unwrap();
         assert_eq!(a.score.value(), 9);
         assert!(matches!(&a.who, Who::Address(e) if e.key() == "ann@example.com"));
         assert_eq!(a.properties, vec![("Plan".to_string(), "pro".to_string())]);
         assert_eq!(a.channel, Channel::Import);
         // The same source id gives the same answer id; another survey another one.
-        let again = parse_row(Format::Delighted, &cols, &rec, 2, "s1", now()).unwrap();
+        let again = parse_row(Format::Delighted, &cols, &rec, 2, &"s1".into(), now()).unwrap();
         assert_eq!(a.id, again.id);
         assert_ne!(
             a.id,
-            parse_row(Format::Delighted, &cols, &rec, 2, "s2", now())
+            parse_row(Format::Delighted, &cols, &rec, 2, &"s2".into(), now())
                 .unwrap()
                 .id
         );
@@ -280,7 +281,7 @@ mod tests {
                 &cols,
                 &csv::StringRecord::from(fields),
                 2,
-                "s",
+                &"s".into(),
                 now(),
             )
             .unwrap_err()

@@ -8,12 +8,12 @@ use crate::domain::score::Category;
 use crate::domain::survey::first_name;
 use crate::domain::token::Token;
 use crate::mail::digest::{DigestEmail, Figures, NotableComment, TrendPoint};
-use crate::store::invitations::REASON_SUPPRESSED;
 use crate::store::outbox::{self, OutboxRow};
 use crate::store::reports::{self, NpsReport};
 use crate::store::responses::{self, CommentQuery, ResponseFilter};
 use crate::store::schema::surveys as s;
 use crate::store::state::JobKind;
+use crate::store::state::SkipReason;
 use crate::store::surveys::SurveyRow;
 use crate::store::{digests, suppressions, surveys, DbConn, StoreResult};
 use chrono::NaiveDateTime;
@@ -195,7 +195,7 @@ fn notable(
                     .comment
                     .filter(|c| !c.is_empty())
                     .unwrap_or_else(|| "(no comment)".to_string()),
-                segment: props.remove(&r.response_id).unwrap_or_default(),
+                segment: props.remove(r.response_id.as_str()).unwrap_or_default(),
             }
         })
         .collect())
@@ -254,9 +254,9 @@ fn prepare(
     let survey_row = surveys::find_by_id(conn, &record.survey_id)?;
     let email_key = recipient.to_lowercase();
     let skip = if !digests::still_recipient(&survey_row, &recipient) {
-        Some("unsubscribed")
+        Some(SkipReason::Unsubscribed.as_str())
     } else if suppressions::is_suppressed(conn, &email_key)? {
-        Some(REASON_SUPPRESSED)
+        Some(SkipReason::Suppressed.as_str())
     } else {
         None
     };

@@ -5,9 +5,10 @@ use crate::domain::email::mask;
 use crate::domain::survey::{SurveySettings, QUESTION_PRODUCT_PROPERTY};
 use crate::domain::token::{LinkPurpose, Token};
 use crate::mail::survey::{self, SurveyMessage};
-use crate::store::invitations::{self, REASON_SUPPRESSED, REASON_THROTTLED, REASON_UNSUBSCRIBED};
+use crate::store::invitations;
 use crate::store::outbox::{self, OutboxRow};
-use crate::store::state::{InvitationStatus, JobKind};
+use crate::store::state::JobKind;
+use crate::store::state::SkipReason;
 use crate::store::{suppressions, surveys, unsubscribes, DbConn, StoreResult};
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use lettre::message::Mailbox;
@@ -41,22 +42,10 @@ impl JobHandler for SurveyEmail {
             return Ok(());
         };
         match outcome {
-            Final::Sent => invitations::set_status(
-                conn,
-                invitation_id,
-                InvitationStatus::Sent,
-                None,
-                Some(now),
-                now,
-            )?,
-            Final::Failed(reason) => invitations::set_status(
-                conn,
-                invitation_id,
-                InvitationStatus::Failed,
-                Some(reason),
-                None,
-                now,
-            )?,
+            Final::Sent => invitations::mark_sent(conn, &invitation_id.as_str().into(), now)?,
+            Final::Failed(reply) => {
+                invitations::mark_failed(conn, &invitation_id.as_str().into(), reply, now)?
+            }
         };
         Ok(())
     }
@@ -82,31 +71,24 @@ fn prepare(
     let survey_row = surveys::find_by_id(conn, &invitation.survey_id)?;
     // The customer may have been suppressed, unsubscribed, or surveyed while this email waited.
     let skip = if suppressions::is_suppressed(conn, &invitation.email_key)? {
-        Some(REASON_SUPPRESSED)
+        Some(SkipReason::Suppressed)
     } else if unsubscribes::is_unsubscribed(conn, &survey_row.id, &invitation.email_key)? {
-        Some(REASON_UNSUBSCRIBED)
+        Some(SkipReason::Unsubscribed)
     } else if invitations::recently_surveyed(
         conn,
         &survey_row,
         &invitation.email_key,
-        &invitation.id,
+        invitation.id.as_str(),
         true,
         now,
     )? {
-        Some(REASON_THROTTLED)
+        Some(SkipReason::Throttled)
     } else {
         None
     };
     if let Some(reason) = skip {
-        outbox::mark_cancelled(conn, &row.id, lease_id, reason, now)?;
-        invitations::set_status(
-            conn,
-            &invitation.id,
-            InvitationStatus::Skipped,
-            Some(reason),
-            None,
-            now,
-        )?;
+        outbox::mark_cancelled(conn, &row.id, lease_id, reason.as_str(), now)?;
+        invitations::mark_skipped(conn, &invitation.id, reason, now)?;
         return Ok(None);
     }
     let token = Token::generate();
@@ -133,7 +115,7 @@ fn prepare(
     let (properties, product): (Vec<(String, String)>, Option<String>) =
         if settings_of_survey.intro.is_some() {
             let all: Vec<(String, String)> =
-                invitations::properties_of(conn, std::slice::from_ref(&invitation.id))?
+                invitations::properties_of(conn, &[invitation.id.to_string()])?
                     .into_iter()
                     .map(|(_, name, value)| (name, value))
                     .collect();
@@ -151,7 +133,7 @@ fn prepare(
         ids: JobIds {
             outbox_id: row.id,
             kind: JobKind::SurveyEmail,
-            subject_id: Some(invitation.id),
+            subject_id: Some(invitation.id.into_string()),
             attempts: row.attempts,
         },
         to_masked: mask(&invitation.email),

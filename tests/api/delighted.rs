@@ -334,7 +334,17 @@ async fn people_list_in_cursor_pages(backend: Backend) {
     assert!(r.body["errors"]["per_page"].is_array());
 }
 
-async fn survey_responses_read_and_write(backend: Backend) {
+/// Ann answered 10 by her email's link; Bob's answer of 4 came through the API, given two days
+/// before, with a `plan` property.
+struct TwoAnswers {
+    app: TestApp,
+    ann: Value,
+    bob: Value,
+    bob_response: String,
+    two_days_ago: i64,
+}
+
+async fn two_answers(backend: Backend) -> TwoAnswers {
     let app = crate::helpers::spawn_app(backend).await;
     let ann = create_person(
         &app,
@@ -344,8 +354,6 @@ async fn survey_responses_read_and_write(backend: Backend) {
     let bob = create_person(&app, json!({"email": "bob@example.com", "send": false})).await;
     let mail = SurveyMail::new(app.drain_and_messages_to("ann@example.com", 1).await[0].clone());
     app.get_page(&mail.score_link(10)).await;
-
-    // An answer given elsewhere, with its original time.
     let two_days_ago = app_now(&app) - 2 * 86400;
     let created = v1_form(
         &app,
@@ -360,24 +368,49 @@ async fn survey_responses_read_and_write(backend: Backend) {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let b = &created.body;
+    let bob_response = created.body["id"].as_str().unwrap().to_string();
+    TwoAnswers {
+        app,
+        ann,
+        bob,
+        bob_response,
+        two_days_ago,
+    }
+}
+
+/// The answers listed, oldest first (Bob's, then Ann's).
+async fn listed(app: &TestApp) -> Vec<Value> {
+    let r = v1_get(app, "/v1/survey_responses").await;
+    r.body.as_array().expect("a bare array").clone()
+}
+
+async fn a_survey_response_is_created_with_its_original_time(backend: Backend) {
+    let t = two_answers(backend).await;
+    let r = v1_get(&t.app, &format!("/v1/survey_responses/{}", t.bob_response)).await;
+    let b = &r.body;
     assert_eq!(
         (b["score"].as_i64(), b["comment"].as_str()),
         (Some(4), Some("Too slow"))
     );
-    assert_eq!(b["person"], bob["id"]);
-    assert_eq!(b["created_at"], two_days_ago);
+    assert_eq!(b["person"], t.bob["id"]);
+    assert_eq!(b["created_at"], t.two_days_ago);
     assert_eq!(b["survey_type"], "nps");
     assert_eq!(b["person_properties"], json!({"plan": "free"}));
     for list in ["notes", "tags", "additional_answers"] {
         assert_eq!(b[list], json!([]));
     }
-    let bob_response = b["id"].as_str().unwrap().to_string();
+}
 
+async fn survey_responses_list_oldest_first_with_filters_and_pages(backend: Backend) {
+    let TwoAnswers {
+        app,
+        ann,
+        bob_response,
+        ..
+    } = two_answers(backend).await;
     // Oldest first by default; ids are strings, times integers.
-    let r = v1_get(&app, "/v1/survey_responses").await;
-    let list = r.body.as_array().expect("a bare array");
-    assert_eq!(list.len(), 2, "{}", r.body);
+    let list = listed(&app).await;
+    assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list[0]["id"], bob_response.as_str());
     assert_eq!(list[1]["score"], 10);
     assert_eq!(list[1]["person"], ann["id"]);
@@ -427,7 +460,19 @@ async fn survey_responses_read_and_write(backend: Backend) {
     assert_eq!(m.body["response_count"], 2);
     let r = v1_get(&app, &format!("/v1/survey_responses?until={}", ann_at - 1)).await;
     assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.body);
-    // A customer's own answer is changed only with an admin key; what the API added, with ingest.
+    let since = app_now(&app) - 3600;
+    let r = v1_get(&app, &format!("/v1/survey_responses?since={since}")).await;
+    assert_eq!(
+        r.body.as_array().unwrap().len(),
+        1,
+        "only Ann's is that recent"
+    );
+}
+
+/// A customer's own answer is changed only with an admin key; what the API added, with ingest.
+async fn only_an_admin_key_changes_a_customers_own_answer(backend: Backend) {
+    let t = two_answers(backend).await;
+    let app = &t.app;
     let key = app
         .api(
             Method::POST,
@@ -436,9 +481,9 @@ async fn survey_responses_read_and_write(backend: Backend) {
         )
         .await;
     let shop = key.body["key"].as_str().unwrap().to_string();
-    let ann_response = list[1]["id"].as_str().unwrap().to_string();
+    let ann_response = listed(app).await[1]["id"].as_str().unwrap().to_string();
     let r = v1_as_put(
-        &app,
+        app,
         &shop,
         &format!("/v1/survey_responses/{ann_response}"),
         json!({"score": 0}),
@@ -446,26 +491,33 @@ async fn survey_responses_read_and_write(backend: Backend) {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let r = v1_as_put(
-        &app,
+        app,
         &shop,
-        &format!("/v1/survey_responses/{bob_response}"),
+        &format!("/v1/survey_responses/{}", t.bob_response),
         json!({"comment": "Too slow!"}),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
-        r.body["created_at"], two_days_ago,
+        r.body["created_at"], t.two_days_ago,
         "a PUT without created_at keeps it"
     );
-    let since = app_now(&app) - 3600;
-    let r = v1_get(&app, &format!("/v1/survey_responses?since={since}")).await;
-    assert_eq!(
-        r.body.as_array().unwrap().len(),
-        1,
-        "only Ann's is that recent"
-    );
+    let r = v1_put(
+        app,
+        &format!("/v1/survey_responses/{ann_response}"),
+        json!({"score": 0}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "the admin key may: {}", r.body);
+}
 
-    // Changing an answer: the figures follow.
+/// Changing an answer: the figures follow, and the metrics come from the same report as npsd's
+/// own NPS.
+async fn changing_an_answer_moves_the_figures(backend: Backend) {
+    let TwoAnswers {
+        app, bob_response, ..
+    } = two_answers(backend).await;
+    let since = app_now(&app) - 3600;
     let r = v1_put(
         &app,
         &format!("/v1/survey_responses/{bob_response}.json"),
@@ -484,8 +536,6 @@ async fn survey_responses_read_and_write(backend: Backend) {
         (npsd["promoters"].as_u64(), npsd["responses"].as_u64()),
         (Some(2), Some(2))
     );
-
-    // Metrics come from the same report as npsd's own NPS.
     let m = v1_get(&app, "/v1/metrics.json").await;
     assert_eq!(m.status, StatusCode::OK);
     assert_eq!(
@@ -496,8 +546,10 @@ async fn survey_responses_read_and_write(backend: Backend) {
     );
     let m = v1_get(&app, &format!("/v1/metrics?since={since}")).await;
     assert_eq!(m.body["response_count"], 1);
+}
 
-    // Errors.
+async fn survey_response_errors_name_their_field(backend: Backend) {
+    let TwoAnswers { app, ann, .. } = two_answers(backend).await;
     let r = v1_get(&app, "/v1/survey_responses/nope").await;
     assert_eq!(
         (r.status, r.body["status"].as_i64()),
@@ -763,7 +815,11 @@ async fn metrics_give_the_nps_as_an_integer(backend: Backend) {
 crate::backend_tests!(
     people_are_surveyed_as_transactions,
     people_list_in_cursor_pages,
-    survey_responses_read_and_write,
+    a_survey_response_is_created_with_its_original_time,
+    survey_responses_list_oldest_first_with_filters_and_pages,
+    only_an_admin_key_changes_a_customers_own_answer,
+    changing_an_answer_moves_the_figures,
+    survey_response_errors_name_their_field,
     unsubscribes_bounces_and_erasure,
     authentication_and_errors_in_delighted_shape,
     a_key_works_on_its_own_survey,

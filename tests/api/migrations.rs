@@ -71,9 +71,9 @@ struct PersonRow {
     name: Option<String>,
 }
 
-/// Undoes the people migration (and those after it) and runs them again, as on a database from
-/// before it.
-fn redo_people_migration<C>(conn: &mut C, dir: &str)
+/// Undoes the migration `version` (and those after it) and runs them again, as on a database
+/// from before it.
+fn redo_migrations_from<C>(conn: &mut C, dir: &str, version: &str)
 where
     C: diesel::connection::Connection + diesel_migrations::MigrationHarness<C::Backend>,
     C::Backend: Default,
@@ -82,16 +82,19 @@ where
     let migrations = FileBasedMigrations::from_path(dir).unwrap();
     loop {
         let reverted = conn.revert_last_migration(migrations.clone()).unwrap();
-        if reverted.to_string() == "20261203000001" {
+        if reverted.to_string() == version {
             break;
         }
         assert!(
-            reverted.to_string().as_str() > "20261203000001",
-            "reverted past the people migration"
+            reverted.to_string().as_str() > version,
+            "reverted past migration {version}"
         );
     }
     conn.run_pending_migrations(migrations).unwrap();
 }
+
+const PEOPLE: &str = "20261203000001";
+const SKIP_REASONS: &str = "20261208000001";
 
 /// The people migration makes a person of every address already held (invitations, answers
 /// that gave one), with UUIDv7-shaped ids in the order they first appeared.
@@ -137,12 +140,12 @@ async fn people_are_made_from_the_data_already_held(backend: Backend) {
             diesel::sql_query("DELETE FROM invitations WHERE email_key = 'cat@example.com'")
                 .execute(&mut conn)
                 .unwrap();
-            redo_people_migration(&mut conn, "migrations/sqlite");
+            redo_migrations_from(&mut conn, "migrations/sqlite", PEOPLE);
             diesel::sql_query(query).load(&mut conn).unwrap()
         }
         Backend::Postgres => {
             let mut conn = diesel::pg::PgConnection::establish(app.db.url()).unwrap();
-            redo_people_migration(&mut conn, "migrations/postgres");
+            redo_migrations_from(&mut conn, "migrations/postgres", PEOPLE);
             diesel::sql_query(query).load(&mut conn).unwrap()
         }
     };
@@ -165,7 +168,150 @@ async fn people_are_made_from_the_data_already_held(backend: Backend) {
     }
 }
 
-crate::backend_tests!(people_are_made_from_the_data_already_held);
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Reasons {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    transaction_id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    reason: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    skip_reason: Option<String>,
+}
+
+/// The skip reasons migration moves a skipped invitation's reason into `skip_reason`, and its
+/// down migration moves it back; what the API shows is the same before and after.
+async fn skip_reasons_move_to_their_own_column(backend: Backend) {
+    use reqwest::Method;
+    use serde_json::json;
+    let app = crate::helpers::spawn_app(backend).await;
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/suppressions",
+            Some(json!({"email": "gone@example.com"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    for (id, email) in [
+        ("t-suppressed", "gone@example.com"),
+        ("t-cancelled", "ann@example.com"),
+    ] {
+        let r = app
+            .post_transaction(json!({"transaction_id": id, "email": email, "delay_seconds": 3600}))
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+    }
+    let cancel = app.invitation("t-cancelled", "ann@example.com").await;
+    let r = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/invitations/{}", cancel["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let expected = vec![
+        ("t-cancelled".to_string(), "cancelled".to_string()),
+        ("t-suppressed".to_string(), "suppressed".to_string()),
+    ];
+    assert_eq!(reasons_shown(&app).await, expected);
+    let query =
+        "SELECT transaction_id, reason, skip_reason FROM invitations ORDER BY transaction_id";
+    let stored = |reason: Option<&str>, skip: Option<&str>| {
+        ["t-cancelled", "t-suppressed"]
+            .iter()
+            .zip(["cancelled", "suppressed"])
+            .map(|(t, r)| Reasons {
+                transaction_id: t.to_string(),
+                reason: reason.map(|_| r.to_string()),
+                skip_reason: skip.map(|_| r.to_string()),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        load::<Reasons>(&app, backend, query),
+        stored(None, Some("")),
+        "written in the new column"
+    );
+    // Back to before the migration: the reasons are in `reason`, as an older npsd wrote them.
+    let revert = "UPDATE invitations SET reason = skip_reason, skip_reason = NULL";
+    execute(&app, backend, revert);
+    assert_eq!(
+        load::<Reasons>(&app, backend, query),
+        stored(Some(""), None)
+    );
+    match backend {
+        Backend::Sqlite => {
+            let path = app.db.url().trim_start_matches("sqlite://").to_string();
+            let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+            redo_migrations_from(&mut conn, "migrations/sqlite", SKIP_REASONS);
+        }
+        Backend::Postgres => {
+            let mut conn = diesel::pg::PgConnection::establish(app.db.url()).unwrap();
+            redo_migrations_from(&mut conn, "migrations/postgres", SKIP_REASONS);
+        }
+    }
+    assert_eq!(
+        load::<Reasons>(&app, backend, query),
+        stored(None, Some(""))
+    );
+    assert_eq!(reasons_shown(&app).await, expected);
+}
+
+crate::backend_tests!(
+    people_are_made_from_the_data_already_held,
+    skip_reasons_move_to_their_own_column
+);
+
+/// The invitations' `reason` as the API shows them, by transaction id.
+async fn reasons_shown(app: &crate::helpers::TestApp) -> Vec<(String, String)> {
+    let list = app.get_api("/api/v1/invitations").await.body;
+    let mut reasons: Vec<(String, String)> = list["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["transaction_id"].as_str().unwrap().to_string(),
+                i["reason"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    reasons
+}
+
+fn load<T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static>(
+    app: &crate::helpers::TestApp,
+    backend: Backend,
+    query: &str,
+) -> Vec<T> {
+    match backend {
+        Backend::Sqlite => {
+            let path = app.db.url().trim_start_matches("sqlite://").to_string();
+            let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+            diesel::sql_query(query).load(&mut conn).unwrap()
+        }
+        Backend::Postgres => {
+            let mut conn = diesel::pg::PgConnection::establish(app.db.url()).unwrap();
+            diesel::sql_query(query).load(&mut conn).unwrap()
+        }
+    }
+}
+
+fn execute(app: &crate::helpers::TestApp, backend: Backend, statement: &str) {
+    match backend {
+        Backend::Sqlite => {
+            let path = app.db.url().trim_start_matches("sqlite://").to_string();
+            let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+            diesel::sql_query(statement).execute(&mut conn).unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = diesel::pg::PgConnection::establish(app.db.url()).unwrap();
+            diesel::sql_query(statement).execute(&mut conn).unwrap();
+        }
+    }
+}
 
 /// The generated migrations (the insights, daily tallies and privacy triggers, written for both
 /// backends by tools/gen_insights_migration.py) are what the generator writes today: a hand edit

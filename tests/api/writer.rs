@@ -2,6 +2,7 @@
 //! yet each is all or nothing on its own, and every answer comes after its commit.
 use crate::backend_tests;
 use crate::helpers::{Backend, TestDb};
+use npsd::store::state::SuppressionReason;
 use npsd::store::{suppressions, DatabaseUrl, Store, StoreError};
 
 fn now() -> chrono::NaiveDateTime {
@@ -31,7 +32,7 @@ async fn a_failing_write_rolls_back_alone_among_many(backend: Backend) {
             store
                 .write(move |c| {
                     let email = format!("w{i}@example.com");
-                    suppressions::add(c, &email, &email, "manual", now())?;
+                    suppressions::add(c, &email, &email, SuppressionReason::Manual, now())?;
                     if i % 5 == 0 {
                         return Err(StoreError::Migration(format!("write {i} gives up")));
                     }
@@ -72,7 +73,7 @@ async fn a_panicking_write_panics_its_caller_and_no_one_else(backend: Backend) {
             store
                 .write(move |c| {
                     let email = format!("p{i}@example.com");
-                    suppressions::add(c, &email, &email, "manual", now())?;
+                    suppressions::add(c, &email, &email, SuppressionReason::Manual, now())?;
                     if i == 7 {
                         panic!("write 7 panics");
                     }
@@ -96,7 +97,15 @@ async fn a_panicking_write_panics_its_caller_and_no_one_else(backend: Backend) {
     assert!(!seven, "the panicking write left nothing");
     // The writer goes on after a panic.
     store
-        .write(|c| suppressions::add(c, "after@example.com", "after@example.com", "manual", now()))
+        .write(|c| {
+            suppressions::add(
+                c,
+                "after@example.com",
+                "after@example.com",
+                SuppressionReason::Manual,
+                now(),
+            )
+        })
         .await
         .expect("a write after the panic");
 }

@@ -6,11 +6,15 @@
 //! the CLI) is a thin adapter over these: parse, call one operation, map the result. A write's
 //! side effects (waking the dispatcher today; events, webhooks and alerts later) hang from the
 //! operation, so no door can forget them. Nothing here knows about HTTP.
+pub mod answers;
 pub mod ingest;
+pub mod invitations;
 pub mod keys;
 pub mod people;
+pub mod privacy;
 pub mod reports;
 pub mod responses;
+pub mod sessions;
 pub mod suppressions;
 pub mod surveys;
 pub mod users;

@@ -1,10 +1,14 @@
-//! People as Delighted's API sees them: a person upserted, and surveyed unless told not to.
+//! People as Delighted's API sees them: a person upserted, and surveyed unless told not to, or
+//! unsubscribed.
 use crate::ingest::due_now;
 use crate::{App, ServiceResult};
+use npsd_domain::email::EmailAddress;
 use npsd_domain::transaction::NewTransaction;
+use npsd_store::ids::SurveyId;
 use npsd_store::invitations::{self, InvitationRow};
 use npsd_store::people::{self, NameRule, PersonRow};
 use npsd_store::surveys::SurveyRow;
+use npsd_store::unsubscribes;
 
 /// Upserts the person of `tx` (a name given replaces the one held) and, when `send`, ingests the
 /// transaction for `survey` in the same write. Wakes the dispatcher when the survey is due now.
@@ -31,4 +35,27 @@ pub async fn upsert_and_survey(
         app.wake_dispatcher();
     }
     Ok((person, invitation))
+}
+
+/// Unsubscribes an address from a survey by request (Delighted's `POST /v1/unsubscribes`),
+/// keeping the person it names (a name held is kept).
+pub async fn unsubscribe(app: &App, survey_id: SurveyId, email: EmailAddress) -> ServiceResult<()> {
+    let now = app.clock.now();
+    app.store
+        .write(move |c| {
+            people::ensure(c, &email, None, NameRule::FillIn, now)?;
+            unsubscribes::add(c, &survey_id, &email.key(), "api", now)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Renames the person with this address (lower-cased); a name is all that may change (a new
+/// address is a new person).
+pub async fn rename(app: &App, email_key: String, name: String) -> ServiceResult<()> {
+    let now = app.clock.now();
+    app.store
+        .write(move |c| people::rename(c, &email_key, &name, now))
+        .await?;
+    Ok(())
 }

@@ -4,13 +4,18 @@ use crate::{App, ServiceResult};
 use npsd_domain::insight::{self, CommentSort, Interval, TrendPeriod};
 use npsd_domain::period::Period;
 use npsd_domain::ValidationError;
+use npsd_store::ids::SurveyId;
 use npsd_store::reports::{self, NpsReport, Segment};
 use npsd_store::responses::{self, CommentQuery, CommentRow, Position, ResponseFilter};
 use npsd_store::tallies;
 use std::collections::HashMap;
 
 /// The NPS of a survey's answers that pass `filter`.
-pub async fn nps(app: &App, survey_id: String, filter: ResponseFilter) -> ServiceResult<NpsReport> {
+pub async fn nps(
+    app: &App,
+    survey_id: SurveyId,
+    filter: ResponseFilter,
+) -> ServiceResult<NpsReport> {
     Ok(app
         .store
         .read_insight(move |c| reports::nps(c, &survey_id, &filter))
@@ -20,7 +25,7 @@ pub async fn nps(app: &App, survey_id: String, filter: ResponseFilter) -> Servic
 /// The NPS per value of the property `by`, worst first.
 pub async fn breakdown(
     app: &App,
-    survey_id: String,
+    survey_id: SurveyId,
     filter: ResponseFilter,
     by: String,
 ) -> ServiceResult<Vec<Segment>> {
@@ -47,7 +52,7 @@ pub struct SurveyFigures {
 /// of the `offered` most used property names.
 pub async fn survey_figures(
     app: &App,
-    survey_id: String,
+    survey_id: SurveyId,
     filter: ResponseFilter,
     by: Option<String>,
     offered: usize,
@@ -100,7 +105,7 @@ pub struct Trend {
 /// today in the period's zone by default).
 pub async fn trend(
     app: &App,
-    survey_id: String,
+    survey_id: SurveyId,
     interval: Interval,
     period: &Period,
     filter: ResponseFilter,
@@ -151,7 +156,7 @@ pub async fn comments(app: &App, mut query: CommentQuery) -> ServiceResult<Comme
         rows.last().map(|r| Position {
             score: (sort == CommentSort::Lowest).then_some(r.score),
             at: r.responded_at,
-            id: r.response_id.clone(),
+            id: r.response_id.to_string(),
         })
     } else {
         None

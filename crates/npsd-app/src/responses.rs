@@ -1,6 +1,7 @@
 //! Responses one at a time: read one, and count or discard one by hand (a bot verdict
 //! overturned). Every figure follows at once: the tallies move with the status.
 use crate::{App, ServiceError, ServiceResult};
+use npsd_store::ids::{ResponseId, SurveyId};
 use npsd_store::responses::{self, CommentRow};
 use npsd_store::state::ResponseStatus;
 
@@ -14,8 +15,8 @@ pub type OneResponse = (CommentRow, Vec<(String, String)>);
 /// One response of a survey, whatever its status.
 pub async fn find(
     app: &App,
-    survey_id: String,
-    response_id: String,
+    survey_id: SurveyId,
+    response_id: ResponseId,
 ) -> ServiceResult<Option<OneResponse>> {
     let (rows, mut properties) = app
         .store
@@ -26,7 +27,9 @@ pub async fn find(
         })
         .await?;
     Ok(rows.into_iter().next().map(|r| {
-        let props = properties.remove(&r.response_id).unwrap_or_default();
+        let props = properties
+            .remove(r.response_id.as_str())
+            .unwrap_or_default();
         (r, props)
     }))
 }
@@ -35,7 +38,7 @@ pub async fn find(
 pub async fn decide(
     app: &App,
     slug: String,
-    response_id: String,
+    response_id: ResponseId,
     status: ResponseStatus,
 ) -> ServiceResult<OneResponse> {
     let survey = crate::surveys::find(app, slug).await?;

@@ -2,7 +2,7 @@
 use crate::{App, ServiceError, ServiceResult};
 use chrono::NaiveDateTime;
 use npsd_domain::email::EmailAddress;
-use npsd_domain::suppression::SuppressionReason;
+use npsd_store::state::SuppressionReason;
 use npsd_store::suppressions::{self, SuppressionRow};
 
 /// Suppresses an address; answers the stored row and whether it is new.
@@ -14,7 +14,7 @@ pub async fn add(
     let now = app.clock.now();
     Ok(app
         .store
-        .write(move |c| suppressions::add(c, email.as_str(), &email.key(), reason.as_str(), now))
+        .write(move |c| suppressions::add(c, email.as_str(), &email.key(), reason, now))
         .await?)
 }
 

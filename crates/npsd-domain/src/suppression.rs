@@ -1,40 +1,7 @@
 //! Suppressions: addresses that no survey may email again, whatever the survey.
 use super::token::hash_secret;
-use super::ValidationError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SuppressionReason {
-    /// The address bounced.
-    Bounce,
-    /// The recipient marked an email as spam.
-    Complaint,
-    /// Someone asked for it.
-    Manual,
-}
-
-impl SuppressionReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SuppressionReason::Bounce => "bounce",
-            SuppressionReason::Complaint => "complaint",
-            SuppressionReason::Manual => "manual",
-        }
-    }
-
-    pub fn parse(field: &str, raw: &str) -> Result<SuppressionReason, ValidationError> {
-        match raw.trim() {
-            "bounce" => Ok(SuppressionReason::Bounce),
-            "complaint" => Ok(SuppressionReason::Complaint),
-            "manual" => Ok(SuppressionReason::Manual),
-            other => Err(ValidationError::new(
-                field,
-                format!("'{other}' is not a reason; use bounce, complaint or manual"),
-            )),
-        }
-    }
-}
 
 /// How a suppression row's hash was made (its `hash_kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 use super::people::PersonRow;
 use super::schema::{invitations, responses};
 use super::{is_unique_violation, DbConn, StoreResult};
+use crate::ids::{ResponseId, SurveyId};
 use crate::state::{Channel, InvitationStatus, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::dsl::{max, min};
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 /// when, and its properties.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
-    pub id: String,
+    pub id: ResponseId,
     pub email_key: Option<String>,
     pub score: i32,
     pub comment: Option<String>,
@@ -77,7 +78,7 @@ fn with_properties(conn: &mut DbConn, rows: Vec<AnswerTuple>) -> StoreResult<Vec
                 properties.sort();
                 Answer {
                     email_key: invitation_key.or(web_key),
-                    id,
+                    id: ResponseId::from(id),
                     score,
                     comment,
                     responded_at,
@@ -93,7 +94,7 @@ fn with_properties(conn: &mut DbConn, rows: Vec<AnswerTuple>) -> StoreResult<Vec
 /// Which answers a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct AnswerQuery {
-    pub survey_id: String,
+    pub survey_id: SurveyId,
     /// From this instant on.
     pub since: Option<NaiveDateTime>,
     /// Before this instant (the API's inclusive second, plus one).
@@ -148,7 +149,11 @@ pub fn list(conn: &mut DbConn, q: &AnswerQuery) -> StoreResult<Vec<Answer>> {
 }
 
 /// One counted answer of a survey.
-pub fn find(conn: &mut DbConn, survey_id: &str, id: &str) -> StoreResult<Option<Answer>> {
+pub fn find(
+    conn: &mut DbConn,
+    survey_id: &SurveyId,
+    id: &ResponseId,
+) -> StoreResult<Option<Answer>> {
     let row: Option<AnswerTuple> = responses::table
         .left_join(invitations::table)
         .filter(responses::survey_id.eq(survey_id))
@@ -164,7 +169,7 @@ pub fn find(conn: &mut DbConn, survey_id: &str, id: &str) -> StoreResult<Option<
 /// row, so importing the same file twice adds nothing).
 #[derive(Debug, Clone)]
 pub struct NewAnswer {
-    pub id: String,
+    pub id: ResponseId,
     pub channel: Channel,
     pub who: Who,
     pub name: Option<String>,
@@ -202,7 +207,7 @@ impl Who {
 /// id exists already; nothing is changed then.
 pub fn add(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     a: &NewAnswer,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
@@ -258,8 +263,8 @@ pub struct AnswerChange {
 /// same transaction (the triggers on `responses` and `response_properties`).
 pub fn change(
     conn: &mut DbConn,
-    survey_id: &str,
-    id: &str,
+    survey_id: &SurveyId,
+    id: &ResponseId,
     c: &AnswerChange,
     now: NaiveDateTime,
 ) -> StoreResult<Option<Answer>> {
@@ -308,7 +313,7 @@ pub struct PersonActivity {
 
 pub fn activity(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     keys: &[String],
 ) -> StoreResult<HashMap<String, PersonActivity>> {
     let mut out: HashMap<String, PersonActivity> = HashMap::new();

@@ -2,6 +2,7 @@
 //! exists only in the answer that created it.
 use super::schema::api_keys;
 use super::{new_id, DbConn, StoreResult};
+use crate::ids::SurveyId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use npsd_domain::access::Scopes;
@@ -16,7 +17,7 @@ pub struct ApiKeyRow {
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     /// The survey the key's Delighted-compatible requests use; None: the survey `default`.
-    pub survey_id: Option<String>,
+    pub survey_id: Option<SurveyId>,
 }
 
 impl ApiKeyRow {
@@ -39,7 +40,7 @@ pub fn insert(
     key_hash: &str,
     prefix: &str,
     scopes: &Scopes,
-    survey_id: Option<String>,
+    survey_id: Option<SurveyId>,
     now: NaiveDateTime,
 ) -> StoreResult<ApiKeyRow> {
     let row = ApiKeyRow {

@@ -3,6 +3,7 @@
 //! its recipients' jobs go into the same outbox as survey emails.
 use super::schema::{digest_tokens, digests, outbox, surveys};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
+use crate::ids::SurveyId;
 use crate::state::{DigestStatus, JobKind, OutboxStatus};
 use crate::surveys::SurveyRow;
 use chrono::NaiveDateTime;
@@ -16,7 +17,7 @@ use npsd_domain::digest::{DigestPeriod, SILENT_DIGESTS_BEFORE_PAUSE};
 #[diesel(treat_none_as_default_value = false)]
 pub struct DigestRow {
     pub id: String,
-    pub survey_id: String,
+    pub survey_id: SurveyId,
     pub period_key: String,
     pub period_start: NaiveDateTime,
     pub period_end: NaiveDateTime,
@@ -28,7 +29,7 @@ pub struct DigestRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn exists(conn: &mut DbConn, survey_id: &str, period_key: &str) -> StoreResult<bool> {
+pub fn exists(conn: &mut DbConn, survey_id: &SurveyId, period_key: &str) -> StoreResult<bool> {
     let n: i64 = digests::table
         .filter(digests::survey_id.eq(survey_id))
         .filter(digests::period_key.eq(period_key))
@@ -131,7 +132,7 @@ pub fn still_recipient(survey: &SurveyRow, recipient: &str) -> bool {
 pub fn add_token(
     conn: &mut DbConn,
     token_hash: &str,
-    survey_id: &str,
+    survey_id: &SurveyId,
     recipient: &str,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -148,7 +149,7 @@ pub fn add_token(
 
 /// The survey and address of a digest's unsubscribe link.
 pub fn find_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<(SurveyRow, String)>> {
-    let found: Option<(String, String)> = digest_tokens::table
+    let found: Option<(SurveyId, String)> = digest_tokens::table
         .find(token_hash)
         .select((digest_tokens::survey_id, digest_tokens::recipient))
         .get_result(conn)
@@ -165,7 +166,7 @@ pub fn find_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<(Su
 /// Takes the address off the survey's digest list; answers whether it was on it.
 pub fn remove_recipient(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     recipient: &str,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {

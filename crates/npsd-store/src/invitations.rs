@@ -3,15 +3,12 @@ pub use super::rows::InvitationRow;
 use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
 use super::surveys::SurveyRow;
 use super::{is_unique_violation, new_id, suppressions, unsubscribes, DbConn, StoreResult};
-use crate::state::{InvitationStatus, JobKind, OutboxStatus};
+use crate::ids::{InvitationId, SurveyId};
+use crate::state::{InvitationStatus, JobKind, OutboxStatus, SkipReason};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use npsd_domain::token::LinkPurpose;
 use npsd_domain::transaction::NewTransaction;
-
-pub const REASON_THROTTLED: &str = "throttled";
-pub const REASON_UNSUBSCRIBED: &str = "unsubscribed";
-pub const REASON_SUPPRESSED: &str = "suppressed";
 
 pub struct Ingested {
     pub invitation: InvitationRow,
@@ -21,7 +18,7 @@ pub struct Ingested {
 
 fn find_by_transaction(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     transaction_id: &str,
 ) -> StoreResult<Option<InvitationRow>> {
     Ok(invitations::table
@@ -86,11 +83,11 @@ pub fn ingest(
     let email_key = tx.email.key();
     lock_person(conn, &email_key)?;
     let skip_reason = if suppressions::is_suppressed(conn, &email_key)? {
-        Some(REASON_SUPPRESSED)
+        Some(SkipReason::Suppressed)
     } else if unsubscribes::is_unsubscribed(conn, &survey.id, &email_key)? {
-        Some(REASON_UNSUBSCRIBED)
+        Some(SkipReason::Unsubscribed)
     } else if recently_surveyed(conn, survey, &email_key, "", false, now)? {
-        Some(REASON_THROTTLED)
+        Some(SkipReason::Throttled)
     } else {
         None
     };
@@ -98,7 +95,7 @@ pub fn ingest(
     let id = new_id();
     let row = InvitationRow {
         message_id: format!("{}@{}", uuid::Uuid::new_v4().simple(), message_id_domain),
-        id: id.clone(),
+        id: InvitationId::from(id.clone()),
         survey_id: survey.id.clone(),
         transaction_id: tx.transaction_id.clone(),
         email: tx.email.as_str().to_string(),
@@ -110,7 +107,8 @@ pub fn ingest(
         } else {
             InvitationStatus::Scheduled
         },
-        reason: skip_reason.map(str::to_string),
+        reason: None,
+        skip_reason,
         send_at: now + Duration::seconds(delay),
         sent_at: None,
         created_at: now,
@@ -167,7 +165,7 @@ pub fn ingest(
     })
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<InvitationRow> {
+pub fn find(conn: &mut DbConn, id: &InvitationId) -> StoreResult<InvitationRow> {
     Ok(invitations::table
         .find(id)
         .select(InvitationRow::as_select())
@@ -178,7 +176,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<InvitationRow> {
 /// send never invalidates the links of an earlier copy that did arrive.
 pub fn add_token(
     conn: &mut DbConn,
-    invitation_id: &str,
+    invitation_id: &InvitationId,
     token_hash: &str,
     purpose: LinkPurpose,
     now: NaiveDateTime,
@@ -217,10 +215,52 @@ pub fn find_by_token(
         .optional()?)
 }
 
-pub fn set_status(
+/// The email went out.
+pub fn mark_sent(conn: &mut DbConn, id: &InvitationId, now: NaiveDateTime) -> StoreResult<()> {
+    set_status(conn, id, InvitationStatus::Sent, None, None, Some(now), now)
+}
+
+/// The email failed for good: `reply` is the SMTP server's last word.
+pub fn mark_failed(
     conn: &mut DbConn,
-    id: &str,
+    id: &InvitationId,
+    reply: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    set_status(
+        conn,
+        id,
+        InvitationStatus::Failed,
+        None,
+        Some(reply),
+        None,
+        now,
+    )
+}
+
+/// The email will not go out, for this reason.
+pub fn mark_skipped(
+    conn: &mut DbConn,
+    id: &InvitationId,
+    why: SkipReason,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    set_status(
+        conn,
+        id,
+        InvitationStatus::Skipped,
+        Some(why),
+        None,
+        None,
+        now,
+    )
+}
+
+fn set_status(
+    conn: &mut DbConn,
+    id: &InvitationId,
     status: InvitationStatus,
+    skip_reason: Option<SkipReason>,
     reason: Option<&str>,
     sent_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
@@ -228,6 +268,7 @@ pub fn set_status(
     diesel::update(invitations::table.find(id))
         .set((
             invitations::status.eq(status),
+            invitations::skip_reason.eq(skip_reason),
             invitations::reason.eq(reason),
             invitations::sent_at.eq(sent_at),
             invitations::updated_at.eq(now),
@@ -237,7 +278,7 @@ pub fn set_status(
 }
 
 /// One property of an invitation's transaction.
-pub fn property(conn: &mut DbConn, id: &str, name: &str) -> StoreResult<Option<String>> {
+pub fn property(conn: &mut DbConn, id: &InvitationId, name: &str) -> StoreResult<Option<String>> {
     Ok(invitation_properties::table
         .filter(invitation_properties::invitation_id.eq(id))
         .filter(invitation_properties::name.eq(name))
@@ -249,7 +290,7 @@ pub fn property(conn: &mut DbConn, id: &str, name: &str) -> StoreResult<Option<S
 /// Invitations whose email went out, by send time.
 pub fn count_sent(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     f: &super::filter::ResponseFilter,
 ) -> StoreResult<i64> {
     // Web, API and imported answers (and verified ones, which are all web answers) had no
@@ -278,7 +319,7 @@ pub fn count_sent(
 /// Serialises changes to one invitation's response: scanners open all links of an email at once.
 /// On PostgreSQL this locks the invitation row until the transaction ends; on SQLite the write
 /// transaction already holds the database's one write lock.
-pub fn lock(conn: &mut DbConn, id: &str) -> StoreResult<()> {
+pub fn lock(conn: &mut DbConn, id: &InvitationId) -> StoreResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
         DbConn::Postgresql(c) => {
@@ -306,7 +347,7 @@ fn lock_person(conn: &mut DbConn, email_key: &str) -> StoreResult<()> {
 /// Which invitations a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct InvitationQuery {
-    pub survey_id: Option<String>,
+    pub survey_id: Option<SurveyId>,
     pub status: Option<InvitationStatus>,
     pub email_key: Option<String>,
     /// Only invitations older than this (created_at, id) position.
@@ -350,11 +391,9 @@ pub enum Cancelled {
     TooLate(InvitationRow),
 }
 
-pub const REASON_CANCELLED: &str = "cancelled";
-
 /// Cancels a scheduled invitation: it is skipped, and its email job will not run. An invitation a
 /// dispatcher holds under a live lease is being sent and cannot be called back.
-pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Cancelled> {
+pub fn cancel(conn: &mut DbConn, id: &InvitationId, now: NaiveDateTime) -> StoreResult<Cancelled> {
     use super::schema::outbox;
     use crate::state::OutboxStatus;
     // Outbox rows before their invitation: the one lock order (see `store::take_write_lock`).
@@ -387,21 +426,15 @@ pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Ca
     )
     .set((
         outbox::status.eq(OutboxStatus::Cancelled),
-        outbox::last_error.eq(Some(REASON_CANCELLED)),
+        outbox::last_error.eq(Some(SkipReason::Cancelled.as_str())),
         outbox::updated_at.eq(now),
     ))
     .execute(conn)?;
-    set_status(
-        conn,
-        id,
-        InvitationStatus::Skipped,
-        Some(REASON_CANCELLED),
-        None,
-        now,
-    )?;
+    mark_skipped(conn, id, SkipReason::Cancelled, now)?;
     Ok(Cancelled::Done(InvitationRow {
         status: InvitationStatus::Skipped,
-        reason: Some(REASON_CANCELLED.to_string()),
+        skip_reason: Some(SkipReason::Cancelled),
+        reason: None,
         updated_at: now,
         ..row
     }))
@@ -410,9 +443,9 @@ pub fn cancel(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<Ca
 /// The survey's scheduled invitations for an address (their emails have not gone out).
 pub fn scheduled_for(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     email_key: &str,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<InvitationId>> {
     Ok(invitations::table
         .filter(invitations::survey_id.eq(survey_id))
         .filter(invitations::email_key.eq(email_key))

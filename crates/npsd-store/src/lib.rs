@@ -14,6 +14,7 @@ pub mod digests;
 pub mod erasure;
 pub mod existing;
 pub mod filter;
+pub mod ids;
 pub mod invitations;
 pub mod outbox;
 pub mod people;

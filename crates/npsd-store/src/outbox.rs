@@ -2,6 +2,7 @@
 //! between claim and mark leaves a lease that expires, and the row is claimed again: never lost.
 use super::schema::outbox;
 use super::{DbConn, StoreResult};
+use crate::ids::InvitationId;
 use crate::state::{JobKind, OutboxStatus};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -12,7 +13,7 @@ use diesel::IntoSql;
 pub struct OutboxRow {
     pub id: String,
     pub kind: JobKind,
-    pub invitation_id: Option<String>,
+    pub invitation_id: Option<InvitationId>,
     pub status: OutboxStatus,
     pub due_at: NaiveDateTime,
     pub attempts: i32,
@@ -258,7 +259,7 @@ pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
 /// Locks an invitation's outbox rows until the write transaction ends (PostgreSQL; on SQLite the
 /// write transaction already excludes every other writer). Outbox rows are locked before their
 /// invitation (see `store::take_write_lock`).
-pub fn lock_for_invitation(conn: &mut DbConn, invitation_id: &str) -> StoreResult<()> {
+pub fn lock_for_invitation(conn: &mut DbConn, invitation_id: &InvitationId) -> StoreResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
         DbConn::Postgresql(c) => {
@@ -278,7 +279,7 @@ pub fn lock_for_invitation(conn: &mut DbConn, invitation_id: &str) -> StoreResul
 
 pub fn find_for_invitation(
     conn: &mut DbConn,
-    invitation_id: &str,
+    invitation_id: &InvitationId,
 ) -> StoreResult<Option<OutboxRow>> {
     Ok(outbox::table
         .filter(outbox::invitation_id.eq(invitation_id))

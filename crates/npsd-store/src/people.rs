@@ -233,7 +233,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
         .order(invitations::created_at.asc())
         .select((InvitationRow::as_select(), surveys::slug))
         .load(conn)?;
-    let ids: Vec<String> = invitations.iter().map(|(i, _)| i.id.clone()).collect();
+    let ids: Vec<String> = invitations.iter().map(|(i, _)| i.id.to_string()).collect();
     let properties = super::properties::properties_of_invitations(conn, &ids)?;
     // Email answers through the invitations, web answers by the address the page gave.
     let responses: Vec<(ResponseRow, String)> = responses::table
@@ -249,7 +249,7 @@ pub fn export(conn: &mut DbConn, email_key: &str) -> StoreResult<PersonData> {
     let web_ids: Vec<String> = responses
         .iter()
         .filter(|(r, _)| r.invitation_id.is_none())
-        .map(|(r, _)| r.id.clone())
+        .map(|(r, _)| r.id.to_string())
         .collect();
     let response_properties = super::properties::properties_of_responses(conn, &web_ids)?;
     let mut link_events = Vec::new();

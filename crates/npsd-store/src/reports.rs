@@ -5,6 +5,7 @@
 use super::responses::ResponseFilter;
 use super::tallies::{self, Tally};
 use super::{DbConn, StoreResult};
+use crate::ids::SurveyId;
 use crate::state::Channel;
 use npsd_domain::insight::TrendPeriod;
 use npsd_domain::nps::{response_rate, NpsSummary, ScoreCounts};
@@ -47,7 +48,7 @@ impl NpsReport {
     }
 }
 
-pub fn nps(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<NpsReport> {
+pub fn nps(conn: &mut DbConn, survey_id: &SurveyId, f: &ResponseFilter) -> StoreResult<NpsReport> {
     Ok(NpsReport::new(tallies::between(conn, survey_id, f)?, f))
 }
 
@@ -55,7 +56,7 @@ pub fn nps(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResul
 /// tallies once; anything else is counted per period.
 pub fn trend(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     f: &ResponseFilter,
     periods: &[TrendPeriod],
 ) -> StoreResult<Vec<NpsReport>> {
@@ -91,7 +92,7 @@ pub struct Segment {
 /// The NPS per value of property `by`, worst first (then by value).
 pub fn breakdown(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     f: &ResponseFilter,
     by: &str,
 ) -> StoreResult<Vec<Segment>> {

@@ -6,6 +6,7 @@ use super::rows::InvitationRow;
 pub use super::rows::ResponseRow;
 use super::schema::{invitations, link_events, responses};
 use super::{is_unique_violation, new_id, DbConn, StoreResult};
+use crate::ids::{InvitationId, ResponseId, SurveyId};
 use crate::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -18,8 +19,8 @@ impl ResponseRow {
     /// A new counted answer given at `responded_at`, with nothing known about who gave it; each
     /// way in (email link, web form, API, import) fills in what it knows.
     pub fn counted(
-        id: String,
-        survey_id: &str,
+        id: ResponseId,
+        survey_id: &SurveyId,
         channel: Channel,
         score: i32,
         comment: Option<String>,
@@ -28,7 +29,7 @@ impl ResponseRow {
     ) -> ResponseRow {
         ResponseRow {
             id,
-            survey_id: survey_id.to_string(),
+            survey_id: survey_id.clone(),
             invitation_id: None,
             channel,
             score,
@@ -74,7 +75,7 @@ fn event_from_parts(kind: &str, score: Option<i32>, at: NaiveDateTime) -> Option
 
 pub fn find_for_invitation(
     conn: &mut DbConn,
-    invitation_id: &str,
+    invitation_id: &InvitationId,
 ) -> StoreResult<Option<ResponseRow>> {
     Ok(responses::table
         .filter(responses::invitation_id.eq(invitation_id))
@@ -187,7 +188,7 @@ fn judge(
                 // Submitted (the form sent, with or without a comment), or only clicked.
                 submitted_at: comment.map(|_| now),
                 ..ResponseRow::counted(
-                    new_id(),
+                    ResponseId::generate(),
                     &invitation.survey_id,
                     Channel::Email,
                     score,
@@ -242,7 +243,7 @@ macro_rules! narrow {
 /// counted row by row (the tallies answer the common case: `crate::tallies`).
 pub fn score_counts(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     f: &ResponseFilter,
 ) -> StoreResult<(ScoreCounts, u64)> {
     let query = responses::table
@@ -270,7 +271,11 @@ pub fn score_counts(
 }
 
 /// Counted responses with a comment, row by row.
-pub fn count_comments(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<u64> {
+pub fn count_comments(
+    conn: &mut DbConn,
+    survey_id: &SurveyId,
+    f: &ResponseFilter,
+) -> StoreResult<u64> {
     let q = responses::table
         .filter(responses::survey_id.eq(survey_id))
         .filter(responses::status.eq(ResponseStatus::Counted))
@@ -284,7 +289,7 @@ pub fn count_comments(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) ->
 /// Counted responses per value of one property and score, row by row.
 pub fn breakdown_counts(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     f: &ResponseFilter,
     by: &str,
 ) -> StoreResult<Vec<(String, i32, i64)>> {
@@ -308,7 +313,7 @@ pub fn breakdown_counts(
 /// itself for web ones.
 #[derive(Debug, Clone, Queryable)]
 pub struct CommentRow {
-    pub response_id: String,
+    pub response_id: ResponseId,
     pub score: i32,
     pub comment: Option<String>,
     pub responded_at: NaiveDateTime,
@@ -318,7 +323,7 @@ pub struct CommentRow {
     pub web_email: Option<String>,
     pub web_name: Option<String>,
     pub customer_id: Option<String>,
-    pub invitation_id: Option<String>,
+    pub invitation_id: Option<InvitationId>,
     pub invitation_email: Option<String>,
     pub invitation_name: Option<String>,
     pub transaction_id: Option<String>,
@@ -393,7 +398,7 @@ pub struct Position {
 
 #[derive(Debug, Clone)]
 pub struct CommentQuery {
-    pub survey_id: String,
+    pub survey_id: SurveyId,
     pub status: ResponseStatus,
     pub category: Option<Category>,
     pub min_score: Option<i32>,
@@ -413,7 +418,7 @@ pub struct CommentQuery {
 impl Default for CommentQuery {
     fn default() -> Self {
         CommentQuery {
-            survey_id: String::new(),
+            survey_id: SurveyId::default(),
             status: ResponseStatus::Counted,
             category: None,
             min_score: None,
@@ -512,7 +517,11 @@ pub fn comments(conn: &mut DbConn, q: &CommentQuery) -> StoreResult<Vec<CommentR
 }
 
 /// One response of a survey, as a list row (empty when there is none).
-pub fn one(conn: &mut DbConn, survey_id: &str, response_id: &str) -> StoreResult<Vec<CommentRow>> {
+pub fn one(
+    conn: &mut DbConn,
+    survey_id: &SurveyId,
+    response_id: &ResponseId,
+) -> StoreResult<Vec<CommentRow>> {
     Ok(responses::table
         .left_join(invitations::table)
         .filter(responses::survey_id.eq(survey_id))
@@ -525,8 +534,8 @@ pub fn one(conn: &mut DbConn, survey_id: &str, response_id: &str) -> StoreResult
 /// same transaction. None when the survey has no such response.
 pub fn set_status_by_hand(
     conn: &mut DbConn,
-    survey_id: &str,
-    response_id: &str,
+    survey_id: &SurveyId,
+    response_id: &ResponseId,
     status: ResponseStatus,
     reason: &str,
     now: NaiveDateTime,
@@ -558,7 +567,7 @@ pub fn set_status_by_hand(
 /// these come; the triggers move the property tallies along.
 pub fn replace_properties(
     conn: &mut DbConn,
-    id: &str,
+    id: &ResponseId,
     props: &[(String, String)],
 ) -> StoreResult<()> {
     use super::schema::response_properties;
@@ -570,7 +579,7 @@ pub fn replace_properties(
 /// Adds a new answer's properties.
 pub fn insert_properties(
     conn: &mut DbConn,
-    id: &str,
+    id: &ResponseId,
     props: &[(String, String)],
 ) -> StoreResult<()> {
     use super::schema::response_properties;
@@ -594,7 +603,7 @@ pub fn properties_of_comments(
     conn: &mut DbConn,
     rows: &[CommentRow],
 ) -> StoreResult<std::collections::HashMap<String, Vec<(String, String)>>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.response_id.clone()).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.response_id.to_string()).collect();
     let mut by_response: std::collections::HashMap<String, Vec<(String, String)>> =
         Default::default();
     for (id, name, value) in properties_of(conn, &ids)? {

@@ -58,6 +58,7 @@ diesel::table! {
         message_id -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        skip_reason -> Nullable<Text>,
     }
 }
 

@@ -100,6 +100,51 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Why an invitation was skipped instead of sent (its own column, `skip_reason`; an SMTP
+    /// server's reply to a failed send is `reason`).
+    SkipReason {
+        /// The address is suppressed (a bounce, a complaint, a request).
+        Suppressed => "suppressed",
+        /// The customer unsubscribed from the survey.
+        Unsubscribed => "unsubscribed",
+        /// Surveyed within the survey's throttle days.
+        Throttled => "throttled",
+        /// Cancelled through the API before its email went out.
+        Cancelled => "cancelled",
+    }
+);
+
+text_enum!(
+    /// Why an address is suppressed.
+    SuppressionReason {
+        /// The address bounced.
+        Bounce => "bounce",
+        /// The recipient marked an email as spam.
+        Complaint => "complaint",
+        /// Someone asked for it.
+        Manual => "manual",
+    }
+);
+
+impl SuppressionReason {
+    /// Reads a reason as a person gives it (the API, the CLI): `field` is named in the error.
+    pub fn parse(
+        field: &str,
+        raw: &str,
+    ) -> Result<SuppressionReason, npsd_domain::ValidationError> {
+        raw.trim().parse().map_err(|_| {
+            npsd_domain::ValidationError::new(
+                field,
+                format!(
+                    "'{}' is not a reason; use bounce, complaint or manual",
+                    raw.trim()
+                ),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +163,20 @@ mod tests {
         for s in Channel::ALL {
             assert_eq!(s.as_str().parse::<Channel>().unwrap(), *s);
         }
+        for s in SkipReason::ALL {
+            assert_eq!(s.as_str().parse::<SkipReason>().unwrap(), *s);
+        }
+        for s in SuppressionReason::ALL {
+            assert_eq!(SuppressionReason::parse("reason", s.as_str()).unwrap(), *s);
+        }
         assert!("sending".parse::<OutboxStatus>().is_err());
+        let e = SuppressionReason::parse("reason", " spam ").unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            (
+                "reason",
+                "'spam' is not a reason; use bounce, complaint or manual"
+            )
+        );
     }
 }

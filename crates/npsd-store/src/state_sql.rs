@@ -1,8 +1,10 @@
 //! The domain's state enums as TEXT columns on every backend: written as their names, read back
 //! through `FromStr` (an unknown name is a deserialisation error, not a silent default).
 use super::DbConn;
+use crate::ids::{InvitationId, ResponseId, SurveyId};
 use crate::state::{
-    Channel, DigestStatus, InvitationStatus, JobKind, OutboxStatus, ResponseStatus,
+    Channel, DigestStatus, InvitationStatus, JobKind, OutboxStatus, ResponseStatus, SkipReason,
+    SuppressionReason,
 };
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, Queryable};
@@ -91,5 +93,10 @@ text_column!(
     InvitationStatus,
     ResponseStatus,
     Channel,
-    DigestStatus
+    DigestStatus,
+    SkipReason,
+    SuppressionReason,
+    SurveyId,
+    InvitationId,
+    ResponseId
 );

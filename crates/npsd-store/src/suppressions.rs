@@ -3,6 +3,7 @@
 //! when their address is next seen (see [`HashKind`]).
 use super::schema::{app_secrets, suppressions};
 use super::{is_unique_violation, DbConn, StoreResult};
+use crate::state::SuppressionReason;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use npsd_domain::suppression::{keyed_hash, plain_hash, HashKind};
@@ -19,7 +20,7 @@ pub const KEY_NAME: &str = "suppression_key";
 pub struct SuppressionRow {
     pub email_hash: String,
     pub email: Option<String>,
-    pub reason: String,
+    pub reason: SuppressionReason,
     pub created_at: NaiveDateTime,
     /// [`HashKind`]: how `email_hash` was made.
     pub hash_kind: String,
@@ -98,7 +99,7 @@ pub fn add(
     conn: &mut DbConn,
     email: &str,
     email_key: &str,
-    reason: &str,
+    reason: SuppressionReason,
     now: NaiveDateTime,
 ) -> StoreResult<(SuppressionRow, bool)> {
     let h = hashes(conn, email_key)?;
@@ -106,7 +107,7 @@ pub fn add(
     let row = SuppressionRow {
         email_hash: h.keyed.clone(),
         email: Some(email.to_string()),
-        reason: reason.to_string(),
+        reason,
         created_at: now,
         hash_kind: HashKind::Keyed.as_str().to_string(),
     };
@@ -178,9 +179,7 @@ pub fn bounces(
     limit: i64,
 ) -> StoreResult<Vec<(String, NaiveDateTime)>> {
     let mut q = suppressions::table
-        .filter(
-            suppressions::reason.eq(npsd_domain::suppression::SuppressionReason::Bounce.as_str()),
-        )
+        .filter(suppressions::reason.eq(SuppressionReason::Bounce))
         .filter(suppressions::email.is_not_null())
         .into_boxed();
     if let Some(t) = since {

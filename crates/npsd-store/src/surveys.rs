@@ -1,5 +1,6 @@
 use super::schema::surveys;
-use super::{is_unique_violation, new_id, DbConn, StoreError, StoreResult};
+use super::{is_unique_violation, DbConn, StoreError, StoreResult};
+use crate::ids::SurveyId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use npsd_domain::digest::{DigestSettings, PeriodKind};
@@ -12,7 +13,7 @@ use npsd_domain::survey::SurveySettings;
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub struct SurveyRow {
-    pub id: String,
+    pub id: SurveyId,
     pub slug: String,
     pub brand: String,
     pub question: Option<String>,
@@ -143,7 +144,7 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> StoreResult<Option<SurveyR
         .optional()?)
 }
 
-pub fn find_by_id(conn: &mut DbConn, id: &str) -> StoreResult<SurveyRow> {
+pub fn find_by_id(conn: &mut DbConn, id: &SurveyId) -> StoreResult<SurveyRow> {
     Ok(surveys::table
         .find(id)
         .select(SurveyRow::as_select())
@@ -151,7 +152,7 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> StoreResult<SurveyRow> {
 }
 
 /// The survey with this id, if there is one.
-pub fn find_by_id_opt(conn: &mut DbConn, id: &str) -> StoreResult<Option<SurveyRow>> {
+pub fn find_by_id_opt(conn: &mut DbConn, id: &SurveyId) -> StoreResult<Option<SurveyRow>> {
     Ok(surveys::table
         .find(id)
         .select(SurveyRow::as_select())
@@ -160,7 +161,7 @@ pub fn find_by_id_opt(conn: &mut DbConn, id: &str) -> StoreResult<Option<SurveyR
 }
 
 /// A survey's slug by id.
-pub fn slug_of(conn: &mut DbConn, id: &str) -> StoreResult<String> {
+pub fn slug_of(conn: &mut DbConn, id: &SurveyId) -> StoreResult<String> {
     Ok(surveys::table
         .find(id)
         .select(surveys::slug)
@@ -180,7 +181,7 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<SurveyRow, CreateSurveyError> {
     let mut row = SurveyRow {
-        id: new_id(),
+        id: SurveyId::generate(),
         slug: String::new(),
         brand: String::new(),
         question: None,
@@ -244,7 +245,7 @@ pub fn ensure_default(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<()> 
 /// Stores a new embed secret for the survey (replacing any earlier one at once).
 pub fn set_embed_secret(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     secret: &str,
     now: NaiveDateTime,
 ) -> StoreResult<()> {

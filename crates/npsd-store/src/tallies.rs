@@ -12,6 +12,7 @@ use super::schema::{
     score_tallies_daily as sd,
 };
 use super::{invitations, open_range, DbConn, StoreResult};
+use crate::ids::SurveyId;
 use crate::state::Channel;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::dsl::sql;
@@ -140,7 +141,7 @@ pub fn on_the_hour(t: NaiveDateTime) -> bool {
 
 /// A range counted row by row: what the tallies cannot answer (property or verified filters,
 /// or less than an hour).
-pub fn raw(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<Tally> {
+pub fn raw(conn: &mut DbConn, survey_id: &SurveyId, f: &ResponseFilter) -> StoreResult<Tally> {
     let (counts, by_email) = responses::score_counts(conn, survey_id, f)?;
     let comments = responses::count_comments(conn, survey_id, f)?;
     let sent = invitations::count_sent(conn, survey_id, f)? as u64;
@@ -153,7 +154,7 @@ pub fn raw(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResul
 }
 
 /// The tally of a filter's range, from the days and hours where it can and the rows where it must.
-pub fn between(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreResult<Tally> {
+pub fn between(conn: &mut DbConn, survey_id: &SurveyId, f: &ResponseFilter) -> StoreResult<Tally> {
     if !f.tallied() {
         return raw(conn, survey_id, f);
     }
@@ -180,7 +181,7 @@ pub fn between(conn: &mut DbConn, survey_id: &str, f: &ResponseFilter) -> StoreR
 /// Europe/Berlin starts its weeks at 23:00 UTC).
 pub fn periods(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     channel: Option<Channel>,
     periods: &[(NaiveDateTime, NaiveDateTime)],
 ) -> StoreResult<Vec<Tally>> {
@@ -246,7 +247,7 @@ fn fold(rows: Vec<(NaiveDateTime, String, Sums)>) -> Vec<(NaiveDateTime, Tally)>
 /// for all of them, keyed by the first day (a single period: summed by the database).
 fn day_rows(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     channel: Option<Channel>,
     from: NaiveDateTime,
     until: NaiveDateTime,
@@ -289,7 +290,7 @@ fn day_rows(
 /// One tally per hour inside any of `ranges` (whole hours, in order), in one query.
 fn hour_rows(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     channel: Option<Channel>,
     ranges: &[(NaiveDateTime, NaiveDateTime)],
 ) -> StoreResult<Vec<(NaiveDateTime, Tally)>> {
@@ -356,7 +357,7 @@ pub type Segments = std::collections::BTreeMap<String, [u64; 3]>;
 /// The counted responses per value of property `by` over the filter's range.
 pub fn segments(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     f: &ResponseFilter,
     by: &str,
 ) -> StoreResult<Segments> {
@@ -417,7 +418,7 @@ pub fn segments(
 }
 
 /// The property names a survey's counted responses carry, for a "break down by" choice.
-pub fn property_names(conn: &mut DbConn, survey_id: &str) -> StoreResult<Vec<String>> {
+pub fn property_names(conn: &mut DbConn, survey_id: &SurveyId) -> StoreResult<Vec<String>> {
     Ok(pt::table
         .filter(pt::survey_id.eq(survey_id))
         .select(pt::name)
@@ -427,7 +428,11 @@ pub fn property_names(conn: &mut DbConn, survey_id: &str) -> StoreResult<Vec<Str
 }
 
 /// The values property `name` takes in a survey's counted responses.
-pub fn property_values(conn: &mut DbConn, survey_id: &str, name: &str) -> StoreResult<Vec<String>> {
+pub fn property_values(
+    conn: &mut DbConn,
+    survey_id: &SurveyId,
+    name: &str,
+) -> StoreResult<Vec<String>> {
     Ok(pt::table
         .filter(pt::survey_id.eq(survey_id))
         .filter(pt::name.eq(name))

@@ -1,9 +1,14 @@
 use super::schema::unsubscribes;
 use super::{is_unique_violation, DbConn, StoreResult};
+use crate::ids::SurveyId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-pub fn is_unsubscribed(conn: &mut DbConn, survey_id: &str, email_key: &str) -> StoreResult<bool> {
+pub fn is_unsubscribed(
+    conn: &mut DbConn,
+    survey_id: &SurveyId,
+    email_key: &str,
+) -> StoreResult<bool> {
     let n: i64 = unsubscribes::table
         .filter(unsubscribes::survey_id.eq(survey_id))
         .filter(unsubscribes::email_key.eq(email_key))
@@ -15,7 +20,7 @@ pub fn is_unsubscribed(conn: &mut DbConn, survey_id: &str, email_key: &str) -> S
 /// Records the unsubscribe; doing it twice is not an error.
 pub fn add(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     email_key: &str,
     source: &str,
     now: NaiveDateTime,
@@ -41,7 +46,7 @@ pub fn add(
 /// when).
 pub fn page(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     since: Option<NaiveDateTime>,
     until: Option<NaiveDateTime>,
     offset: i64,

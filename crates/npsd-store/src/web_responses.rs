@@ -3,7 +3,8 @@
 //! respondent within the survey's throttle days updates the earlier one instead of counting twice.
 use super::responses::ResponseRow;
 use super::schema::responses;
-use super::{lock_name, new_id, DbConn, StoreResult};
+use super::{lock_name, DbConn, StoreResult};
+use crate::ids::{ResponseId, SurveyId};
 use crate::state::Channel;
 use crate::surveys::SurveyRow;
 use chrono::{Duration, NaiveDateTime};
@@ -112,7 +113,7 @@ pub fn record(
                 edit_token_hash: Some(new.edit_token_hash.clone()),
                 edit_token_expires_at: Some(new.edit_token_expires_at),
                 ..ResponseRow::counted(
-                    new_id(),
+                    ResponseId::generate(),
                     &survey.id,
                     Channel::Web,
                     i32::from(a.score.value()),
@@ -148,8 +149,8 @@ pub struct WebEdit {
 
 pub fn edit(
     conn: &mut DbConn,
-    survey_id: &str,
-    response_id: &str,
+    survey_id: &SurveyId,
+    response_id: &ResponseId,
     edit: &WebEdit,
     now: NaiveDateTime,
 ) -> StoreResult<Result<ResponseRow, EditRefused>> {

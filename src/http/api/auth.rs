@@ -5,6 +5,7 @@ use crate::domain::access::{Scope, Scopes};
 use crate::domain::token::hash_secret;
 use crate::http::error::ApiError;
 use crate::http::AppState;
+use crate::store::ids::SurveyId;
 use crate::store::{api_keys, Store};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -20,7 +21,7 @@ pub struct Principal {
     pub key_id: Option<String>,
     pub scopes: Scopes,
     /// The survey the key's Delighted-compatible requests use; None: the survey `default`.
-    pub survey_id: Option<String>,
+    pub survey_id: Option<SurveyId>,
 }
 
 /// Known keys: the configured one, and the stored ones, looked up on every request.

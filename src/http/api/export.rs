@@ -145,7 +145,7 @@ async fn produce(
         q.after = Some(Position {
             score: None,
             at: last.responded_at,
-            id: last.response_id.clone(),
+            id: last.response_id.to_string(),
         });
         let chunk = match format {
             Format::Csv => csv_rows(&rows, &props, &names),
@@ -188,13 +188,13 @@ fn csv_rows(
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
     let safe = |s: Option<&str>| spreadsheet_safe(s.unwrap_or("")).into_owned();
     for r in rows {
-        let mine = props.get(&r.response_id);
+        let mine = props.get(r.response_id.as_str());
         let value_of = |name: &str| {
             mine.and_then(|p| p.iter().find(|(k, _)| k == name))
                 .map(|(_, v)| v.as_str())
         };
         let mut record: Vec<String> = vec![
-            r.response_id.clone(),
+            r.response_id.to_string(),
             r.score.to_string(),
             category_of(r.score).to_string(),
             safe(r.comment.as_deref()),
@@ -218,7 +218,7 @@ fn ndjson_rows(rows: &[CommentRow], props: &HashMap<String, Vec<(String, String)
     let mut out = Vec::with_capacity(rows.len() * 300);
     for r in rows {
         let properties: Map<String, Value> = props
-            .get(&r.response_id)
+            .get(r.response_id.as_str())
             .into_iter()
             .flatten()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))

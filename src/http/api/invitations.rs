@@ -6,7 +6,7 @@ use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
-use crate::store::invitations::{self, Cancelled, InvitationQuery};
+use crate::store::invitations::InvitationQuery;
 use crate::store::state::InvitationStatus;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -77,14 +77,11 @@ pub async fn list(
         before,
         limit: limit + 1,
     };
-    let mut rows = state
-        .app
-        .store
-        .read(move |c| invitations::list(c, &q))
-        .await?;
+    let mut rows = npsd_app::invitations::list(&state.app, q).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|(i, _)| encode_cursor(i.created_at, &i.id))
+        rows.last()
+            .map(|(i, _)| encode_cursor(i.created_at, i.id.as_str()))
     } else {
         None
     };
@@ -108,35 +105,6 @@ pub async fn cancel(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let now = state.app.clock.now();
-    let lookup = id.clone();
-    let outcome = state
-        .app
-        .store
-        .write(move |c| {
-            let outcome = invitations::cancel(c, &lookup, now)?;
-            let slug = match &outcome {
-                Cancelled::Done(row) | Cancelled::TooLate(row) => {
-                    crate::store::surveys::slug_of(c, &row.survey_id)?
-                }
-                Cancelled::NotFound => String::new(),
-            };
-            Ok((outcome, slug))
-        })
-        .await?;
-    match outcome {
-        (Cancelled::Done(row), slug) => {
-            Ok(HttpResponse::Ok().json(InvitationView::new(&row, &slug)))
-        }
-        (Cancelled::NotFound, _) => Err(ApiError::NotFound(format!("no invitation '{id}'"))),
-        (Cancelled::TooLate(row), _) => Err(ApiError::Conflict(format!(
-            "invitation '{id}' is {} already and cannot be cancelled",
-            if row.status == InvitationStatus::Scheduled {
-                "being sent".to_string()
-            } else {
-                row.status.to_string()
-            }
-        ))),
-    }
+    let (row, slug) = npsd_app::invitations::cancel(&state.app, id.into_inner().into()).await?;
+    Ok(HttpResponse::Ok().json(InvitationView::new(&row, &slug)))
 }

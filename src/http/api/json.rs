@@ -111,9 +111,9 @@ pub struct InvitationView {
 impl InvitationView {
     pub fn new(i: &InvitationRow, survey_slug: &str) -> Self {
         InvitationView {
-            id: i.id.clone(),
+            id: i.id.to_string(),
             status: i.status.to_string(),
-            reason: i.reason.clone(),
+            reason: i.why_not_sent(),
             send_at: timestamp(i.send_at),
             sent_at: i.sent_at.map(timestamp),
             transaction_id: i.transaction_id.clone(),

@@ -5,8 +5,7 @@ use super::json::timestamp;
 use super::json::PathEmail;
 use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::store::erasure::{self, Erased};
-use crate::store::people;
+use crate::store::erasure::Erased;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -118,12 +117,7 @@ pub async fn export(
     state: web::Data<AppState>,
     PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
-    let key = email.key();
-    let data = state
-        .app
-        .store
-        .read(move |c| people::export(c, &key))
-        .await?;
+    let data = npsd_app::privacy::export(&state.app, &email).await?;
     let mut props: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for (invitation, name, value) in data.properties {
         props
@@ -149,15 +143,15 @@ pub async fn export(
             .invitations
             .into_iter()
             .map(|(i, survey)| InvitationExport {
-                properties: props.remove(&i.id).unwrap_or_default(),
-                id: i.id,
+                properties: props.remove(i.id.as_str()).unwrap_or_default(),
+                id: i.id.into_string(),
                 survey,
                 transaction_id: i.transaction_id,
                 email: i.email,
                 name: i.name,
                 locale: i.locale,
                 status: i.status.to_string(),
-                reason: i.reason,
+                reason: i.skip_reason.map(|r| r.to_string()).or(i.reason),
                 send_at: timestamp(i.send_at),
                 sent_at: i.sent_at.map(timestamp),
                 created_at: timestamp(i.created_at),
@@ -167,10 +161,10 @@ pub async fn export(
             .responses
             .into_iter()
             .map(|(r, survey)| ResponseExport {
-                properties: web_props.remove(&r.id).unwrap_or_default(),
-                id: r.id,
+                properties: web_props.remove(r.id.as_str()).unwrap_or_default(),
+                id: r.id.into_string(),
                 survey,
-                invitation_id: r.invitation_id,
+                invitation_id: r.invitation_id.map(String::from),
                 channel: r.channel.to_string(),
                 email: r.email,
                 name: r.name,
@@ -218,7 +212,7 @@ pub async fn export(
             })
             .collect(),
         suppression: data.suppression.map(|s| SuppressionExport {
-            reason: s.reason,
+            reason: s.reason.to_string(),
             created_at: timestamp(s.created_at),
         }),
     };
@@ -238,12 +232,6 @@ pub async fn erase(
     state: web::Data<AppState>,
     PathEmail(email): PathEmail,
 ) -> Result<HttpResponse, ApiError> {
-    let key = email.key();
-    let erased = erasure::erase_now(&state.app.store, key).await?;
-    tracing::info!(
-        invitations = erased.invitations,
-        responses = erased.responses,
-        "personal data erased on request"
-    );
+    let erased = npsd_app::privacy::erase(&state.app, email.key()).await?;
     Ok(HttpResponse::Ok().json(ErasedView { erased }))
 }

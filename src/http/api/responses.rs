@@ -7,6 +7,7 @@ use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
+use crate::store::ids::{ResponseId, SurveyId};
 
 use crate::store::state::ResponseStatus;
 use actix_web::{web, HttpResponse};
@@ -63,7 +64,7 @@ pub async fn list(
 pub async fn decide(
     state: &AppState,
     slug: String,
-    response_id: String,
+    response_id: ResponseId,
     status: ResponseStatus,
 ) -> Result<CommentView, ApiError> {
     let (row, properties) =
@@ -75,8 +76,8 @@ pub async fn decide(
 /// dashboard's response page reads it too).
 pub async fn find_one(
     state: &AppState,
-    survey_id: String,
-    response_id: String,
+    survey_id: SurveyId,
+    response_id: ResponseId,
 ) -> Result<Option<CommentView>, ApiError> {
     Ok(
         npsd_app::responses::find(&state.app, survey_id, response_id)
@@ -95,7 +96,7 @@ pub async fn restore(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(decide(&state, slug, id, ResponseStatus::Counted).await?))
+    Ok(HttpResponse::Ok().json(decide(&state, slug, id.into(), ResponseStatus::Counted).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/surveys/{slug}/responses/{id}/discard", tag = "results",
@@ -108,5 +109,5 @@ pub async fn discard(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(decide(&state, slug, id, ResponseStatus::Bot).await?))
+    Ok(HttpResponse::Ok().json(decide(&state, slug, id.into(), ResponseStatus::Bot).await?))
 }

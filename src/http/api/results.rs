@@ -11,6 +11,7 @@ use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
+use crate::store::ids::SurveyId;
 use crate::store::reports::{NpsReport, Segment};
 use crate::store::responses::{CommentQuery, CommentRow};
 use crate::store::state::ResponseStatus;
@@ -72,7 +73,7 @@ pub struct TrendQuery {
 /// Reads a trend for a query (the API and the dashboard both call this).
 pub async fn read_trend(
     state: &AppState,
-    survey_id: String,
+    survey_id: SurveyId,
     query: &QueryPairs,
     default_interval: Interval,
 ) -> Result<Trend, ApiError> {
@@ -148,7 +149,7 @@ pub struct CommentsQuery {
 /// A comment feed's query, parsed (the API, the export and the dashboard share it).
 pub fn comment_query(
     query: &QueryPairs,
-    survey_id: String,
+    survey_id: SurveyId,
     status: ResponseStatus,
 ) -> Result<CommentQuery, ValidationError> {
     let (_, filter) = query.filter()?;
@@ -206,7 +207,7 @@ pub async fn read_page(
     let views = page
         .rows
         .iter()
-        .map(|r| CommentView::new(r, page.properties.get(&r.response_id)))
+        .map(|r| CommentView::new(r, page.properties.get(r.response_id.as_str())))
         .collect();
     Ok((views, page.next.as_ref().map(encode_position)))
 }
@@ -323,8 +324,8 @@ pub struct CommentView {
 impl CommentView {
     pub fn new(r: &CommentRow, properties: Option<&Vec<(String, String)>>) -> CommentView {
         CommentView {
-            id: r.response_id.clone(),
-            response_id: r.response_id.clone(),
+            id: r.response_id.to_string(),
+            response_id: r.response_id.to_string(),
             score: r.score,
             category: category_of(r.score).to_string(),
             status: r.status.to_string(),

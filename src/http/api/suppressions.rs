@@ -5,10 +5,10 @@ use super::json::Input;
 use super::json::PathEmail;
 use super::json::{decode_cursor, encode_cursor, parse_limit};
 use crate::domain::email::EmailAddress;
-use crate::domain::suppression::SuppressionReason;
 use crate::domain::ValidationError;
 use crate::http::error::ApiError;
 use crate::http::AppState;
+use crate::store::state::SuppressionReason;
 
 pub use crate::views::SuppressionView;
 use actix_web::{web, HttpResponse};

@@ -124,7 +124,7 @@ pub async fn decide(
         "discard" => ResponseStatus::Bot,
         _ => return Err(PageError::NotFound("no such action".into())),
     };
-    decide_status(&state, slug.clone(), id, status).await?;
+    decide_status(&state, slug.clone(), id.into(), status).await?;
     let anchor = if status == ResponseStatus::Counted {
         "bots"
     } else {

@@ -31,7 +31,7 @@ pub async fn page(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let survey = npsd_app::surveys::find(&state.app, slug).await?;
-    let r = find_one(&state, survey.id.clone(), id)
+    let r = find_one(&state, survey.id.clone(), id.into())
         .await?
         .ok_or_else(|| PageError::NotFound("There is no such response in this survey.".into()))?;
     let properties = r

@@ -5,15 +5,14 @@
 //! or overwrite them. Browsers (and HTTP clients' cookie stores) refuse `Secure` cookies over plain
 //! http, so an npsd served over http (`NPSD_PUBLIC_URL` not https) keeps the plain names.
 use super::PageError;
-use crate::domain::token::{hash_secret, Token};
+use crate::domain::token::hash_secret;
 use crate::domain::user::HashingMemory;
 use crate::http::limits::SignInDelays;
 use crate::http::AppState;
-use crate::store::users::{self, UserRow};
+use crate::store::users::UserRow;
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use std::future::Future;
 use std::pin::Pin;
@@ -21,8 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// How long a session lasts: two weeks, so the team stays signed in between mornings.
-pub const SESSION_DAYS: i64 = 14;
+pub use npsd_app::sessions::SESSION_DAYS;
 /// How long a browser is remembered as one an account signed in on.
 const DEVICE_DAYS: i64 = 365;
 /// Passwords hashed at once. Each takes Argon2id's 19 MiB; more sign-ins wait their turn.
@@ -243,25 +241,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Starts a session for a user: the token for the cookie.
-pub fn new_session(
-    conn: &mut crate::store::DbConn,
-    user_id: &str,
-    now: NaiveDateTime,
-) -> crate::store::StoreResult<String> {
-    let token = Token::generate();
-    let csrf = Token::generate();
-    users::add_session(
-        conn,
-        &token.hash(),
-        user_id,
-        csrf.as_str(),
-        now,
-        now + chrono::Duration::days(SESSION_DAYS),
-    )?;
-    Ok(token.as_str().to_string())
-}
-
 /// The signed-in user of a request, if any.
 pub async fn current(req: &HttpRequest) -> Result<Option<SignedIn>, PageError> {
     let state = req
@@ -272,13 +251,7 @@ pub async fn current(req: &HttpRequest) -> Result<Option<SignedIn>, PageError> {
         return Ok(None);
     };
     let token_hash = hash_secret(&token);
-    let now = state.app.clock.now();
-    let lookup = token_hash.clone();
-    let found = state
-        .app
-        .store
-        .read(move |c| users::find_session(c, &lookup, now))
-        .await?;
+    let found = npsd_app::sessions::current(&state.app, token_hash.clone()).await?;
     Ok(found.map(|(user, csrf)| SignedIn {
         user,
         csrf,

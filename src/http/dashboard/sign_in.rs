@@ -5,13 +5,12 @@
 //! together (growing delays, see [`crate::http::limits::SignInDelays`]); only a few passwords are
 //! hashed at once, each in working memory kept for the purpose, and a sign-in that does not get
 //! its turn within two seconds is answered 429.
-use super::session::{current, new_session, CookieName, SignedIn};
+use super::session::{current, CookieName, SignedIn};
 use super::{see_other, PageError};
 use crate::domain::email::EmailAddress;
 use crate::domain::token::Token;
 use crate::domain::user::{decoy_hash, verify_password_in, Password, MIN_PASSWORD_CHARS};
 use crate::http::AppState;
-use crate::store::users;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -180,13 +179,7 @@ pub async fn login(
         state.failures.forgive(ip);
         delays.take_back(ip, &account, known);
     };
-    let lookup = account.clone();
-    let user = match state
-        .app
-        .store
-        .read(move |c| users::find_by_email(c, &lookup))
-        .await
-    {
+    let user = match npsd_app::sessions::user_by_email(&state.app, account.clone()).await {
         Ok(user) => user,
         Err(e) => {
             take_back();
@@ -218,12 +211,7 @@ pub async fn login(
     };
     state.failures.forgive(ip);
     delays.succeeded(ip, &account, known);
-    let now = state.app.clock.now();
-    let token = state
-        .app
-        .store
-        .write(move |c| new_session(c, &user.id, now))
-        .await?;
+    let token = npsd_app::sessions::start(&state.app, user.id).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", next))
         .cookie(state.dashboard.cookie(CookieName::Session, token))
@@ -264,12 +252,7 @@ pub async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     signed_in.check_csrf(&form.csrf)?;
-    let hash = signed_in.token_hash.clone();
-    state
-        .app
-        .store
-        .write(move |c| users::end_session(c, &hash))
-        .await?;
+    npsd_app::sessions::end(&state.app, signed_in.token_hash.clone()).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/login"))
         .cookie(state.dashboard.removal(CookieName::Session))
@@ -326,12 +309,7 @@ pub async fn link_page(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let token = Token::from_url(&token).ok_or_else(link_gone)?;
-    let now = state.app.clock.now();
-    let hash = token.hash();
-    let user = state
-        .app
-        .store
-        .read(move |c| users::find_sign_in_link(c, &hash, now))
+    let user = npsd_app::sessions::link_user(&state.app, token.hash())
         .await?
         .ok_or_else(link_gone)?;
     link_form(
@@ -362,13 +340,8 @@ pub async fn use_link(
     check_form_token(&state, &req, &form.form_token)?;
     super::no_nul(&[&form.password, &form.password_again])?;
     let token = Token::from_url(&token).ok_or_else(link_gone)?;
-    let now = state.app.clock.now();
     let hash = token.hash();
-    let lookup = hash.clone();
-    let user = state
-        .app
-        .store
-        .read(move |c| users::find_sign_in_link(c, &lookup, now))
+    let user = npsd_app::sessions::link_user(&state.app, hash.clone())
         .await?
         .ok_or_else(link_gone)?;
     let problem = match Password::parse("password", &form.password) {
@@ -392,18 +365,10 @@ pub async fn use_link(
         .dashboard
         .hash_in_turn(move |memory| password.hash_in(memory))
         .await?;
-    let session = state
-        .app
-        .store
-        .write(move |c| {
-            if !users::use_sign_in_link(c, &hash, now)? {
-                return Ok(None);
-            }
-            users::set_password(c, &user.id, &password_hash, now)?;
-            new_session(c, &user.id, now).map(Some)
-        })
-        .await?
-        .ok_or_else(link_gone)?;
+    let session =
+        npsd_app::sessions::set_password_by_link(&state.app, hash, user.id, password_hash)
+            .await?
+            .ok_or_else(link_gone)?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/dashboard"))
         .cookie(state.dashboard.cookie(CookieName::Session, session))

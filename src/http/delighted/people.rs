@@ -12,9 +12,10 @@ use crate::domain::survey::{parse_locale, MAX_DELAY_SECONDS};
 use crate::domain::transaction::{parse_properties, NewTransaction};
 use crate::domain::ValidationError;
 use crate::http::AppState;
+use crate::store::ids::SurveyId;
 use crate::store::people::{self, PeopleQuery, PersonRow};
 use crate::store::state::InvitationStatus;
-use crate::store::{answers, invitations, new_id};
+use crate::store::{answers, new_id};
 use crate::store::{DbConn, StoreResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -47,7 +48,7 @@ pub fn path_or_body_id(
 /// People as the API shows them, with what happened to them on the survey.
 pub fn person_views(
     conn: &mut DbConn,
-    survey_id: &str,
+    survey_id: &SurveyId,
     rows: &[PersonRow],
 ) -> StoreResult<Vec<PersonView>> {
     let keys: Vec<String> = rows.iter().map(|p| p.email_key.clone()).collect();
@@ -281,14 +282,14 @@ pub async fn update(
         .into());
     }
     let name = crate::domain::one_line("name", params.string("name")?, 200)?;
-    let (survey_id, now) = (caller.survey.id.clone(), state.app.clock.now());
+    if let Some(name) = name {
+        npsd_app::people::rename(&state.app, key.clone(), name).await?;
+    }
+    let survey_id = caller.survey.id.clone();
     let found = state
         .app
         .store
-        .write(move |c| {
-            if let Some(name) = &name {
-                people::rename(c, &key, name, now)?;
-            }
+        .read(move |c| {
             let person = people::find_by_key(c, &key)?;
             Ok(person_views(c, &survey_id, person.as_slice())?.pop())
         })
@@ -305,12 +306,7 @@ pub async fn delete(
     caller.need(Scope::Admin)?;
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;
-    let erased = crate::store::erasure::erase_now(&state.app.store, key).await?;
-    tracing::info!(
-        invitations = erased.invitations,
-        responses = erased.responses,
-        "personal data erased on request (Delighted-compatible API)"
-    );
+    npsd_app::privacy::erase(&state.app, key).await?;
     Ok(HttpResponse::Accepted().json(OK))
 }
 
@@ -322,21 +318,8 @@ pub async fn delete_pending(
     caller.need(Scope::Ingest)?;
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;
-    let survey_id = caller.survey.id.clone();
-    let now = state.app.clock.now();
-    let cancelled = state
-        .app
-        .store
-        .write(move |c| {
-            let mut n = 0;
-            for id in invitations::scheduled_for(c, &survey_id, &key)? {
-                if let invitations::Cancelled::Done(_) = invitations::cancel(c, &id, now)? {
-                    n += 1;
-                }
-            }
-            Ok(n)
-        })
-        .await?;
+    let cancelled =
+        npsd_app::invitations::cancel_pending(&state.app, caller.survey.id.clone(), key).await?;
     tracing::info!(
         cancelled,
         "pending survey requests cancelled (Delighted-compatible API)"

@@ -12,13 +12,15 @@ use crate::domain::score::Score;
 use crate::domain::transaction::parse_properties;
 use crate::domain::ValidationError;
 use crate::http::AppState;
-use crate::store::answers::{self, Answer, AnswerChange, AnswerQuery, NewAnswer, Who};
+use crate::store::answers::{self, Answer, AnswerChange, AnswerQuery};
+use crate::store::ids::{ResponseId, SurveyId};
 use crate::store::people::PersonRow;
 use crate::store::state::Channel;
 use crate::store::surveys::{self, SurveyRow};
-use crate::store::{new_id, people, DbConn, StoreResult};
+use crate::store::{people, DbConn, StoreResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
+use npsd_app::answers::ApiAnswer;
 use std::collections::HashMap;
 
 /// The survey a request reads: the key's, or the one `trend` names (by slug or id). Delighted's
@@ -38,7 +40,7 @@ pub async fn survey_of(
         .read(move |c| {
             Ok(match surveys::find_by_slug(c, &lookup)? {
                 Some(s) => Some(s),
-                None => surveys::find_by_id_opt(c, &lookup)?,
+                None => surveys::find_by_id_opt(c, &SurveyId::from(lookup.as_str()))?,
             })
         })
         .await?;
@@ -136,7 +138,7 @@ async fn one(
     expand: bool,
 ) -> DelightedResult<SurveyResponseView> {
     let public_url = state.app.public_url.clone();
-    let lookup = id.clone();
+    let lookup = ResponseId::from(id.as_str());
     let found = state
         .app
         .store
@@ -225,36 +227,24 @@ pub async fn create(
     let properties = properties_param(&params)?.unwrap_or_default();
     let now = state.app.clock.now();
     let responded_at = time_param(&params, now)?.unwrap_or(now);
-    let survey = caller.survey.clone();
-    let id = new_id();
-    let added = state
-        .app
-        .store
-        .write(move |c| {
-            let Some(person) = people::find(c, &person_id)? else {
-                return Ok(None);
-            };
-            let answer = NewAnswer {
-                id: id.clone(),
-                channel: Channel::Api,
-                who: Who::Person {
-                    email: person.email.clone(),
-                    email_key: person.email_key.clone(),
-                },
-                name: person.name.clone(),
-                score,
-                comment: comment.clone(),
-                responded_at,
-                properties: properties.clone(),
-            };
-            answers::add(c, &survey.id, &answer, now)?;
-            Ok(Some(id.clone()))
-        })
-        .await?;
+    let answer = ApiAnswer {
+        score,
+        comment,
+        responded_at,
+        properties,
+    };
+    let added =
+        npsd_app::answers::by_api(&state.app, caller.survey.id.clone(), person_id, answer).await?;
     let Some(id) = added else {
         return Err(ValidationError::new("person", "no person with this id").into());
     };
-    let view = one(&state, caller.survey.clone(), id, params.expands("person")).await?;
+    let view = one(
+        &state,
+        caller.survey.clone(),
+        id.into_string(),
+        params.expands("person"),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -267,12 +257,7 @@ pub async fn update(
     caller.need(Scope::Ingest)?;
     // Node's client sends `PUT /v1/survey_responses` with the id in the body only.
     let id = path_or_body_id(&req, &params, "id")?;
-    let survey = caller.survey.clone();
-    let lookup = id.clone();
-    let current = state
-        .app
-        .store
-        .read(move |c| answers::find(c, &survey.id, &lookup))
+    let current = npsd_app::answers::find(&state.app, caller.survey.id.clone(), id.as_str().into())
         .await?
         .ok_or_else(|| DelightedError::not_found(format!("no survey response with id '{id}'")))?;
     // What the API added, an ingest key may change; a customer's own answer (by email link or
@@ -295,13 +280,13 @@ pub async fn update(
         responded_at,
         properties: properties_param(&params)?,
     };
-    let survey = caller.survey.clone();
-    let lookup = id.clone();
-    let changed = state
-        .app
-        .store
-        .write(move |c| answers::change(c, &survey.id, &lookup, &change, now))
-        .await?;
+    let changed = npsd_app::answers::change(
+        &state.app,
+        caller.survey.id.clone(),
+        id.as_str().into(),
+        change,
+    )
+    .await?;
     if changed.is_none() {
         return Err(DelightedError::not_found(format!(
             "no survey response with id '{id}'"

@@ -9,8 +9,7 @@ use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::ValidationError;
 use crate::http::AppState;
-use crate::store::people::NameRule;
-use crate::store::{answers, people, suppressions, unsubscribes};
+use crate::store::{answers, suppressions, unsubscribes};
 use crate::store::{DbConn, StoreResult};
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
@@ -25,16 +24,7 @@ pub async fn create(
         Some(e) => EmailAddress::parse("person_email", &e)?,
         None => return Err(ValidationError::new("person_email", "is required").into()),
     };
-    let survey_id = caller.survey.id.clone();
-    let now = state.app.clock.now();
-    state
-        .app
-        .store
-        .write(move |c| {
-            people::ensure(c, &email, None, NameRule::FillIn, now)?;
-            unsubscribes::add(c, &survey_id, &email.key(), "api", now)
-        })
-        .await?;
+    npsd_app::people::unsubscribe(&state.app, caller.survey.id.clone(), email).await?;
     Ok(HttpResponse::Ok().json(OK))
 }
 

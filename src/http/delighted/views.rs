@@ -87,7 +87,7 @@ pub struct SurveyResponseView {
 impl SurveyResponseView {
     pub fn new(a: &Answer, person: PersonRef, permalink: String) -> SurveyResponseView {
         SurveyResponseView {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             person,
             survey_type: "nps",
             score: a.score,

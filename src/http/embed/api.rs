@@ -14,7 +14,7 @@ use crate::http::error::ApiError;
 use crate::http::pages::text::WidgetText;
 use crate::http::pages::ClientIp;
 use crate::http::AppState;
-use crate::store::web_responses::{self, EditRefused, WebEdit};
+use crate::store::web_responses::{EditRefused, WebEdit};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -244,7 +244,7 @@ pub async fn create(
             edit_token,
         }) => Ok(HttpResponse::Created().json(WebResponseBody {
             response: WebResponseView {
-                id,
+                id: id.into_string(),
                 score,
                 verified,
                 edit_token: Some(edit_token),
@@ -253,7 +253,7 @@ pub async fn create(
         Err(NotStored::RateLimited(RetryAfter(secs))) => Err(ApiError::RateLimited {
             retry_after_seconds: secs,
         }),
-        Err(NotStored::Store(e)) => Err(e.into()),
+        Err(NotStored::Failed(e)) => Err(e.into()),
     }
 }
 
@@ -293,18 +293,13 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     let (_, edit) = parse_edit(json_body(&body)?)?;
-    let now = state.app.clock.now();
-    let survey_id = survey.id.clone();
-    let lookup = id.clone();
-    let result = state
-        .app
-        .store
-        .write(move |c| web_responses::edit(c, &survey_id, &lookup, &edit, now))
-        .await?;
+    let result =
+        npsd_app::answers::edit_on_page(&state.app, survey.id.clone(), id.clone().into(), edit)
+            .await?;
     match result {
         Ok(row) => Ok(HttpResponse::Ok().json(WebResponseBody {
             response: WebResponseView {
-                id: row.id,
+                id: row.id.into_string(),
                 score: u8::try_from(row.score).unwrap_or_default(),
                 verified: row.verified,
                 edit_token: None,

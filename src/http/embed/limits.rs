@@ -2,6 +2,7 @@
 //! survey from all addresses, each a number per minute. `governor` (GCRA) does the counting: unlike the
 //! failure limiter beside the API, this limits every answer, which is what it was made for. Only
 //! answers that would be stored count; refused input costs nothing to store and is not counted.
+use crate::store::ids::SurveyId;
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
@@ -38,7 +39,7 @@ impl AnswerLimiter {
     }
 
     /// Takes one answer from the address's and the survey's allowance, or says how long to wait.
-    pub fn check(&self, survey_id: &str, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
+    pub fn check(&self, survey_id: &SurveyId, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
         let wait = |e: governor::NotUntil<_>| {
             RetryAfter(e.wait_time_from(self.clock.now()).as_secs().max(1))
         };
@@ -70,19 +71,25 @@ mod tests {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for survey in ["s1", "s1", "s2"] {
-            assert!(l.check(survey, Some(a)).is_ok());
+            assert!(l.check(&survey.into(), Some(a)).is_ok());
         }
-        let RetryAfter(secs) = l.check("s3", Some(a)).unwrap_err();
+        let RetryAfter(secs) = l.check(&"s3".into(), Some(a)).unwrap_err();
         assert!((1..=60).contains(&secs), "{secs}");
-        assert!(l.check("s1", Some(b)).is_ok());
+        assert!(l.check(&"s1".into(), Some(b)).is_ok());
     }
 
     #[test]
     fn the_survey_limit_counts_every_address() {
         let l = AnswerLimiter::new(0, 2);
-        assert!(l.check("s", Some("10.0.0.1".parse().unwrap())).is_ok());
-        assert!(l.check("s", Some("10.0.0.2".parse().unwrap())).is_ok());
-        assert!(l.check("s", Some("10.0.0.3".parse().unwrap())).is_err());
-        assert!(AnswerLimiter::new(0, 0).check("s", None).is_ok());
+        assert!(l
+            .check(&"s".into(), Some("10.0.0.1".parse().unwrap()))
+            .is_ok());
+        assert!(l
+            .check(&"s".into(), Some("10.0.0.2".parse().unwrap()))
+            .is_ok());
+        assert!(l
+            .check(&"s".into(), Some("10.0.0.3".parse().unwrap()))
+            .is_err());
+        assert!(AnswerLimiter::new(0, 0).check(&"s".into(), None).is_ok());
     }
 }

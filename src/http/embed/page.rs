@@ -11,7 +11,7 @@ use crate::http::pages::{branding, ClientIp};
 use crate::http::pages::{html, PageError};
 use crate::http::AppState;
 use crate::store::surveys::SurveyRow;
-use crate::store::web_responses::{self, EditRefused, WebEdit};
+use crate::store::web_responses::{EditRefused, WebEdit};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -274,12 +274,12 @@ async fn store_score(
     } = match store_answer(state, survey, answer, ip.0).await {
         Ok(s) => s,
         Err(NotStored::RateLimited(_)) => return Err(PageError::TooManyRequests),
-        Err(NotStored::Store(e)) => return Err(e.into()),
+        Err(NotStored::Failed(e)) => return Err(e.into()),
     };
     let locale = fields.get("locale").map(String::as_str);
     let step = CommentStep {
         score,
-        response_id: &id,
+        response_id: id.as_str(),
         edit_token: &edit_token,
         locale,
     };
@@ -377,13 +377,13 @@ async fn store_comment(
         score: None,
         comment: comment.map(Some),
     };
-    let now = state.app.clock.now();
-    let (survey_id, id) = (survey.id.clone(), form.response_id.clone());
-    let edited = state
-        .app
-        .store
-        .write(move |c| web_responses::edit(c, &survey_id, &id, &edit, now))
-        .await?;
+    let edited = npsd_app::answers::edit_on_page(
+        &state.app,
+        survey.id.clone(),
+        form.response_id.clone().into(),
+        edit,
+    )
+    .await?;
     let row = match edited {
         Ok(row) => row,
         Err(EditRefused::NotFound | EditRefused::WrongToken) => return Err(PageError::NotFound),

@@ -1,8 +1,8 @@
 //! GET /d/{token} asks; POST /d/{token} (the button, or a mail client's RFC 8058 one-click POST
 //! from the digest's List-Unsubscribe headers) takes that one address off that one survey's
 //! digest. A GET never unsubscribes.
-use super::views::{self, UnsubscribePage, UnsubscribedPage};
-use super::{branding, ClientIp};
+use super::views::{self, UnsubscribePage};
+use super::{branding, unsubscribed_page, ClientIp};
 use crate::domain::email::mask;
 use crate::domain::token::Token;
 use crate::http::pages::{html, PageError};
@@ -56,18 +56,7 @@ pub async fn submit(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let (survey, recipient) = find(&state, &ip, &path.into_inner()).await?;
-    let now = state.app.clock.now();
-    let (survey_id, address) = (survey.id.clone(), recipient.clone());
-    state
-        .app
-        .store
-        .write(move |c| digests::remove_recipient(c, &survey_id, &address, now))
-        .await?;
+    npsd_app::answers::leave_digest(&state.app, survey.id.clone(), recipient.clone()).await?;
     tracing::info!(email = %mask(&recipient), survey = %survey.slug, "unsubscribed from the digest");
-    let body = views::unsubscribed(&UnsubscribedPage {
-        branding: &branding(&survey),
-        email_masked: &mask(&recipient),
-        list: LIST,
-    })?;
-    Ok(html(StatusCode::OK, body))
+    unsubscribed_page(&survey, &recipient, LIST)
 }

@@ -35,6 +35,18 @@ pub enum PageError {
     Internal(#[source] anyhow::Error),
 }
 
+impl From<npsd_app::ServiceError> for PageError {
+    fn from(e: npsd_app::ServiceError) -> Self {
+        use npsd_app::ServiceError as S;
+        match e {
+            S::Store(e) => e.into(),
+            S::NotFound(_) => PageError::NotFound,
+            S::Invalid(v) => PageError::BadRequest(format!("{}: {}", v.field, v.message)),
+            S::Conflict(m) | S::TooLarge(m) => PageError::BadRequest(m),
+        }
+    }
+}
+
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {

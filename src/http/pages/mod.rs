@@ -9,6 +9,7 @@ pub mod views;
 use crate::domain::token::{LinkPurpose, Token};
 use crate::http::AppState;
 use crate::store::{invitations, invitations::InvitationRow, surveys::SurveyRow};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 pub use error::{html, PageError};
 use std::net::IpAddr;
@@ -148,6 +149,20 @@ pub async fn find_link(
         survey,
         product,
     })
+}
+
+/// The page that says an address is off a list ("surveys", "NPS digests"), masked.
+pub fn unsubscribed_page(
+    survey: &SurveyRow,
+    email: &str,
+    list: &str,
+) -> Result<HttpResponse, PageError> {
+    let body = views::unsubscribed(&views::UnsubscribedPage {
+        branding: &branding(survey),
+        email_masked: &crate::domain::email::mask(email),
+        list,
+    })?;
+    Ok(html(StatusCode::OK, body))
 }
 
 pub fn branding(survey: &SurveyRow) -> views::Branding {

@@ -4,10 +4,10 @@ use super::{branding, find_link, ClientIp, Link, ANSWER};
 use crate::domain::score::Score;
 use crate::http::pages::{html, PageError};
 use crate::http::AppState;
-use crate::store::responses::{self, LinkAction};
 use crate::store::state::ResponseStatus;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use npsd_app::answers::{self, LinkAnswer};
 use serde::Deserialize;
 
 pub use crate::domain::embed::{clean_text as clean_comment, MAX_COMMENT_CHARS};
@@ -46,34 +46,28 @@ struct Saved {
     before: bool,
 }
 
+/// What the form shows besides the survey: the score picked, the comment typed, an error, and
+/// what is saved already.
+#[derive(Default)]
+struct Filled<'a> {
+    selected: Option<u8>,
+    comment: &'a str,
+    error: Option<&'a str>,
+    saved: Saved,
+}
+
 fn form_page(
     link: &Link,
     token: &str,
-    selected: Option<u8>,
-    comment: &str,
-    error: Option<&str>,
+    filled: Filled<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    form_page_saved(
-        link,
-        token,
+    let Filled {
         selected,
         comment,
         error,
-        status,
-        Saved::default(),
-    )
-}
-
-fn form_page_saved(
-    link: &Link,
-    token: &str,
-    selected: Option<u8>,
-    comment: &str,
-    error: Option<&str>,
-    status: StatusCode,
-    saved: Saved,
-) -> Result<HttpResponse, PageError> {
+        saved,
+    } = filled;
     let brand = branding(&link.survey);
     let question = link
         .survey
@@ -105,52 +99,47 @@ pub async fn show(
     if link.expired {
         return Err(PageError::Expired(Box::new(branding(&link.survey))));
     }
-    let score = match score_in_link(req.query_string()) {
-        Ok(None) => None,
-        Ok(Some(raw)) => match Score::parse("score", &raw) {
-            Ok(s) => Some(s),
-            Err(_) => {
-                return form_page(
-                    &link,
-                    &token,
-                    None,
-                    "",
-                    Some("Please choose a score from 0 to 10."),
-                    StatusCode::OK,
-                )
-            }
-        },
-        Err(AmbiguousScore) => {
-            return form_page(
+    let score =
+        match score_in_link(req.query_string()) {
+            Ok(None) => None,
+            Ok(Some(raw)) => match Score::parse("score", &raw) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    return form_page(
+                        &link,
+                        &token,
+                        Filled {
+                            error: Some("Please choose a score from 0 to 10."),
+                            ..Default::default()
+                        },
+                        StatusCode::OK,
+                    )
+                }
+            },
+            Err(AmbiguousScore) => return form_page(
                 &link,
                 &token,
-                None,
-                "",
-                Some("This link names more than one score. Please choose a score from 0 to 10."),
+                Filled {
+                    error: Some(
+                        "This link names more than one score. Please choose a score from 0 to 10.",
+                    ),
+                    ..Default::default()
+                },
                 StatusCode::OK,
-            )
-        }
-    };
+            ),
+        };
     // The response as it stands after this visit: its comment (and, without a score in the
     // link, its score) prefill the form.
     let response = match score {
         Some(score) => {
-            let invitation = link.invitation.clone();
-            let now = state.app.clock.now();
-            state
-                .app
-                .store
-                .write(move |c| responses::record(c, &invitation, LinkAction::Click(score), now))
-                .await?
+            answers::by_link(
+                &state.app,
+                link.invitation.clone(),
+                LinkAnswer::Click(score),
+            )
+            .await?
         }
-        None => {
-            let id = link.invitation.id.clone();
-            state
-                .app
-                .store
-                .read(move |c| responses::find_for_invitation(c, &id))
-                .await?
-        }
+        None => answers::of_invitation(&state.app, link.invitation.id.clone()).await?,
     };
     // A click whose answer counts (not one judged a scanner's) is saved: say so, so nobody
     // wonders whether to press Send. A visit without a score finds the earlier answer.
@@ -166,14 +155,16 @@ pub async fn show(
         .map(Score::value)
         .or_else(|| response.as_ref().and_then(|r| u8::try_from(r.score).ok()));
     let comment = response.and_then(|r| r.comment).unwrap_or_default();
-    form_page_saved(
+    form_page(
         &link,
         &token,
-        selected,
-        &comment,
-        None,
+        Filled {
+            selected,
+            comment: &comment,
+            error: None,
+            saved,
+        },
         StatusCode::OK,
-        saved,
     )
 }
 
@@ -197,9 +188,11 @@ pub async fn submit(
             return form_page(
                 &link,
                 &token,
-                None,
-                &comment,
-                Some("Please choose a score from 0 to 10 before sending."),
+                Filled {
+                    comment: &comment,
+                    error: Some("Please choose a score from 0 to 10 before sending."),
+                    ..Default::default()
+                },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
         }
@@ -212,31 +205,22 @@ pub async fn submit(
         return form_page(
             &link,
             &token,
-            Some(score.value()),
-            &comment,
-            Some(&message),
+            Filled {
+                selected: Some(score.value()),
+                comment: &comment,
+                error: Some(&message),
+                ..Default::default()
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
     let comment_value = (!comment_trimmed.is_empty()).then(|| comment_trimmed.to_string());
     let has_comment = comment_value.is_some();
-    let invitation = link.invitation.clone();
-    let now = state.app.clock.now();
-    state
-        .app
-        .store
-        .write(move |c| {
-            responses::record(
-                c,
-                &invitation,
-                LinkAction::Submit {
-                    score,
-                    comment: comment_value.as_deref(),
-                },
-                now,
-            )
-        })
-        .await?;
+    let submitted = LinkAnswer::Submit {
+        score,
+        comment: comment_value,
+    };
+    answers::by_link(&state.app, link.invitation.clone(), submitted).await?;
     let brand = branding(&link.survey);
     let reply_to = link
         .survey
@@ -261,13 +245,7 @@ pub async fn trap(
 ) -> Result<HttpResponse, PageError> {
     let link = find_link(&state, &ip, &path.into_inner(), ANSWER).await?;
     if !link.expired {
-        let invitation = link.invitation.clone();
-        let now = state.app.clock.now();
-        state
-            .app
-            .store
-            .write(move |c| responses::record(c, &invitation, LinkAction::Trap, now))
-            .await?;
+        answers::by_link(&state.app, link.invitation.clone(), LinkAnswer::Trap).await?;
     }
     // Nothing to show: no person ever sees this link.
     Ok(HttpResponse::NoContent().finish())

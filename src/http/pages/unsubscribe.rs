@@ -1,11 +1,10 @@
 //! GET /u/{token} asks; POST /u/{token} (a person's button or a mail client's RFC 8058 one-click
 //! POST) unsubscribes the address from the survey. A GET never unsubscribes.
-use super::views::{self, UnsubscribePage, UnsubscribedPage};
-use super::{branding, find_link, ClientIp, UNSUBSCRIBE};
+use super::views::{self, UnsubscribePage};
+use super::{branding, find_link, unsubscribed_page, ClientIp, UNSUBSCRIBE};
 use crate::domain::email::mask;
 use crate::http::pages::{html, PageError};
 use crate::http::AppState;
-use crate::store::unsubscribes;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
@@ -36,21 +35,13 @@ pub async fn submit(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let link = find_link(&state, &ip, &path.into_inner(), UNSUBSCRIBE).await?;
-    let survey_id = link.survey.id.clone();
-    let email_key = link.invitation.email_key.clone();
-    let now = state.app.clock.now();
-    state
-        .app
-        .store
-        .write(move |c| unsubscribes::add(c, &survey_id, &email_key, "link", now))
-        .await?;
+    npsd_app::answers::unsubscribe(
+        &state.app,
+        link.survey.id.clone(),
+        link.invitation.email_key.clone(),
+        "link",
+    )
+    .await?;
     tracing::info!(email = %mask(&link.invitation.email), survey = %link.survey.slug, "unsubscribed");
-    let brand = branding(&link.survey);
-    let email = mask(&link.invitation.email);
-    let body = views::unsubscribed(&UnsubscribedPage {
-        branding: &brand,
-        email_masked: &email,
-        list: "surveys",
-    })?;
-    Ok(html(StatusCode::OK, body))
+    unsubscribed_page(&link.survey, &link.invitation.email, "surveys")
 }
