@@ -10,11 +10,14 @@
 //! Results go to standard output as a Markdown table (docs/PERFORMANCE.md keeps the latest).
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::connection::SimpleConnection;
-use diesel::RunQueryDsl;
 use npsd::domain::insight::{periods, Interval, PropertyFilter};
+use npsd::store::ids::SurveyId;
 use npsd::store::responses::ResponseFilter;
 use npsd::store::{reports, DatabaseUrl, DbConn, Store};
 use std::time::{Duration, Instant};
+
+#[path = "seeding.rs"]
+mod seeding;
 
 const SURVEY: &str = "bench";
 const RUNS: usize = 15;
@@ -34,71 +37,6 @@ fn at(d: NaiveDate) -> NaiveDateTime {
     d.and_hms_opt(0, 0, 0).unwrap()
 }
 
-/// The seed in chunks of one transaction each: rows `from..to` spread evenly over 365 days.
-fn seed_sql(sqlite: bool, from: u64, to: u64, rows: u64) -> String {
-    // Seconds between two responses, so that `rows` fill a year.
-    let step = 365.0 * 86_400.0 / rows as f64;
-    let when = if sqlite {
-        format!("strftime('%Y-%m-%d %H:%M:%S', '2025-11-24', '+' || CAST(n * {step} AS INTEGER) || ' seconds')")
-    } else {
-        format!("timestamp '2025-11-24' + (n * {step}) * interval '1 second'")
-    };
-    let series = if sqlite {
-        format!(
-            "WITH RECURSIVE s(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM s WHERE n < {}) ",
-            to - 1
-        )
-    } else {
-        String::new()
-    };
-    let source = if sqlite {
-        "FROM s".to_string()
-    } else {
-        format!("FROM generate_series({from}::bigint, {}) AS s(n)", to - 1)
-    };
-    let plan = if sqlite {
-        "CASE n % 4 WHEN 0 THEN 'free' WHEN 1 THEN 'pro' WHEN 2 THEN 'team' ELSE 'enterprise' END"
-    } else {
-        "(ARRAY['free','pro','team','enterprise'])[1 + n % 4]"
-    };
-    let country = if sqlite {
-        "CASE n % 5 WHEN 0 THEN 'DE' WHEN 1 THEN 'US' WHEN 2 THEN 'FR' WHEN 3 THEN 'GB' ELSE 'NL' END"
-    } else {
-        "(ARRAY['DE','US','FR','GB','NL'])[1 + n % 5]"
-    };
-    format!(
-        "BEGIN;
-        {series}INSERT INTO responses (id, survey_id, channel, score, comment, status, responded_at, created_at, updated_at, verified)
-            SELECT 'b' || n, '{SURVEY}', CASE WHEN n % 3 = 0 THEN 'web' ELSE 'email' END,
-                   (n * 7919 + n / 7) % 11,
-                   CASE WHEN n % 10 = 0 THEN 'delivery was slow ' || (n % 97) END,
-                   'counted', {when}, {when}, {when}, FALSE
-            {source};
-        {series}INSERT INTO response_properties (response_id, name, value) SELECT 'b' || n, 'plan', {plan} {source};
-        {series}INSERT INTO response_properties (response_id, name, value) SELECT 'b' || n, 'country', {country} {source};
-        COMMIT;"
-    )
-}
-
-/// The tallies recomputed from the rows after a seed with the triggers off (PostgreSQL): the
-/// migrations' own backfill queries, shared with bench/run.py.
-const PG_BACKFILL: &str = include_str!("pg_tally_backfill.sql");
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut DbConn) -> i64 {
-    diesel::sql_query(format!(
-        "SELECT COUNT(*) AS n FROM responses WHERE survey_id = '{SURVEY}'"
-    ))
-    .get_result::<Count>(conn)
-    .map(|c| c.n)
-    .unwrap_or(0)
-}
-
 fn seed(conn: &mut DbConn, sqlite: bool, rows: u64) {
     conn.batch_execute(&format!(
         "INSERT INTO surveys (id, slug, brand, created_at, updated_at) \
@@ -106,43 +44,17 @@ fn seed(conn: &mut DbConn, sqlite: bool, rows: u64) {
          WHERE NOT EXISTS (SELECT 1 FROM surveys WHERE id = '{SURVEY}')"
     ))
     .expect("survey");
-    let have = count(conn) as u64;
+    let survey = SurveyId::from(SURVEY);
+    let have = seeding::count(conn, &survey) as u64;
     if have >= rows {
         println!("seed: {have} responses present, not seeding");
         return;
     }
-    let chunk = 250_000;
-    let started = Instant::now();
-    // PostgreSQL's row triggers take ~4,000 rows/s in bulk (45 minutes for 10 million): there the
-    // seed goes in with triggers off and the tallies are filled by the migration's own backfill
-    // query afterwards. SQLite seeds through the triggers.
-    if !sqlite {
-        conn.batch_execute("SET session_replication_role = replica")
-            .expect("triggers off");
-    }
-    let mut from = have;
-    while from < rows {
-        let to = (from + chunk).min(rows);
-        conn.batch_execute(&seed_sql(sqlite, from, to, rows))
-            .expect("seed chunk");
-        from = to;
-        eprintln!(
-            "seed: {from}/{rows} responses ({:.0} rows/s)",
-            (from - have) as f64 / started.elapsed().as_secs_f64()
-        );
-    }
-    if !sqlite {
-        conn.batch_execute(&PG_BACKFILL.replace("{survey}", SURVEY))
-            .expect("tallies");
-        conn.batch_execute("SET session_replication_role = DEFAULT")
-            .expect("triggers on");
-    }
-    conn.batch_execute("ANALYZE").expect("analyze");
+    let secs = seeding::responses(conn, sqlite, &survey, start(), have, rows);
     println!(
-        "seed: {} responses with 2 properties each in {:.0} s ({:.0} rows/s)",
+        "seed: {} responses with 2 properties each in {secs:.0} s ({:.0} rows/s)",
         rows - have,
-        started.elapsed().as_secs_f64(),
-        (rows - have) as f64 / started.elapsed().as_secs_f64()
+        (rows - have) as f64 / secs
     );
 }
 
@@ -186,7 +98,7 @@ fn main() {
             "NPS, whole year",
             Box::new(move |c| {
                 let f = ResponseFilter::default().between(at(start()), at(end));
-                let r = reports::nps(c, SURVEY, &f).unwrap();
+                let r = reports::nps(c, &SurveyId::from(SURVEY), &f).unwrap();
                 format!("{} responses, NPS {:?}", r.summary.responses, r.summary.nps)
             }),
         ),
@@ -195,7 +107,7 @@ fn main() {
             Box::new(move |c| {
                 let s = start() + Days::new(100);
                 let f = ResponseFilter::default().between(at(s), at(s + Days::new(30)));
-                let r = reports::nps(c, SURVEY, &f).unwrap();
+                let r = reports::nps(c, &SurveyId::from(SURVEY), &f).unwrap();
                 format!("{} responses", r.summary.responses)
             }),
         ),
@@ -206,7 +118,7 @@ fn main() {
                 let zone = npsd::domain::digest::Zone::named("Asia/Kolkata").unwrap();
                 let midnight = |d: NaiveDate| zone.midnight(d).unwrap();
                 let f = ResponseFilter::default().between(midnight(s), midnight(s + Days::new(90)));
-                let r = reports::nps(c, SURVEY, &f).unwrap();
+                let r = reports::nps(c, &SurveyId::from(SURVEY), &f).unwrap();
                 format!("{} responses", r.summary.responses)
             }),
         ),
@@ -214,7 +126,8 @@ fn main() {
             "Weekly trend, one year (53 points)",
             Box::new(move |c| {
                 let p = periods(Interval::Week, start(), end - Days::new(1), at).unwrap();
-                let t = reports::trend(c, SURVEY, &ResponseFilter::default(), &p).unwrap();
+                let t = reports::trend(c, &SurveyId::from(SURVEY), &ResponseFilter::default(), &p)
+                    .unwrap();
                 format!("{} points", t.len())
             }),
         ),
@@ -222,7 +135,8 @@ fn main() {
             "Daily trend, one year (365 points)",
             Box::new(move |c| {
                 let p = periods(Interval::Day, start(), end - Days::new(1), at).unwrap();
-                let t = reports::trend(c, SURVEY, &ResponseFilter::default(), &p).unwrap();
+                let t = reports::trend(c, &SurveyId::from(SURVEY), &ResponseFilter::default(), &p)
+                    .unwrap();
                 format!("{} points", t.len())
             }),
         ),
@@ -230,7 +144,7 @@ fn main() {
             "Breakdown by plan, whole year",
             Box::new(move |c| {
                 let f = ResponseFilter::default().between(at(start()), at(end));
-                let b = reports::breakdown(c, SURVEY, &f, "plan").unwrap();
+                let b = reports::breakdown(c, &SurveyId::from(SURVEY), &f, "plan").unwrap();
                 format!("{} segments", b.len())
             }),
         ),
@@ -240,7 +154,7 @@ fn main() {
                 let s = start() + Days::new(60);
                 let mut f = ResponseFilter::default().between(at(s), at(s + Days::new(30)));
                 f.channel = Some(npsd::store::state::Channel::Web);
-                let b = reports::breakdown(c, SURVEY, &f, "country").unwrap();
+                let b = reports::breakdown(c, &SurveyId::from(SURVEY), &f, "country").unwrap();
                 format!("{} segments", b.len())
             }),
         ),
@@ -250,7 +164,7 @@ fn main() {
                 let s = start() + Days::new(150);
                 let mut f = ResponseFilter::default().between(at(s), at(s + Days::new(7)));
                 f.properties = PropertyFilter::from_pairs([("property.plan", "pro")]).unwrap();
-                let r = reports::nps(c, SURVEY, &f).unwrap();
+                let r = reports::nps(c, &SurveyId::from(SURVEY), &f).unwrap();
                 format!("{} responses", r.summary.responses)
             }),
         ),

@@ -32,11 +32,9 @@ how each compares with its target, so --quick works as a CI smoke check.
 What it needs (Debian; as root it installs what is missing with apt-get, DEBIAN_FRONTEND=
 noninteractive): python3 (standard library only), wrk, smtp-source and smtp-sink from the postfix
 package (installed with debconf's "No configuration"; the postfix daemon is never started, and is
-stopped again if the install started it), psql for PostgreSQL, cargo for the build, and a C compiler
-(`cc`). Python's own sqlite3 library is older than the SQLite npsd bundles (FTS5's
-contentless_delete needs 3.43), so SQL against npsd's SQLite files goes through npsd's own SQLite:
-the libsqlite3.a that `cargo build` compiled (target/release/build/libsqlite3-sys-*/out) is linked
-into target/bench/sqlite/libsqlite3.so.0 and loaded before Python's sqlite3 module.
+stopped again if the install started it), psql for PostgreSQL and cargo for the build. The
+databases are seeded by bench/seed.rs (`cargo build --release --example seed`) through npsd's own
+store code: the harness itself writes no SQL to npsd's tables.
 
 Every process it starts (npsd, smtp-sink, smtp-source, wrk, psql) is stopped when it ends
 (try/finally, atexit, SIGINT/SIGTERM/SIGHUP handlers, and PR_SET_PDEATHSIG on each child), every
@@ -113,11 +111,9 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from npsd_bench import database  # noqa: E402  (database.sqlite3 is set by load_sqlite())
-from npsd_bench.common import (BACKEND_TITLES, BENCH_DIR, BUILT_BINARY, DEFAULT_PG, DOCS_REPORT,  # noqa: E402
-                               ROOT, T0, BenchError, log)
+from npsd_bench.common import (BACKEND_TITLES, BENCH_DIR, BUILT_BINARY, BUILT_SEED, DEFAULT_PG,  # noqa: E402
+                               DOCS_REPORT, ROOT, T0, BenchError, log)
 from npsd_bench.context import Context, machine_info  # noqa: E402
-from npsd_bench.database import load_sqlite  # noqa: E402
 from npsd_bench.phase_delivery import measure_email_size, smtp_yardstick  # noqa: E402
 from npsd_bench.phases import run_backend  # noqa: E402
 from npsd_bench.processes import _die_with_parent, ensure_tools  # noqa: E402
@@ -168,20 +164,18 @@ def main(argv) -> int:
     try:
         ensure_tools(ctx, args.backends)
         if not args.skip_build:
-            log("building: cargo build --release --bin npsd")
-            if subprocess.run(["cargo", "build", "--release", "--bin", "npsd"], cwd=ROOT,
+            log("building: cargo build --release --bin npsd --example seed")
+            if subprocess.run(["cargo", "build", "--release", "--bin", "npsd", "--example", "seed"], cwd=ROOT,
                               preexec_fn=_die_with_parent).returncode != 0:
-                raise BenchError("cargo build --release --bin npsd failed")
-        if not BUILT_BINARY.exists():
-            raise BenchError(f"{BUILT_BINARY} does not exist (build it, or run without --skip-build)")
-        # A private copy: a rebuild during the run must not change (or remove) what is measured.
+                raise BenchError("cargo build --release --bin npsd --example seed failed")
+        for built in (BUILT_BINARY, BUILT_SEED):
+            if not built.exists():
+                raise BenchError(f"{built} does not exist (build it, or run without --skip-build)")
+        # Private copies: a rebuild during the run must not change (or remove) what is measured.
         ctx.binary = ctx.tmp / "npsd"
         shutil.copy2(BUILT_BINARY, ctx.binary)
-        ctx.sqlite_lib = load_sqlite(ctx)
-        sqlite3 = database.sqlite3  # the module load_sqlite() just imported
-        if "sqlite" in args.backends and sqlite3.sqlite_version_info < (3, 43, 0):
-            raise BenchError(f"SQLite {sqlite3.sqlite_version} cannot write npsd's schema (FTS5 "
-                             "contentless_delete needs 3.43); build npsd first so its libsqlite3.a exists")
+        ctx.seed_binary = ctx.tmp / "seed"
+        shutil.copy2(BUILT_SEED, ctx.seed_binary)
         meta = machine_info(ctx, args.backends)
         log(f"npsd {meta['commit']}{' (dirty)' if meta['dirty'] else ''}, binary built {meta['binary']['built']}; "
             f"{meta['cores']} cores; mode {'quick' if args.quick else 'full'}")

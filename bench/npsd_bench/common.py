@@ -9,6 +9,8 @@ from pathlib import Path
 # bench/npsd_bench/common.py → the checkout.
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUILT_BINARY = ROOT / "target" / "release" / "npsd"
+# bench/seed.rs: seeds link tokens and responses through npsd's own store code.
+BUILT_SEED = ROOT / "target" / "release" / "examples" / "seed"
 BENCH_DIR = ROOT / "target" / "bench"
 DOCS_REPORT = ROOT / "docs" / "PERFORMANCE.md"
 MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"

@@ -28,6 +28,7 @@ class Context:
         self.notes: list[str] = []
         self.tools: dict = {}
         self.binary: Path | None = None
+        self.seed_binary: Path | None = None
         self.run_id = secrets.token_hex(3)
         self.pg_env = dict(os.environ, PGCONNECT_TIMEOUT="5",
                            PGOPTIONS="-c client_min_messages=warning")
@@ -110,8 +111,7 @@ def machine_info(ctx: Context, backends: list[str]) -> dict:
         "dirty": dirty,
         "binary": {"built": dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
                    "bytes": st.st_size, "sha256": digest},
-        "sqlite": f"{ctx.sqlite_lib.split(' ')[0]} (bundled by libsqlite3-sys {libsqlite_sys})",
-        "harness_sqlite": ctx.sqlite_lib,
+        "sqlite": f"bundled by libsqlite3-sys {libsqlite_sys}",
         "postgres": pg,
         "wrk": first(["dpkg-query", "-W", "-f=${Version}", "wrk"], None) or first([ctx.tools["wrk"], "-v"]),
         "postfix": first(["dpkg-query", "-W", "-f=${Version}", "postfix"]),

@@ -27,12 +27,11 @@ def phase_insights(ctx: Context, backend: str, selected: list[Scenario], out: di
     npsd = Npsd(ctx, f"{backend}-insights", db, sink.port)
     seed_secs = None
     try:
-        npsd.start()
-        survey = db.survey_id()
+        npsd.start()  # its migrations and the default survey
         npsd.stop()
         start_day = dt.date.today() - dt.timedelta(days=365)
         log(f"{backend}: seeding {rows:,} responses over one year from {start_day}")
-        seed_secs = seed_responses(db, survey, start_day, rows)
+        seed_secs = seed_responses(db, start_day, rows)
         log(f"{backend}: seeded in {seed_secs:.1f} s ({rows / seed_secs:,.0f} responses/s)")
         npsd.start()
         days = {"y0": start_day, "y1": start_day + dt.timedelta(days=364),

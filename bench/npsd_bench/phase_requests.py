@@ -88,7 +88,6 @@ def phase_requests(ctx: Context, backend: str, selected: list[Scenario], out: di
     npsd = Npsd(ctx, f"{backend}-main", db, sink.port)
     try:
         npsd.start()
-        survey = db.survey_id()
         token_file, token_range = None, {}
         if wanted & {"score_click", "comment_post"}:
             npsd.stop()
@@ -96,7 +95,7 @@ def phase_requests(ctx: Context, backend: str, selected: list[Scenario], out: di
             log(f"{backend}: seeding {k + w + 1:,} sent invitations with link tokens")
             tokens = make_tokens(w + k + 1)
             t = time.monotonic()
-            seed_link_tokens(db, survey, tokens, f"b{ctx.run_id}")
+            seed_link_tokens(db, tokens, f"b{ctx.run_id}")
             log(f"{backend}: seeded in {time.monotonic() - t:.1f} s")
             token_file = ctx.tmp / f"tokens-{backend}.txt"
             token_file.write_text("\n".join(tokens[:-1]) + "\n")

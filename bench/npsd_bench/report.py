@@ -101,7 +101,7 @@ def render(ctx: Context, meta: dict, smtp: dict, results: dict, email_size: int 
         "Ratios compare with `livez` (GET /livez, which touches nothing) measured on the same npsd "
         "instance in the same run, and delivery with smtp-source into smtp-sink in the same run.",
         "Aggregates: p50/p99 of 30 sequential requests over one keep-alive connection after 2 warm-ups, "
-        f"on {prof['seed_responses']:,} responses seeded by SQL like bench/insights.rs. The issue's 10 ms "
+        f"on {prof['seed_responses']:,} responses seeded like bench/insights.rs (bench/seeding.rs). The issue's 10 ms "
         "target is at 10 million responses: `cargo run --release --example insights -- --database-url URL "
         "--rows 10000000` measures that (not run by this harness; see \"Insights at 10 million responses\").",
         "Cold start: spawn of `npsd serve` on the seeded database to the first 200 of GET /healthz; "
