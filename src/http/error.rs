@@ -28,6 +28,9 @@ pub struct ErrorDetails {
     pub scope: Option<String>,
 }
 
+/// What a JSON API handler answers.
+pub type ApiReply = Result<actix_web::HttpResponse, ApiError>;
+
 /// An error of a JSON API request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -17,6 +17,9 @@ pub mod request_span;
 
 use actix_web::web;
 
+/// What a handler gets of the app's state.
+pub type State = web::Data<AppState>;
+
 /// What every handler may use; built once in `startup`.
 pub struct AppState {
     /// The operations, with the store, the clock and what they need to act.

@@ -1,7 +1,7 @@
 //! The digest's schedule and content. Each dispatcher round first claims the digests that have
 //! come due (one record per survey and period, so instances racing on one database claim each
 //! once) and queues a job per recipient; the same worker loop then sends them like survey emails.
-use super::kind::{ClaimContext, Draft, Job, JobHandler, JobIds, Shared};
+use super::kind::{ClaimContext, Draft, Job, JobHandler, JobIds, Prepared, Shared};
 use crate::domain::digest::{parse_period, DigestPeriod, TREND_PERIODS};
 use crate::domain::email::mask;
 use crate::domain::score::Category;
@@ -209,12 +209,7 @@ impl JobHandler for DigestJob {
         "digest"
     }
 
-    fn prepare(
-        &self,
-        conn: &mut DbConn,
-        row: OutboxRow,
-        cx: &ClaimContext<'_>,
-    ) -> StoreResult<Option<Job>> {
+    fn prepare(&self, conn: &mut DbConn, row: OutboxRow, cx: &ClaimContext<'_>) -> Prepared {
         prepare(
             conn,
             row,

@@ -76,18 +76,16 @@ pub(crate) enum Final<'a> {
     Failed(&'a str),
 }
 
+/// What a kind's `prepare` answers: the job to send, or None when it ended under the claim.
+pub(crate) type Prepared = StoreResult<Option<Job>>;
+
 pub(crate) trait JobHandler: Sync {
     /// What the logs call one of these jobs ("survey email").
     fn noun(&self) -> &'static str;
 
     /// Under the claim, in its write transaction. `Ok(None)`: the job ended here, and its row is
     /// marked (cancelled or failed) by the kind.
-    fn prepare(
-        &self,
-        conn: &mut DbConn,
-        row: OutboxRow,
-        cx: &ClaimContext<'_>,
-    ) -> StoreResult<Option<Job>>;
+    fn prepare(&self, conn: &mut DbConn, row: OutboxRow, cx: &ClaimContext<'_>) -> Prepared;
 
     /// Whether a job that cannot be prepared fails alone (its preparation runs in a savepoint)
     /// rather than failing the whole claim to be retried.

@@ -1,6 +1,6 @@
 //! A survey email job: the invitation checked again (suppressed, unsubscribed, surveyed while it
 //! waited), a fresh link token, and the message built from the stored invitation and survey.
-use super::kind::{self, ClaimContext, Final, Job, JobHandler, JobIds};
+use super::kind::{self, ClaimContext, Final, Job, JobHandler, JobIds, Prepared};
 use crate::domain::email::mask;
 use crate::domain::survey::{SurveySettings, QUESTION_PRODUCT_PROPERTY};
 use crate::domain::token::{LinkPurpose, Token};
@@ -21,12 +21,7 @@ impl JobHandler for SurveyEmail {
         "survey email"
     }
 
-    fn prepare(
-        &self,
-        conn: &mut DbConn,
-        row: OutboxRow,
-        cx: &ClaimContext<'_>,
-    ) -> StoreResult<Option<Job>> {
+    fn prepare(&self, conn: &mut DbConn, row: OutboxRow, cx: &ClaimContext<'_>) -> Prepared {
         prepare(conn, row, cx.lease_id, cx.now)
     }
 

@@ -39,21 +39,18 @@ pub async fn by_link(
     invitation: InvitationRow,
     answer: LinkAnswer,
 ) -> ServiceResult<Option<ResponseRow>> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| {
-            let action = match &answer {
-                LinkAnswer::Click(score) => LinkAction::Click(*score),
-                LinkAnswer::Submit { score, comment } => LinkAction::Submit {
-                    score: *score,
-                    comment: comment.as_deref(),
-                },
-                LinkAnswer::Trap => LinkAction::Trap,
-            };
-            responses::record(c, &invitation, action, now)
-        })
-        .await?)
+    app.write(move |c, now| {
+        let action = match &answer {
+            LinkAnswer::Click(score) => LinkAction::Click(*score),
+            LinkAnswer::Submit { score, comment } => LinkAction::Submit {
+                score: *score,
+                comment: comment.as_deref(),
+            },
+            LinkAnswer::Trap => LinkAction::Trap,
+        };
+        responses::record(c, &invitation, action, now)
+    })
+    .await
 }
 
 /// The response an invitation has, if any (a visit to the form without a score).
@@ -61,10 +58,8 @@ pub async fn of_invitation(
     app: &App,
     invitation_id: InvitationId,
 ) -> ServiceResult<Option<ResponseRow>> {
-    Ok(app
-        .store
-        .read(move |c| responses::find_for_invitation(c, &invitation_id))
-        .await?)
+    app.read(move |c, _| responses::find_for_invitation(c, &invitation_id))
+        .await
 }
 
 /// A web answer as its browser may know it: the edit token exists only here, once.
@@ -137,11 +132,8 @@ pub async fn edit_on_page(
     response_id: ResponseId,
     edit: WebEdit,
 ) -> ServiceResult<Result<ResponseRow, EditRefused>> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| web_responses::edit(c, &survey_id, &response_id, &edit, now))
-        .await?)
+    app.write(move |c, now| web_responses::edit(c, &survey_id, &response_id, &edit, now))
+        .await
 }
 
 /// The survey email's unsubscribe link (or its one-click header): no more surveys of this
@@ -152,18 +144,14 @@ pub async fn unsubscribe(
     email_key: String,
     source: &'static str,
 ) -> ServiceResult<()> {
-    let now = app.clock.now();
-    app.store
-        .write(move |c| unsubscribes::add(c, &survey_id, &email_key, source, now))
+    app.write(move |c, now| unsubscribes::add(c, &survey_id, &email_key, source, now))
         .await?;
     Ok(())
 }
 
 /// The digest's unsubscribe link: the address leaves the survey's digest recipients.
 pub async fn leave_digest(app: &App, survey_id: SurveyId, address: String) -> ServiceResult<()> {
-    let now = app.clock.now();
-    app.store
-        .write(move |c| digests::remove_recipient(c, &survey_id, &address, now))
+    app.write(move |c, now| digests::remove_recipient(c, &survey_id, &address, now))
         .await?;
     Ok(())
 }
@@ -171,19 +159,16 @@ pub async fn leave_digest(app: &App, survey_id: SurveyId, address: String) -> Se
 /// Answers imported from another tool (a Delighted export, a CSV file), in one write: each is
 /// stored unless it is there already. Answers how many were new.
 pub async fn import(app: &App, survey_id: SurveyId, batch: Vec<NewAnswer>) -> ServiceResult<u64> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| {
-            let mut added = 0u64;
-            for a in &batch {
-                if answers::add(c, &survey_id, a, now)? {
-                    added += 1;
-                }
+    app.write(move |c, now| {
+        let mut added = 0u64;
+        for a in &batch {
+            if answers::add(c, &survey_id, a, now)? {
+                added += 1;
             }
-            Ok(added)
-        })
-        .await?)
+        }
+        Ok(added)
+    })
+    .await
 }
 
 /// An answer given through the API for a person known by id (Delighted's
@@ -237,10 +222,8 @@ pub async fn find(
     survey_id: SurveyId,
     id: ResponseId,
 ) -> ServiceResult<Option<answers::Answer>> {
-    Ok(app
-        .store
-        .read(move |c| answers::find(c, &survey_id, &id))
-        .await?)
+    app.read(move |c, _| answers::find(c, &survey_id, &id))
+        .await
 }
 
 /// Changes a counted answer of the survey (score, comment, time, properties); None when there
@@ -251,9 +234,6 @@ pub async fn change(
     id: ResponseId,
     change: answers::AnswerChange,
 ) -> ServiceResult<Option<answers::Answer>> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| answers::change(c, &survey_id, &id, &change, now))
-        .await?)
+    app.write(move |c, now| answers::change(c, &survey_id, &id, &change, now))
+        .await
 }

@@ -10,10 +10,7 @@ pub async fn list(
     app: &App,
     query: InvitationQuery,
 ) -> ServiceResult<Vec<(InvitationRow, String)>> {
-    Ok(app
-        .store
-        .read(move |c| invitations::list(c, &query))
-        .await?)
+    app.read(move |c, _| invitations::list(c, &query)).await
 }
 
 /// Cancels an invitation whose email has not gone yet: it is skipped. NotFound for an unknown
@@ -55,17 +52,14 @@ pub async fn cancel_pending(
     survey_id: SurveyId,
     email_key: String,
 ) -> ServiceResult<usize> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| {
-            let mut n = 0;
-            for id in invitations::scheduled_for(c, &survey_id, &email_key)? {
-                if let Cancelled::Done(_) = invitations::cancel(c, &id, now)? {
-                    n += 1;
-                }
+    app.write(move |c, now| {
+        let mut n = 0;
+        for id in invitations::scheduled_for(c, &survey_id, &email_key)? {
+            if let Cancelled::Done(_) = invitations::cancel(c, &id, now)? {
+                n += 1;
             }
-            Ok(n)
-        })
-        .await?)
+        }
+        Ok(n)
+    })
+    .await
 }

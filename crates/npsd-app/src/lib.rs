@@ -19,9 +19,10 @@ pub mod suppressions;
 pub mod surveys;
 pub mod users;
 
+use chrono::NaiveDateTime;
 use npsd_domain::clock::SharedClock;
 use npsd_domain::ValidationError;
-use npsd_store::{Store, StoreError};
+use npsd_store::{DbConn, Store, StoreError, StoreResult};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -58,6 +59,27 @@ pub enum ServiceError {
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl App {
+    /// One write through the store, with the clock's time of the operation: what every write
+    /// operation is made of. `f` may run again if the store retries it.
+    pub async fn write<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        F: Fn(&mut DbConn, NaiveDateTime) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let now = self.clock.now();
+        Ok(self.store.write(move |c| f(c, now)).await?)
+    }
+
+    /// One read through the store (within its read budget), with the clock's time.
+    pub async fn read<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        F: FnOnce(&mut DbConn, NaiveDateTime) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let now = self.clock.now();
+        Ok(self.store.read(move |c| f(c, now)).await?)
+    }
+
     /// Wakes the dispatcher: an invitation became due now.
     pub fn wake_dispatcher(&self) {
         self.dispatcher_wake.notify_one();

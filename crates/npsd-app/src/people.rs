@@ -40,22 +40,18 @@ pub async fn upsert_and_survey(
 /// Unsubscribes an address from a survey by request (Delighted's `POST /v1/unsubscribes`),
 /// keeping the person it names (a name held is kept).
 pub async fn unsubscribe(app: &App, survey_id: SurveyId, email: EmailAddress) -> ServiceResult<()> {
-    let now = app.clock.now();
-    app.store
-        .write(move |c| {
-            people::ensure(c, &email, None, NameRule::FillIn, now)?;
-            unsubscribes::add(c, &survey_id, &email.key(), "api", now)
-        })
-        .await?;
+    app.write(move |c, now| {
+        people::ensure(c, &email, None, NameRule::FillIn, now)?;
+        unsubscribes::add(c, &survey_id, &email.key(), "api", now)
+    })
+    .await?;
     Ok(())
 }
 
 /// Renames the person with this address (lower-cased); a name is all that may change (a new
 /// address is a new person).
 pub async fn rename(app: &App, email_key: String, name: String) -> ServiceResult<()> {
-    let now = app.clock.now();
-    app.store
-        .write(move |c| people::rename(c, &email_key, &name, now))
+    app.write(move |c, now| people::rename(c, &email_key, &name, now))
         .await?;
     Ok(())
 }

@@ -12,28 +12,19 @@ pub const SESSION_DAYS: i64 = 14;
 
 /// The user with this address (lower-cased), if any.
 pub async fn user_by_email(app: &App, email_key: String) -> ServiceResult<Option<UserRow>> {
-    Ok(app
-        .store
-        .read(move |c| users::find_by_email(c, &email_key))
-        .await?)
+    app.read(move |c, _| users::find_by_email(c, &email_key))
+        .await
 }
 
 /// Starts a session for a user whose password matched: the token for the cookie.
 pub async fn start(app: &App, user_id: String) -> ServiceResult<String> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| new_session(c, &user_id, now))
-        .await?)
+    app.write(move |c, now| new_session(c, &user_id, now)).await
 }
 
 /// The user of a live session and its CSRF token, by the hash of the session's token.
 pub async fn current(app: &App, token_hash: String) -> ServiceResult<Option<(UserRow, String)>> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .read(move |c| users::find_session(c, &token_hash, now))
-        .await?)
+    app.read(move |c, now| users::find_session(c, &token_hash, now))
+        .await
 }
 
 /// Ends a session (signing out).
@@ -46,11 +37,8 @@ pub async fn end(app: &App, token_hash: String) -> ServiceResult<()> {
 
 /// The user a sign-in link (by its hash) is for, while it is unused and not expired.
 pub async fn link_user(app: &App, link_hash: String) -> ServiceResult<Option<UserRow>> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .read(move |c| users::find_sign_in_link(c, &link_hash, now))
-        .await?)
+    app.read(move |c, now| users::find_sign_in_link(c, &link_hash, now))
+        .await
 }
 
 /// Uses a sign-in link: the user's new password (hashed) is stored and a session starts, in one
@@ -61,17 +49,14 @@ pub async fn set_password_by_link(
     user_id: String,
     password_hash: String,
 ) -> ServiceResult<Option<String>> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| {
-            if !users::use_sign_in_link(c, &link_hash, now)? {
-                return Ok(None);
-            }
-            users::set_password(c, &user_id, &password_hash, now)?;
-            new_session(c, &user_id, now).map(Some)
-        })
-        .await?)
+    app.write(move |c, now| {
+        if !users::use_sign_in_link(c, &link_hash, now)? {
+            return Ok(None);
+        }
+        users::set_password(c, &user_id, &password_hash, now)?;
+        new_session(c, &user_id, now).map(Some)
+    })
+    .await
 }
 
 /// A new session row for a user: the token for the cookie (only its hash is stored).

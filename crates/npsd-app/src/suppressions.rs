@@ -11,11 +11,8 @@ pub async fn add(
     email: EmailAddress,
     reason: SuppressionReason,
 ) -> ServiceResult<(SuppressionRow, bool)> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| suppressions::add(c, email.as_str(), &email.key(), reason, now))
-        .await?)
+    app.write(move |c, now| suppressions::add(c, email.as_str(), &email.key(), reason, now))
+        .await
 }
 
 /// Up to `limit` suppressions after the one at `after` (time, hash), oldest first.
@@ -24,10 +21,8 @@ pub async fn list(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> ServiceResult<Vec<SuppressionRow>> {
-    Ok(app
-        .store
-        .read(move |c| suppressions::list(c, after, limit))
-        .await?)
+    app.read(move |c, _| suppressions::list(c, after, limit))
+        .await
 }
 
 /// Lets an address be surveyed again; NotFound when it was not suppressed.

@@ -104,9 +104,5 @@ pub async fn rotate_embed_secret(app: &App, slug: String) -> ServiceResult<Strin
 /// Makes the default survey unless it exists (`serve` does on its first start; an import may
 /// come first).
 pub async fn ensure_default(app: &App) -> ServiceResult<()> {
-    let now = app.clock.now();
-    Ok(app
-        .store
-        .write(move |c| surveys::ensure_default(c, now))
-        .await?)
+    app.write(surveys::ensure_default).await
 }

@@ -54,36 +54,11 @@ const SUMS: &str = "CAST(COALESCE(SUM(s0), 0) AS BIGINT), CAST(COALESCE(SUM(s1),
     CAST(COALESCE(SUM(s10), 0) AS BIGINT), CAST(COALESCE(SUM(comments), 0) AS BIGINT), \
     CAST(COALESCE(SUM(sent), 0) AS BIGINT)";
 
-type Sums = (
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-);
-type SumTypes = (
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-    BigInt,
-);
+// The eleven score counts, the comments and the invitations sent, as the sums select them.
+#[rustfmt::skip]
+type Sums = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+#[rustfmt::skip]
+type SumTypes = (BigInt, BigInt, BigInt, BigInt, BigInt, BigInt, BigInt, BigInt, BigInt, BigInt, BigInt, BigInt, BigInt);
 
 fn tally_of(channel: &str, s: Sums) -> Tally {
     let per_score = [s.0, s.1, s.2, s.3, s.4, s.5, s.6, s.7, s.8, s.9, s.10];

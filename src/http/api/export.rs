@@ -7,9 +7,10 @@ use super::json::timestamp;
 use super::responses::parse_status;
 use super::results::{category_of, comment_query};
 use crate::domain::insight::{spreadsheet_safe, CommentSort};
-use crate::http::error::ApiError;
+use crate::http::error::ApiReply;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::responses::{self, CommentQuery, CommentRow, Position};
 use crate::store::{tallies, Store};
 use actix_web::web::Bytes;
@@ -48,10 +49,10 @@ const TAIL: [&str; 2] = ["responded_at", "submitted_at"];
     security(("bearer" = [])))]
 pub async fn csv(
     _: Scoped<Read>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     export(&state, slug.into_inner(), &query, Format::Csv).await
 }
 
@@ -61,10 +62,10 @@ pub async fn csv(
     security(("bearer" = [])))]
 pub async fn ndjson(
     _: Scoped<Read>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     export(&state, slug.into_inner(), &query, Format::Ndjson).await
 }
 
@@ -74,7 +75,7 @@ pub async fn export(
     slug: String,
     query: &QueryPairs,
     format: Format,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let status = parse_status(query.get("status"))?;
     let survey = npsd_app::surveys::find(&state.app, slug).await?;
     let mut q = comment_query(query, survey.id.clone(), status)?;

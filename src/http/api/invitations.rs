@@ -3,9 +3,9 @@ use super::auth::{Ingest, Read, Scoped};
 use super::json::{decode_cursor, encode_cursor, parse_limit, InvitationView};
 use crate::domain::email::EmailAddress;
 use crate::domain::ValidationError;
-use crate::http::error::ApiError;
+use crate::http::error::ApiReply;
 use crate::http::query::QueryPairs;
-use crate::http::AppState;
+use crate::http::State;
 use crate::store::invitations::InvitationQuery;
 use crate::store::state::InvitationStatus;
 use actix_web::{web, HttpResponse};
@@ -37,11 +37,7 @@ pub struct InvitationsPage {
     params(InvitationsQuery),
     responses((status = 200, description = "Invitations, newest first", body = InvitationsPage)),
     security(("bearer" = [])))]
-pub async fn list(
-    _: Scoped<Read>,
-    state: web::Data<AppState>,
-    query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(_: Scoped<Read>, state: State, query: QueryPairs) -> ApiReply {
     let status = query
         .get("status")
         .filter(|s| !s.is_empty())
@@ -100,11 +96,7 @@ pub async fn list(
         (status = 200, description = "Cancelled: the invitation is skipped and its email will not go out", body = InvitationView),
         (status = 409, description = "Sent, failed, skipped or being sent already", body = crate::http::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn cancel(
-    _: Scoped<Ingest>,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn cancel(_: Scoped<Ingest>, state: State, id: web::Path<String>) -> ApiReply {
     let (row, slug) = npsd_app::invitations::cancel(&state.app, id.into_inner().into()).await?;
     Ok(HttpResponse::Ok().json(InvitationView::new(&row, &slug)))
 }

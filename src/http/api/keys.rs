@@ -5,8 +5,8 @@ use super::json::Input;
 use crate::domain::access::{parse_key_name, Scopes};
 use crate::domain::survey::parse_slug;
 use crate::domain::ValidationError;
-use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::error::ApiReply;
+use crate::http::State;
 use crate::views::{ApiKeyView, CreatedKeyView};
 use actix_web::{web, HttpResponse};
 use serde::de::IgnoredAny;
@@ -91,11 +91,7 @@ pub fn parse_new_key(body: serde_json::Value) -> Result<NewKey, ValidationError>
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "access",
     request_body = ApiKeyInput,
     responses((status = 201, description = "Created; `key` is shown only here", body = CreatedKeyView)), security(("bearer" = [])))]
-pub async fn create(
-    _: Scoped<Admin>,
-    state: web::Data<AppState>,
-    Input(input): Input<ApiKeyInput>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(_: Scoped<Admin>, state: State, Input(input): Input<ApiKeyInput>) -> ApiReply {
     let (name, scopes, survey) = NewKey::try_from(input)?;
     let created =
         CreatedKeyView::from(npsd_app::keys::create(&state.app, name, scopes, survey).await?);
@@ -111,7 +107,7 @@ pub struct KeyList {
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "access",
     responses((status = 200, description = "Every key, never the keys themselves", body = KeyList)), security(("bearer" = [])))]
-pub async fn list(_: Scoped<Admin>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(_: Scoped<Admin>, state: State) -> ApiReply {
     let rows = npsd_app::keys::list(&state.app).await?;
     Ok(HttpResponse::Ok().json(KeyList {
         api_keys: rows
@@ -124,11 +120,7 @@ pub async fn list(_: Scoped<Admin>, state: web::Data<AppState>) -> Result<HttpRe
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "access",
     params(("id" = String, Path, description = "The key's id")),
     responses((status = 204, description = "Revoked")), security(("bearer" = [])))]
-pub async fn revoke(
-    _: Scoped<Admin>,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(_: Scoped<Admin>, state: State, id: web::Path<String>) -> ApiReply {
     npsd_app::keys::revoke(&state.app, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

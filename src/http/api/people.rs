@@ -3,10 +3,10 @@
 use super::auth::{Admin, Scoped};
 use super::json::timestamp;
 use super::json::PathEmail;
-use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::error::ApiReply;
+use crate::http::State;
 use crate::store::erasure::Erased;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -112,11 +112,7 @@ pub struct PersonExport {
 #[utoipa::path(get, path = "/api/v1/people/{email}", tag = "privacy",
     params(("email" = String, Path, description = "The address")),
     responses((status = 200, description = "Everything held about the address", body = PersonExport)), security(("bearer" = [])))]
-pub async fn export(
-    _: Scoped<Admin>,
-    state: web::Data<AppState>,
-    PathEmail(email): PathEmail,
-) -> Result<HttpResponse, ApiError> {
+pub async fn export(_: Scoped<Admin>, state: State, PathEmail(email): PathEmail) -> ApiReply {
     let data = npsd_app::privacy::export(&state.app, &email).await?;
     let mut props: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for (invitation, name, value) in data.properties {
@@ -227,11 +223,7 @@ pub struct ErasedView {
 #[utoipa::path(delete, path = "/api/v1/people/{email}", tag = "privacy",
     params(("email" = String, Path, description = "The address")),
     responses((status = 200, description = "Erased", body = ErasedView)), security(("bearer" = [])))]
-pub async fn erase(
-    _: Scoped<Admin>,
-    state: web::Data<AppState>,
-    PathEmail(email): PathEmail,
-) -> Result<HttpResponse, ApiError> {
+pub async fn erase(_: Scoped<Admin>, state: State, PathEmail(email): PathEmail) -> ApiReply {
     let erased = npsd_app::privacy::erase(&state.app, email.key()).await?;
     Ok(HttpResponse::Ok().json(ErasedView { erased }))
 }

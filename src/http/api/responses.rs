@@ -5,8 +5,10 @@ use super::auth::{Admin, Read, Scoped};
 use super::results::{comment_query, read_page, CommentView};
 use crate::domain::ValidationError;
 use crate::http::error::ApiError;
+use crate::http::error::ApiReply;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::ids::{ResponseId, SurveyId};
 
 use crate::store::state::ResponseStatus;
@@ -44,10 +46,10 @@ pub struct ResponsesPage {
     security(("bearer" = [])))]
 pub async fn list(
     _: Scoped<Read>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let status = parse_status(query.get("status"))?;
     let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let mut q = comment_query(&query, survey.id, status)?;
@@ -92,9 +94,9 @@ pub async fn find_one(
     security(("bearer" = [])))]
 pub async fn restore(
     _: Scoped<Admin>,
-    state: web::Data<AppState>,
+    state: State,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let (slug, id) = path.into_inner();
     Ok(HttpResponse::Ok().json(decide(&state, slug, id.into(), ResponseStatus::Counted).await?))
 }
@@ -105,9 +107,9 @@ pub async fn restore(
     security(("bearer" = [])))]
 pub async fn discard(
     _: Scoped<Admin>,
-    state: web::Data<AppState>,
+    state: State,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let (slug, id) = path.into_inner();
     Ok(HttpResponse::Ok().json(decide(&state, slug, id.into(), ResponseStatus::Bot).await?))
 }

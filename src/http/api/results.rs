@@ -9,8 +9,10 @@ use crate::domain::nps::NpsSummary;
 use crate::domain::score::Category;
 use crate::domain::ValidationError;
 use crate::http::error::ApiError;
+use crate::http::error::ApiReply;
 use crate::http::query::QueryPairs;
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::ids::SurveyId;
 use crate::store::reports::{NpsReport, Segment};
 use crate::store::responses::{CommentQuery, CommentRow};
@@ -50,10 +52,10 @@ pub struct InsightFilters {
     responses((status = 200, description = "The NPS of the period", body = NpsView)), security(("bearer" = [])))]
 pub async fn nps(
     _: Scoped<Read>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let (period, filter) = query.filter()?;
     let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let report = npsd_app::reports::nps(&state.app, survey.id, filter).await?;
@@ -91,10 +93,10 @@ pub async fn read_trend(
     security(("bearer" = [])))]
 pub async fn trend(
     _: Scoped<Read>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let t = read_trend(&state, survey.id, &query, Interval::Week).await?;
     Ok(HttpResponse::Ok().json(TrendView::new(&t)))
@@ -115,10 +117,10 @@ pub struct BreakdownQuery {
     security(("bearer" = [])))]
 pub async fn breakdown(
     _: Scoped<Read>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let by = insight::parse_property_name("by", query.get("by"))?;
     let (_, filter) = query.filter()?;
     let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
@@ -217,10 +219,10 @@ pub async fn read_page(
     responses((status = 200, description = "Comments, newest (or lowest score) first", body = CommentsPage)), security(("bearer" = [])))]
 pub async fn comments(
     _: Scoped<Read>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: QueryPairs,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let q = comment_query(&query, survey.id, ResponseStatus::Counted)?;
     let (comments, next_cursor) = read_page(&state, q).await?;
@@ -233,28 +235,11 @@ pub async fn comments(
 /// The NPS of a period, with what it is made of.
 #[derive(Serialize, ToSchema)]
 pub struct NpsView {
-    /// -100 to 100, one decimal; null without responses.
-    pub nps: Option<f64>,
-    pub responses: u64,
-    pub promoters: u64,
-    pub passives: u64,
-    pub detractors: u64,
+    #[serde(flatten)]
+    pub figures: FiguresView,
     pub invitations_sent: u64,
     /// Responses per invitation sent, 0 to 1; null when nothing was sent.
     pub response_rate: Option<f64>,
-    /// The 95% margin of error, in NPS points, by the adjusted-Wald method (Rocks 2016: 3 added
-    /// to the responses and 3/4 to promoters and to detractors); never 0 with a response, null
-    /// without.
-    pub margin_of_error: Option<f64>,
-    /// The lower end of the 95% adjusted-Wald interval, -100 to 100. The interval is centred
-    /// on the adjusted estimate, which leans toward 0 when answers are few; null without
-    /// responses.
-    pub interval_low: Option<f64>,
-    /// The upper end of the same interval.
-    pub interval_high: Option<f64>,
-    /// Fewer than 30 responses: too few answers for a reliable figure. Also true without any
-    /// responses (then `nps` is null).
-    pub small_sample: bool,
     /// Counted responses with a comment.
     pub comments: u64,
     /// Responses with a comment per response, 0 to 1; null without responses.
@@ -268,17 +253,9 @@ pub struct NpsView {
 impl NpsView {
     pub fn new(r: &NpsReport, period: &Period) -> NpsView {
         NpsView {
-            nps: r.summary.nps,
-            responses: r.summary.responses,
-            promoters: r.summary.promoters,
-            passives: r.summary.passives,
-            detractors: r.summary.detractors,
+            figures: FiguresView::from(&r.summary),
             invitations_sent: r.invitations_sent,
             response_rate: r.response_rate,
-            margin_of_error: r.summary.margin_of_error,
-            interval_low: r.summary.interval.map(|i| i.low),
-            interval_high: r.summary.interval.map(|i| i.high),
-            small_sample: r.summary.small_sample,
             comments: r.comments,
             comment_rate: r.comment_rate,
             distribution: *r.counts.per_score(),

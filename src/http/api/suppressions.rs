@@ -6,8 +6,8 @@ use super::json::PathEmail;
 use super::json::{decode_cursor, encode_cursor, parse_limit};
 use crate::domain::email::EmailAddress;
 use crate::domain::ValidationError;
-use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::error::ApiReply;
+use crate::http::State;
 use crate::store::state::SuppressionReason;
 
 pub use crate::views::SuppressionView;
@@ -68,9 +68,9 @@ pub fn parse_new(
     ), security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Admin>,
-    state: web::Data<AppState>,
+    state: State,
     Input(input): Input<SuppressionInput>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let (email, reason) = input.try_into()?;
     let (row, created) = npsd_app::suppressions::add(&state.app, email, reason).await?;
     let mut res = if created {
@@ -99,11 +99,7 @@ pub struct SuppressionList {
 #[utoipa::path(get, path = "/api/v1/suppressions", tag = "suppressions",
     params(ListQuery),
     responses((status = 200, description = "Suppressions, oldest first", body = SuppressionList)), security(("bearer" = [])))]
-pub async fn list(
-    _: Scoped<Read>,
-    state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(_: Scoped<Read>, state: State, query: web::Query<ListQuery>) -> ApiReply {
     let limit = parse_limit(query.limit.as_deref())?;
     let after = query
         .cursor
@@ -128,11 +124,7 @@ pub async fn list(
 #[utoipa::path(delete, path = "/api/v1/suppressions/{email}", tag = "suppressions",
     params(("email" = String, Path, description = "The address")),
     responses((status = 204, description = "No longer suppressed")), security(("bearer" = [])))]
-pub async fn remove(
-    _: Scoped<Admin>,
-    state: web::Data<AppState>,
-    PathEmail(email): PathEmail,
-) -> Result<HttpResponse, ApiError> {
+pub async fn remove(_: Scoped<Admin>, state: State, PathEmail(email): PathEmail) -> ApiReply {
     npsd_app::suppressions::remove(&state.app, &email).await?;
     Ok(HttpResponse::NoContent().finish())
 }

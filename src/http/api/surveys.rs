@@ -7,8 +7,8 @@ use super::json::{Input, SurveyView};
 use crate::domain::digest::DigestPatch;
 use crate::domain::survey::SurveyPatch;
 use crate::domain::ValidationError;
-use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::error::ApiReply;
+use crate::http::State;
 use actix_web::{web, HttpResponse};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
@@ -179,7 +179,7 @@ pub fn parse_patch(
 
 #[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys",
     responses((status = 200, description = "Every survey", body = SurveyList)), security(("bearer" = [])))]
-pub async fn list(_: Scoped<Read>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(_: Scoped<Read>, state: State) -> ApiReply {
     let rows = npsd_app::surveys::list(&state.app).await?;
     Ok(HttpResponse::Ok().json(SurveyList {
         surveys: rows.iter().map(SurveyView::from).collect(),
@@ -189,11 +189,7 @@ pub async fn list(_: Scoped<Read>, state: web::Data<AppState>) -> Result<HttpRes
 #[utoipa::path(get, path = "/api/v1/surveys/{slug}", tag = "surveys",
     params(("slug" = String, Path, description = "The survey's slug")),
     responses((status = 200, description = "The survey", body = SurveyView)), security(("bearer" = [])))]
-pub async fn get(
-    _: Scoped<Read>,
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(_: Scoped<Read>, state: State, slug: web::Path<String>) -> ApiReply {
     let row = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     Ok(HttpResponse::Ok().json(SurveyView::from(&row)))
 }
@@ -201,11 +197,7 @@ pub async fn get(
 #[utoipa::path(post, path = "/api/v1/surveys", tag = "surveys",
     request_body = SurveyInput,
     responses((status = 201, description = "Created", body = SurveyView)), security(("bearer" = [])))]
-pub async fn create(
-    _: Scoped<Admin>,
-    state: web::Data<AppState>,
-    Input(input): Input<SurveyInput>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(_: Scoped<Admin>, state: State, Input(input): Input<SurveyInput>) -> ApiReply {
     let (slug, patch) = input.into_patch()?;
     let row = npsd_app::surveys::create(&state.app, slug, patch).await?;
     Ok(HttpResponse::Created()
@@ -219,10 +211,10 @@ pub async fn create(
     responses((status = 200, description = "Changed", body = SurveyView)), security(("bearer" = [])))]
 pub async fn update(
     _: Scoped<Admin>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     Input(input): Input<SurveyInput>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let (new_slug, patch) = input.into_patch()?;
     let updated = npsd_app::surveys::update(&state.app, slug.into_inner(), new_slug, patch).await?;
     Ok(HttpResponse::Ok().json(SurveyView::from(&updated)))
@@ -240,9 +232,9 @@ pub struct EmbedSecretView {
     responses((status = 201, description = "Created or rotated; `secret` is shown only here and the previous one stops working", body = EmbedSecretView)), security(("bearer" = [])))]
 pub async fn rotate_embed_secret(
     _: Scoped<Admin>,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let secret = npsd_app::surveys::rotate_embed_secret(&state.app, slug.into_inner()).await?;
     Ok(HttpResponse::Created().json(EmbedSecretView { secret }))
 }

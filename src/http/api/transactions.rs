@@ -4,9 +4,10 @@ use super::fields::{self, Delay, NullableText, OptText, Properties, TransactionI
 use super::json::{Input, InvitationView};
 use crate::domain::transaction::{NewTransaction, TransactionFields, MAX_BATCH};
 use crate::domain::ValidationError;
+use crate::http::error::ApiReply;
 use crate::http::error::{ApiError, ErrorDetails};
-use crate::http::AppState;
-use actix_web::{web, HttpResponse};
+use crate::http::State;
+use actix_web::HttpResponse;
 use npsd_app::ingest::{ingest, unknown_survey, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -108,9 +109,9 @@ impl ToSchema for BatchItem {}
     security(("bearer" = [])))]
 pub async fn create(
     _: Scoped<Ingest>,
-    state: web::Data<AppState>,
+    state: State,
     Input(input): Input<TransactionInput>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let tx = NewTransaction::try_from(input)?;
     let result = ingest(&state.app, vec![tx])
         .await?
@@ -142,9 +143,9 @@ pub async fn create(
     security(("bearer" = [])))]
 pub async fn create_batch(
     _: Scoped<Ingest>,
-    state: web::Data<AppState>,
+    state: State,
     Input(batch): Input<BatchInput>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiReply {
     let (BatchInput::List(items)
     | BatchInput::Wrapped {
         transactions: items,

@@ -58,6 +58,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/{slug}/responses/{id}/{decision}").post(pages::decide));
 }
 
+/// What a dashboard handler answers.
+pub type PageReply = Result<HttpResponse, PageError>;
+
 /// What goes wrong in the dashboard, as a page.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {

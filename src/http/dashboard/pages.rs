@@ -4,13 +4,14 @@ use super::charts::{self};
 use super::format::{margin, signed_nps, small_sample_note, trend_data};
 use super::session::SignedIn;
 use super::sign_in::CsrfForm;
+use super::PageReply;
 use super::{html, see_other, PageError};
 use crate::domain::insight::Interval;
 use crate::http::api::export::{self, Format};
 use crate::http::api::responses::decide as decide_status;
 use crate::http::api::results::read_trend;
 use crate::http::query::QueryPairs;
-use crate::http::AppState;
+use crate::http::State;
 use crate::store::reports::{self};
 use crate::store::state::ResponseStatus;
 use crate::store::surveys::{self};
@@ -44,7 +45,7 @@ struct OverviewView<'a> {
     lines: Vec<SurveyLine>,
 }
 
-pub async fn overview(s: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn overview(s: SignedIn, state: State) -> PageReply {
     let all = state.app.store.read(surveys::list).await?;
     let mut lines = Vec::with_capacity(all.len());
     for survey in all {
@@ -102,9 +103,9 @@ pub async fn overview(s: SignedIn, state: web::Data<AppState>) -> Result<HttpRes
 pub async fn export(
     _: SignedIn,
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let query = QueryPairs::parse(req.query_string())?;
     Ok(export::export(&state, slug.into_inner(), &query, Format::Csv).await?)
 }
@@ -112,10 +113,10 @@ pub async fn export(
 /// Restore a bot answer (count it) or discard a counted one; admins only.
 pub async fn decide(
     s: SignedIn,
-    state: web::Data<AppState>,
+    state: State,
     path: web::Path<(String, String, String)>,
     form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
     let (slug, id, decision) = path.into_inner();

@@ -1,12 +1,13 @@
 //! One response on its own page, at `/dashboard/{slug}/responses/{id}`: where the permalink of
 //! the Delighted-compatible API leads, with who answered, how, when, and the properties.
 use super::session::SignedIn;
+use super::PageReply;
 use super::{html, PageError};
 use crate::http::api::responses::find_one;
 use crate::http::api::results::CommentView;
-use crate::http::AppState;
+use crate::http::State;
 use crate::store::surveys::SurveyRow;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 
 #[derive(Template)]
@@ -24,11 +25,7 @@ struct ResponseView<'a> {
     when: String,
 }
 
-pub async fn page(
-    s: SignedIn,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, PageError> {
+pub async fn page(s: SignedIn, state: State, path: web::Path<(String, String)>) -> PageReply {
     let (slug, id) = path.into_inner();
     let survey = npsd_app::surveys::find(&state.app, slug).await?;
     let r = find_one(&state, survey.id.clone(), id.into())

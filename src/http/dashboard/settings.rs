@@ -1,14 +1,16 @@
 //! What admins change from the dashboard: a survey's settings and the API keys. The same
 //! functions as the API do the work, so the rules (and errors) are the API's.
 use super::session::SignedIn;
+use super::PageReply;
 use super::{html, see_other, PageError};
 use crate::domain::access::Scopes;
 use crate::domain::survey::SurveyPatch;
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::api_keys;
 use crate::store::surveys::SurveyRow;
 use crate::views::{ApiKeyView, CreatedKeyView};
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -25,10 +27,10 @@ struct SettingsView<'a> {
 
 pub async fn survey_page(
     s: SignedIn,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     query: web::Query<SavedQuery>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     s.require_admin()?;
     let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     html(SettingsView {
@@ -73,10 +75,10 @@ fn number(field: &str, raw: &str) -> Result<i64, PageError> {
 
 pub async fn save_survey(
     s: SignedIn,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     form: web::Form<SurveyForm>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
     super::no_nul(&[
@@ -147,7 +149,7 @@ async fn keys_view(
     s: &SignedIn,
     created: Option<(&str, &str)>,
     error: Option<&str>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let (rows, surveys) = state
         .app
         .store
@@ -167,16 +169,16 @@ async fn keys_view(
     })
 }
 
-pub async fn keys_page(s: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn keys_page(s: SignedIn, state: State) -> PageReply {
     s.require_admin()?;
     keys_view(&state, &s, None, None).await
 }
 
 pub async fn create(
     s: SignedIn,
-    state: web::Data<AppState>,
+    state: State,
     form: web::Form<Vec<(String, String)>>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
@@ -228,11 +230,7 @@ pub struct RevokeForm {
     id: String,
 }
 
-pub async fn revoke(
-    s: SignedIn,
-    state: web::Data<AppState>,
-    form: web::Form<RevokeForm>,
-) -> Result<HttpResponse, PageError> {
+pub async fn revoke(s: SignedIn, state: State, form: web::Form<RevokeForm>) -> PageReply {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
     super::no_nul(&[&form.id])?;

@@ -6,11 +6,13 @@
 //! hashed at once, each in working memory kept for the purpose, and a sign-in that does not get
 //! its turn within two seconds is answered 429.
 use super::session::{current, CookieName, SignedIn};
+use super::PageReply;
 use super::{see_other, PageError};
 use crate::domain::email::EmailAddress;
 use crate::domain::token::Token;
 use crate::domain::user::{decoy_hash, verify_password_in, Password, MIN_PASSWORD_CHARS};
 use crate::http::AppState;
+use crate::http::State;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -76,7 +78,7 @@ fn login_form(
     email: &str,
     error: Option<&str>,
     status: actix_web::http::StatusCode,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let (nonce, form_token) = new_form_token(state);
     let body = LoginView {
         form_token: &form_token,
@@ -92,11 +94,7 @@ fn login_form(
     Ok(with_form_cookie(state, nonce, status, body))
 }
 
-pub async fn login_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    query: web::Query<NextQuery>,
-) -> Result<HttpResponse, PageError> {
+pub async fn login_page(req: HttpRequest, state: State, query: web::Query<NextQuery>) -> PageReply {
     let next = safe_next(query.next.as_deref());
     if current(&req).await?.is_some() {
         return Ok(see_other(&next));
@@ -152,11 +150,7 @@ fn check_form_token(state: &AppState, req: &HttpRequest, sent: &str) -> Result<(
     }
 }
 
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
-) -> Result<HttpResponse, PageError> {
+pub async fn login(req: HttpRequest, state: State, form: web::Form<LoginForm>) -> PageReply {
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
     check_form_token(&state, &req, &form.form_token)?;
@@ -235,7 +229,7 @@ struct LogoutView<'a> {
 }
 
 /// `GET /logout`: a page with the sign-out button (signing out is a POST with the token).
-pub async fn logout_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn logout_page(req: HttpRequest) -> PageReply {
     match current(&req).await? {
         Some(s) => super::html(LogoutView {
             user: Some(&s.user.email),
@@ -246,11 +240,7 @@ pub async fn logout_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     }
 }
 
-pub async fn logout(
-    signed_in: SignedIn,
-    state: web::Data<AppState>,
-    form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, PageError> {
+pub async fn logout(signed_in: SignedIn, state: State, form: web::Form<CsrfForm>) -> PageReply {
     signed_in.check_csrf(&form.csrf)?;
     npsd_app::sessions::end(&state.app, signed_in.token_hash.clone()).await?;
     Ok(HttpResponse::SeeOther()
@@ -278,7 +268,7 @@ fn link_form(
     token: &str,
     error: Option<&str>,
     status: actix_web::http::StatusCode,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let (nonce, form_token) = new_form_token(state);
     let action = format!("/login/link/{token}");
     let body = SetPasswordView {
@@ -304,10 +294,7 @@ fn link_gone() -> PageError {
 
 /// Opening a link only shows the form (mail scanners open links too); setting the password uses
 /// it up.
-pub async fn link_page(
-    state: web::Data<AppState>,
-    token: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
+pub async fn link_page(state: State, token: web::Path<String>) -> PageReply {
     let token = Token::from_url(&token).ok_or_else(link_gone)?;
     let user = npsd_app::sessions::link_user(&state.app, token.hash())
         .await?
@@ -333,10 +320,10 @@ pub struct SetPasswordForm {
 
 pub async fn use_link(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: State,
     token: web::Path<String>,
     form: web::Form<SetPasswordForm>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     check_form_token(&state, &req, &form.form_token)?;
     super::no_nul(&[&form.password, &form.password_again])?;
     let token = Token::from_url(&token).ok_or_else(link_gone)?;

@@ -2,17 +2,18 @@
 //! bot audit, all read from the one report, for the period and segments the query names.
 use super::charts::{self};
 use super::format::{change, margin, percent, signed_nps, small_sample_note, trend_data};
+use super::html;
 use super::session::SignedIn;
-use super::{html, PageError};
+use super::PageReply;
 use crate::domain::insight::Interval;
 use crate::http::api::results::{comment_query, read_page, read_trend, CommentView, Trend};
 use crate::http::query::QueryPairs;
-use crate::http::AppState;
+use crate::http::State;
 use crate::store::reports::NpsReport;
 use crate::store::responses::CommentQuery;
 use crate::store::state::ResponseStatus;
 use crate::store::surveys::SurveyRow;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use askama::Template;
 
 struct Choice {
@@ -236,9 +237,9 @@ impl SegmentRow {
 pub async fn survey(
     s: SignedIn,
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let survey = npsd_app::surveys::find(&state.app, slug.into_inner()).await?;
     let mut query = QueryPairs::parse(req.query_string())?;
     default_range(&mut query, &survey, state.app.clock.now());

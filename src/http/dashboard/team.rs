@@ -2,11 +2,13 @@
 //! link to set a password) and remove them; `npsd users` does the same from the command line.
 use super::session::SignedIn;
 use super::sign_in::parse_email;
+use super::PageReply;
 use super::{html, see_other, PageError};
 use crate::domain::user::Role;
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::users::UserRow;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 use npsd_app::users::Added;
 use serde::Deserialize;
@@ -29,7 +31,7 @@ async fn render(
     s: &SignedIn,
     added: Option<(&str, &str)>,
     error: Option<&str>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let members = npsd_app::users::list(&state.app).await?;
     html(TeamView {
         user: Some(&s.user.email),
@@ -42,7 +44,7 @@ async fn render(
     })
 }
 
-pub async fn page(s: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn page(s: SignedIn, state: State) -> PageReply {
     render(&state, &s, None, None).await
 }
 
@@ -56,11 +58,7 @@ pub struct AddForm {
     role: String,
 }
 
-pub async fn add(
-    s: SignedIn,
-    state: web::Data<AppState>,
-    form: web::Form<AddForm>,
-) -> Result<HttpResponse, PageError> {
+pub async fn add(s: SignedIn, state: State, form: web::Form<AddForm>) -> PageReply {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
     super::no_nul(&[&form.email, &form.role])?;
@@ -94,11 +92,7 @@ pub struct RemoveForm {
     email: String,
 }
 
-pub async fn remove(
-    s: SignedIn,
-    state: web::Data<AppState>,
-    form: web::Form<RemoveForm>,
-) -> Result<HttpResponse, PageError> {
+pub async fn remove(s: SignedIn, state: State, form: web::Form<RemoveForm>) -> PageReply {
     s.check_csrf(&form.csrf)?;
     s.require_admin()?;
     super::no_nul(&[&form.email])?;

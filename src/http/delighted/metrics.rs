@@ -1,16 +1,15 @@
 //! `GET /v1/metrics`: the NPS of the key's survey (or of the survey `trend` names) over
 //! `since`..`until` (all time by default), from the same report as `GET /api/v1/surveys/{slug}/nps`.
 use super::auth::Caller;
-use super::error::DelightedResult;
 use super::params::Params;
 use super::survey_responses::survey_of;
 use super::views::Metrics;
+use super::{Reply, State};
 use crate::domain::access::Scope;
 use crate::domain::nps::NpsSummary;
-use crate::http::AppState;
 use crate::store::reports;
 use crate::store::responses::ResponseFilter;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 
 fn percent(part: u64, all: u64) -> f64 {
     if all == 0 {
@@ -34,11 +33,7 @@ pub fn metrics(s: &NpsSummary) -> Metrics {
     }
 }
 
-pub async fn get(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn get(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Read)?;
     let survey = survey_of(&state, &caller, &params).await?;
     let filter = ResponseFilter {

@@ -15,7 +15,12 @@ pub mod survey_responses;
 pub mod unsubscribes;
 pub mod views;
 
-use actix_web::web;
+use actix_web::{web, HttpResponse};
+
+/// What a handler of this API gets: the app's state.
+pub(crate) type State = web::Data<crate::http::AppState>;
+/// What a handler of this API answers: a response, or an error in Delighted's shape.
+pub(crate) type Reply = error::DelightedResult<HttpResponse>;
 
 /// A collection's path with and without Delighted's `.json` suffix.
 fn both(path: &str) -> Vec<String> {

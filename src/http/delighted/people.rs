@@ -6,6 +6,7 @@ use super::auth::Caller;
 use super::error::{DelightedError, DelightedResult};
 use super::params::Params;
 use super::views::{properties, unix, CreatedPerson, PersonView, OK};
+use super::{Reply, State};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::survey::{parse_locale, MAX_DELAY_SECONDS};
@@ -17,7 +18,7 @@ use crate::store::people::{self, PeopleQuery, PersonRow};
 use crate::store::state::InvitationStatus;
 use crate::store::{answers, new_id};
 use crate::store::{DbConn, StoreResult};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
 
 /// A path segment as sent: percent-decoded in full, without Delighted's optional `.json`.
@@ -114,11 +115,7 @@ fn transaction(params: &Params, survey_slug: &str) -> Result<NewTransaction, Val
     })
 }
 
-pub async fn create(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn create(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Ingest)?;
     let tx = transaction(&params, &caller.survey.slug)?;
     let send = params.boolean("send")?.unwrap_or(true);
@@ -135,11 +132,7 @@ pub async fn create(
     }))
 }
 
-pub async fn list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn list(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Read)?;
     let per_page = params.per_page()?;
     // Nobody has a phone number here.
@@ -238,11 +231,7 @@ async fn address_of(state: &AppState, target: &str) -> DelightedResult<String> {
 }
 
 /// `GET /v1/people/{id | email:ADDR}`: one person (Node's client has `person.retrieve`).
-pub async fn get(
-    caller: Caller,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> DelightedResult<HttpResponse> {
+pub async fn get(caller: Caller, state: State, req: HttpRequest) -> Reply {
     caller.need(Scope::Read)?;
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;
@@ -261,12 +250,7 @@ pub async fn get(
 
 /// `PUT /v1/people/{id}` (and Node's `person.save()`, `PUT /v1/people` with the id in the body):
 /// a new name. An address cannot change: a new address is a new person.
-pub async fn update(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-    req: HttpRequest,
-) -> DelightedResult<HttpResponse> {
+pub async fn update(caller: Caller, state: State, params: Params, req: HttpRequest) -> Reply {
     caller.need(Scope::Ingest)?;
     let target = path_or_body_id(&req, &params, "person")?;
     let key = address_of(&state, &target).await?;
@@ -298,11 +282,7 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(view))
 }
 
-pub async fn delete(
-    caller: Caller,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> DelightedResult<HttpResponse> {
+pub async fn delete(caller: Caller, state: State, req: HttpRequest) -> Reply {
     caller.need(Scope::Admin)?;
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;
@@ -310,11 +290,7 @@ pub async fn delete(
     Ok(HttpResponse::Accepted().json(OK))
 }
 
-pub async fn delete_pending(
-    caller: Caller,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> DelightedResult<HttpResponse> {
+pub async fn delete_pending(caller: Caller, state: State, req: HttpRequest) -> Reply {
     caller.need(Scope::Ingest)?;
     let target = path_part(&req, "person")?;
     let key = address_of(&state, &target).await?;

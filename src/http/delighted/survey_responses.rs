@@ -6,6 +6,7 @@ use super::error::{DelightedError, DelightedResult};
 use super::params::Params;
 use super::people::{path_or_body_id, path_part, person_views};
 use super::views::{unix, PersonRef, PersonView, SurveyResponseView};
+use super::{Reply, State};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::score::Score;
@@ -18,7 +19,7 @@ use crate::store::people::PersonRow;
 use crate::store::state::Channel;
 use crate::store::surveys::{self, SurveyRow};
 use crate::store::{people, DbConn, StoreResult};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use npsd_app::answers::ApiAnswer;
 use std::collections::HashMap;
@@ -80,11 +81,7 @@ fn views(
         .collect())
 }
 
-pub async fn list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn list(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Read)?;
     let survey = survey_of(&state, &caller, &params).await?;
     let (offset, limit) = params.page()?;
@@ -150,12 +147,7 @@ async fn one(
     found.ok_or_else(|| DelightedError::not_found(format!("no survey response with id '{id}'")))
 }
 
-pub async fn get(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-    req: HttpRequest,
-) -> DelightedResult<HttpResponse> {
+pub async fn get(caller: Caller, state: State, params: Params, req: HttpRequest) -> Reply {
     caller.need(Scope::Read)?;
     let id = path_part(&req, "id")?;
     let survey = survey_of(&state, &caller, &params).await?;
@@ -212,11 +204,7 @@ fn time_param(
     }
 }
 
-pub async fn create(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn create(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Ingest)?;
     let person_id = params
         .string("person")?
@@ -248,12 +236,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
-pub async fn update(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-    req: HttpRequest,
-) -> DelightedResult<HttpResponse> {
+pub async fn update(caller: Caller, state: State, params: Params, req: HttpRequest) -> Reply {
     caller.need(Scope::Ingest)?;
     // Node's client sends `PUT /v1/survey_responses` with the id in the body only.
     let id = path_or_body_id(&req, &params, "id")?;

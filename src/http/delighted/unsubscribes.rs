@@ -2,23 +2,18 @@
 //! `GET /v1/unsubscribes` (the survey's unsubscribes) and `GET /v1/bounces` (addresses
 //! suppressed for a bounce), in numbered pages, oldest first.
 use super::auth::Caller;
-use super::error::DelightedResult;
 use super::params::Params;
 use super::views::{unix, EventTime, PersonEventView, OK};
+use super::{Reply, State};
 use crate::domain::access::Scope;
 use crate::domain::email::EmailAddress;
 use crate::domain::ValidationError;
-use crate::http::AppState;
 use crate::store::{answers, suppressions, unsubscribes};
 use crate::store::{DbConn, StoreResult};
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use chrono::NaiveDateTime;
 
-pub async fn create(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn create(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Ingest)?;
     let email = match params.string("person_email")? {
         Some(e) => EmailAddress::parse("person_email", &e)?,
@@ -51,11 +46,7 @@ fn events(
 }
 
 /// The survey's unsubscribes (the email's link, one-click, this API), oldest first.
-pub async fn list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn list(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Read)?;
     let (offset, limit) = params.page()?;
     let (since, until) = (params.unix_time("since")?, params.until("until")?);
@@ -72,11 +63,7 @@ pub async fn list(
 }
 
 /// Addresses suppressed for a bounce (on every survey), oldest first.
-pub async fn bounces(
-    caller: Caller,
-    state: web::Data<AppState>,
-    params: Params,
-) -> DelightedResult<HttpResponse> {
+pub async fn bounces(caller: Caller, state: State, params: Params) -> Reply {
     caller.need(Scope::Read)?;
     let (offset, limit) = params.page()?;
     let (since, until) = (params.unix_time("since")?, params.until("until")?);

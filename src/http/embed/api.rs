@@ -13,7 +13,7 @@ use crate::http::api::fields::{self, NullableText, OptText, Properties};
 use crate::http::error::ApiError;
 use crate::http::pages::text::WidgetText;
 use crate::http::pages::ClientIp;
-use crate::http::AppState;
+use crate::http::State;
 use crate::store::web_responses::{EditRefused, WebEdit};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -231,7 +231,7 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     responses((status = 201, description = "Stored (a repeat answer within the throttle days updates the earlier one)", body = WebResponseBody)))]
 pub async fn create(
     EmbedSurvey(survey): EmbedSurvey,
-    state: web::Data<AppState>,
+    state: State,
     ip: ClientIp,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -287,7 +287,7 @@ fn parse_edit(value: Value) -> Result<(String, WebEdit), ValidationError> {
     responses((status = 200, description = "Changed", body = WebResponseBody)))]
 pub async fn update(
     EmbedSurvey(survey): EmbedSurvey,
-    state: web::Data<AppState>,
+    state: State,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {

@@ -6,10 +6,12 @@ use super::answer::{store_answer, NotStored, Stored};
 use crate::domain::embed::parse_comment;
 use crate::domain::token::Token;
 use crate::domain::ValidationError;
+use crate::http::pages::error::PageReply;
 use crate::http::pages::views::{self, EmbedCommentPage, EmbedFormPage, ThanksPage};
 use crate::http::pages::{branding, ClientIp};
 use crate::http::pages::{html, PageError};
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::surveys::SurveyRow;
 use crate::store::web_responses::{EditRefused, WebEdit};
 use actix_web::http::header::{self, HeaderValue};
@@ -146,7 +148,7 @@ fn render_form(
     hidden: &[(&'static str, String)],
     error: Option<&str>,
     status: StatusCode,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let locale = hidden
         .iter()
         .find(|(k, _)| *k == "locale")
@@ -177,11 +179,7 @@ fn carried(fields: &HashMap<String, String>) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-    req: HttpRequest,
-) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, slug: web::Path<String>, req: HttpRequest) -> PageReply {
     let survey = embeddable(&state, &slug).await?;
     let mut fields: HashMap<String, String> =
         url::form_urlencoded::parse(req.query_string().as_bytes())
@@ -224,12 +222,12 @@ fn page_without_query(raw: &str) -> Option<String> {
 }
 
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     ip: ClientIp,
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let survey = embeddable(&state, &slug).await?;
     check_post_origin(&state, &survey, &req)?;
     Ok(store_score(&state, &survey, ip, form.into_inner())
@@ -242,7 +240,7 @@ async fn store_score(
     survey: &SurveyRow,
     ip: ClientIp,
     fields: HashMap<String, String>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let hidden = carried(&fields);
     if fields.get("score").is_none_or(|s| s.is_empty()) {
         return render_form(
@@ -300,7 +298,7 @@ fn comment_page(
     comment: &str,
     error: Option<&str>,
     status: StatusCode,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let brand = page_branding(survey, step.locale);
     let action = format!("/embed/{}/comment", survey.slug);
     let body = views::embed_comment(&EmbedCommentPage {
@@ -325,11 +323,11 @@ pub struct CommentForm {
 }
 
 pub async fn comment(
-    state: web::Data<AppState>,
+    state: State,
     slug: web::Path<String>,
     req: HttpRequest,
     form: web::Form<CommentForm>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let survey = embeddable(&state, &slug).await?;
     check_post_origin(&state, &survey, &req)?;
     Ok(store_comment(&state, &survey, form.into_inner())
@@ -337,11 +335,7 @@ pub async fn comment(
         .unwrap_or_else(|e| framed_error(&survey, e)))
 }
 
-async fn store_comment(
-    state: &AppState,
-    survey: &SurveyRow,
-    form: CommentForm,
-) -> Result<HttpResponse, PageError> {
+async fn store_comment(state: &AppState, survey: &SurveyRow, form: CommentForm) -> PageReply {
     let shown_score = form
         .score
         .as_deref()

@@ -1,16 +1,16 @@
 //! GET /d/{token} asks; POST /d/{token} (the button, or a mail client's RFC 8058 one-click POST
 //! from the digest's List-Unsubscribe headers) takes that one address off that one survey's
 //! digest. A GET never unsubscribes.
-use super::views::{self, UnsubscribePage};
-use super::{branding, unsubscribed_page, ClientIp};
+use super::{unsubscribe_page, unsubscribed_page, ClientIp};
 use crate::domain::email::mask;
 use crate::domain::token::Token;
-use crate::http::pages::{html, PageError};
+use crate::http::pages::error::PageReply;
+use crate::http::pages::PageError;
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::digests;
 use crate::store::surveys::SurveyRow;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 
 const LIST: &str = "NPS digests";
 
@@ -33,28 +33,13 @@ async fn find(
         .ok_or_else(unknown)
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    ip: ClientIp,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, ip: ClientIp, path: web::Path<String>) -> PageReply {
     let token = path.into_inner();
     let (survey, recipient) = find(&state, &ip, &token).await?;
-    let action = format!("/d/{token}");
-    let body = views::unsubscribe(&UnsubscribePage {
-        branding: &branding(&survey),
-        form_action: &action,
-        email_masked: &mask(&recipient),
-        list: LIST,
-    })?;
-    Ok(html(StatusCode::OK, body))
+    unsubscribe_page(&survey, &format!("/d/{token}"), &recipient, LIST)
 }
 
-pub async fn submit(
-    state: web::Data<AppState>,
-    ip: ClientIp,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
+pub async fn submit(state: State, ip: ClientIp, path: web::Path<String>) -> PageReply {
     let (survey, recipient) = find(&state, &ip, &path.into_inner()).await?;
     npsd_app::answers::leave_digest(&state.app, survey.id.clone(), recipient.clone()).await?;
     tracing::info!(email = %mask(&recipient), survey = %survey.slug, "unsubscribed from the digest");

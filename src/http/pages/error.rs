@@ -9,6 +9,9 @@ use actix_web::{HttpResponse, ResponseError};
 /// Seconds a browser should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "5";
 
+/// What a page handler answers.
+pub type PageReply = Result<HttpResponse, PageError>;
+
 /// An error of a browser page.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {

@@ -7,7 +7,9 @@ pub mod unsubscribe;
 pub mod views;
 
 use crate::domain::token::{LinkPurpose, Token};
+use crate::http::pages::error::PageReply;
 use crate::http::AppState;
+use crate::http::State;
 use crate::store::{invitations, invitations::InvitationRow, surveys::SurveyRow};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -67,7 +69,7 @@ async fn livez() -> HttpResponse {
 }
 
 /// Readiness: the database answers.
-async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+async fn healthz(state: State) -> HttpResponse {
     match state
         .app
         .store
@@ -151,12 +153,20 @@ pub async fn find_link(
     })
 }
 
+/// The page that asks whether to take an address (shown masked) off a list; its button posts to
+/// `action`.
+pub fn unsubscribe_page(survey: &SurveyRow, action: &str, email: &str, list: &str) -> PageReply {
+    let body = views::unsubscribe(&views::UnsubscribePage {
+        branding: &branding(survey),
+        form_action: action,
+        email_masked: &crate::domain::email::mask(email),
+        list,
+    })?;
+    Ok(html(StatusCode::OK, body))
+}
+
 /// The page that says an address is off a list ("surveys", "NPS digests"), masked.
-pub fn unsubscribed_page(
-    survey: &SurveyRow,
-    email: &str,
-    list: &str,
-) -> Result<HttpResponse, PageError> {
+pub fn unsubscribed_page(survey: &SurveyRow, email: &str, list: &str) -> PageReply {
     let body = views::unsubscribed(&views::UnsubscribedPage {
         branding: &branding(survey),
         email_masked: &crate::domain::email::mask(email),

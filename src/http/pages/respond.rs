@@ -2,8 +2,9 @@
 use super::views::{self, SurveyFormPage, ThanksPage};
 use super::{branding, find_link, ClientIp, Link, ANSWER};
 use crate::domain::score::Score;
+use crate::http::pages::error::PageReply;
 use crate::http::pages::{html, PageError};
-use crate::http::AppState;
+use crate::http::State;
 use crate::store::state::ResponseStatus;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -56,12 +57,7 @@ struct Filled<'a> {
     saved: Saved,
 }
 
-fn form_page(
-    link: &Link,
-    token: &str,
-    filled: Filled<'_>,
-    status: StatusCode,
-) -> Result<HttpResponse, PageError> {
+fn form_page(link: &Link, token: &str, filled: Filled<'_>, status: StatusCode) -> PageReply {
     let Filled {
         selected,
         comment,
@@ -89,11 +85,11 @@ fn form_page(
 }
 
 pub async fn show(
-    state: web::Data<AppState>,
+    state: State,
     ip: ClientIp,
     path: web::Path<String>,
     req: HttpRequest,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let token = path.into_inner();
     let link = find_link(&state, &ip, &token, ANSWER).await?;
     if link.expired {
@@ -169,11 +165,11 @@ pub async fn show(
 }
 
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     ip: ClientIp,
     path: web::Path<String>,
     form: web::Form<ResponseForm>,
-) -> Result<HttpResponse, PageError> {
+) -> PageReply {
     let token = path.into_inner();
     let link = find_link(&state, &ip, &token, ANSWER).await?;
     if link.expired {
@@ -238,11 +234,7 @@ pub async fn submit(
 }
 
 /// The hidden link only scanners open.
-pub async fn trap(
-    state: web::Data<AppState>,
-    ip: ClientIp,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
+pub async fn trap(state: State, ip: ClientIp, path: web::Path<String>) -> PageReply {
     let link = find_link(&state, &ip, &path.into_inner(), ANSWER).await?;
     if !link.expired {
         answers::by_link(&state.app, link.invitation.clone(), LinkAnswer::Trap).await?;
