@@ -211,23 +211,17 @@ async fn pages_need_a_session(backend: Backend) {
     assert_eq!(post.status, StatusCode::SEE_OTHER);
 }
 
-async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
-    let app = crate::insights::app(backend).await;
+/// An app with the admin (`ADMIN`, `PASSWORD`) added by the CLI.
+async fn app_with_admin(backend: Backend) -> TestApp {
+    let app = crate::helpers::spawn_app(backend).await;
     add_admin(&app);
-    let (ok, out, _) = users_cli(&app, &["add", "viewer@shop.example"], None);
-    assert!(ok);
-    let link = out
-        .lines()
-        .find(|l| l.contains("/login/link/"))
-        .expect("a one-time link")
-        .trim()
-        .to_string();
-    let (_, list, _) = users_cli(&app, &["list"], None);
-    assert!(
-        list.contains(ADMIN) && list.contains("viewer@shop.example"),
-        "{list}"
-    );
+    app
+}
 
+async fn an_admin_signs_in_with_a_password(backend: Backend) {
+    let app = app_with_admin(backend).await;
+    let (_, list, _) = users_cli(&app, &["list"], None);
+    assert!(list.contains(ADMIN), "{list}");
     let mut admin = Session::new(&app);
     let wrong = admin.sign_in(ADMIN, "not the password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -244,8 +238,22 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
     let overview = admin.get("/dashboard").await;
     assert_eq!(overview.status, StatusCode::OK);
     assert!(overview.body.contains("/dashboard/default"));
+}
 
-    // The viewer sets a password through the link: opening it changes nothing, posting uses it.
+/// A user added without a password gets a one-time link that sets one: opening it changes
+/// nothing, posting uses it.
+async fn a_one_time_link_sets_a_password(backend: Backend) {
+    let app = app_with_admin(backend).await;
+    let (ok, out, _) = users_cli(&app, &["add", VIEWER], None);
+    assert!(ok);
+    let link = out
+        .lines()
+        .find(|l| l.contains("/login/link/"))
+        .expect("a one-time link")
+        .trim()
+        .to_string();
+    let (_, list, _) = users_cli(&app, &["list"], None);
+    assert!(list.contains(ADMIN) && list.contains(VIEWER), "{list}");
     let path = link.trim_start_matches(&app.address).to_string();
     let mut viewer = Session::new(&app);
     let form = viewer.get(&path).await;
@@ -269,8 +277,8 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         .post(
             &path,
             &[
-                ("password", "a long viewer password"),
-                ("password_again", "a long viewer password"),
+                ("password", VIEWER_PASSWORD),
+                ("password_again", VIEWER_PASSWORD),
                 ("form_token", &token),
             ],
         )
@@ -282,13 +290,26 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         StatusCode::NOT_FOUND,
         "a link works once"
     );
-    let mut again = Session::new(&app);
     assert_eq!(
-        again.sign_in(VIEWER, VIEWER_PASSWORD).await.status,
+        Session::new(&app)
+            .sign_in(VIEWER, VIEWER_PASSWORD)
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
+}
 
-    // Logging out needs the token and ends the session.
+/// Logging out needs the token and ends the session; removing a user ends their sessions at
+/// once.
+async fn signing_out_and_removal_end_sessions(backend: Backend) {
+    let app = app_with_admin(backend).await;
+    add_viewer(&app);
+    let mut viewer = Session::new(&app);
+    let mut elsewhere = Session::new(&app);
+    for session in [&mut viewer, &mut elsewhere] {
+        let signed_in = session.sign_in(VIEWER, VIEWER_PASSWORD).await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    }
     let page = viewer.get("/dashboard").await;
     let csrf = page.field("csrf");
     let refused = viewer.post("/logout", &[("csrf", "forged")]).await;
@@ -296,16 +317,22 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
     let out = viewer.post("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.location(), "/login");
     assert_eq!(viewer.get("/dashboard").await.status, StatusCode::SEE_OTHER);
-
-    // Removing a user ends their sessions at once.
-    let (ok, _, err) = users_cli(&app, &["remove", "viewer@shop.example"], None);
+    assert_eq!(elsewhere.get("/dashboard").await.status, StatusCode::OK);
+    let (ok, _, err) = users_cli(&app, &["remove", VIEWER], None);
     assert!(ok, "{err}");
-    assert_eq!(again.get("/dashboard").await.status, StatusCode::SEE_OTHER);
-    let (ok, _, err) = users_cli(&app, &["remove", "viewer@shop.example"], None);
+    assert_eq!(
+        elsewhere.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let (ok, _, err) = users_cli(&app, &["remove", VIEWER], None);
     assert!(!ok && err.contains("not a user"), "{err}");
+}
 
-    // Another site cannot sign a visitor's browser in (login CSRF): a post without the form's
-    // token is taken only from a client that is not a browser on another page.
+/// Another site cannot sign a visitor's browser in (login CSRF): a post without the form's
+/// token is taken only from a client that is not a browser on another page; `next` stays on
+/// this site, also when a browser would drop a tab from it.
+async fn sign_in_refuses_other_sites_and_keeps_next_here(backend: Backend) {
+    let app = app_with_admin(backend).await;
     let post = |headers: Vec<(&'static str, &'static str)>| {
         let app = &app;
         async move {
@@ -324,7 +351,6 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         StatusCode::SEE_OTHER,
         "a script signs in"
     );
-    // `next` stays on this site, also when a browser would drop a tab from it.
     for next in [
         "/\t/evil.example",
         "//evil.example",
@@ -356,6 +382,8 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         post(vec![("Sec-Fetch-Site", "cross-site")]).await,
         StatusCode::FORBIDDEN
     );
+    let mut admin = Session::new(&app);
+    admin.get("/login").await;
     let forged = admin
         .post(
             "/login",
@@ -367,9 +395,12 @@ async fn users_sign_in_set_passwords_and_leave(backend: Backend) {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
 
-    // Repeated wrong passwords from one address slow that address down for the account, also
-    // for the right one (other addresses are not: security_sign_in.rs).
+/// Repeated wrong passwords from one address slow that address down for the account, also for
+/// the right one (other addresses are not: security_sign_in.rs).
+async fn repeated_wrong_passwords_slow_the_address_down(backend: Backend) {
+    let app = app_with_admin(backend).await;
     let mut guesser = Session::new(&app);
     for _ in 0..5 {
         guesser.sign_in(ADMIN, "guess guess guess").await;
@@ -619,7 +650,11 @@ async fn admins_change_surveys_and_keys(backend: Backend) {
 backend_tests!(
     admins_change_surveys_and_keys,
     pages_need_a_session,
-    users_sign_in_set_passwords_and_leave,
+    an_admin_signs_in_with_a_password,
+    a_one_time_link_sets_a_password,
+    signing_out_and_removal_end_sessions,
+    sign_in_refuses_other_sites_and_keeps_next_here,
+    repeated_wrong_passwords_slow_the_address_down,
     forms_need_the_token_and_viewers_only_read,
     comments_are_inert_text_everywhere,
 );
