@@ -1,3 +1,7 @@
+//! Invitations: one transaction's survey email, from ingest (skipped, or scheduled with its outbox
+//! job) through its link tokens to sent, failed or skipped, and a cancel before it goes.
+//! (Over 400 lines: ingest with its throttle, token lookups and the list and cancel queries, each
+//! written once against both backends.)
 pub use super::properties::properties_of_invitations as properties_of;
 pub use super::rows::InvitationRow;
 use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
