@@ -38,7 +38,7 @@ const HOSTNAME: &str = "npsd-test-smtp.localhost";
 
 #[derive(Clone, Debug)]
 pub struct ReceivedMail {
-    /// Reverse path from `MAIL FROM:<...>` (empty string for the null sender `<>`).
+    /// Reverse path from `MAIL FROM:<...>` (mailin refuses the null sender; npsd never sends it).
     pub envelope_from: String,
     /// Accepted forward paths from `RCPT TO:<...>`, in order.
     pub envelope_to: Vec<String>,
