@@ -73,6 +73,9 @@ fn main() {
                     tokens.len()
                 );
             }
+            // The sendings' tally changes folded in, as the service's projection would have.
+            rt.block_on(store.write(|c| npsd::store::journal::fold_all(c, true)))
+                .expect("fold the tally journal");
             // Fresh statistics, as after a day of traffic: the planner's choices depend on them.
             rt.block_on(store.read(|c| {
                 use diesel::connection::SimpleConnection;

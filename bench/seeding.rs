@@ -11,7 +11,7 @@
 //!   the migrations' own backfill queries (bench/pg_tally_backfill.sql).
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::SimpleConnection;
-use diesel::{ExpressionMethods, RunQueryDsl};
+use diesel::{Connection, ExpressionMethods, RunQueryDsl};
 use npsd::domain::token::{LinkPurpose, Token};
 use npsd::store::ids::{InvitationId, SurveyId};
 use npsd::store::invitations::{self as store_invitations, InvitationRow};
@@ -206,8 +206,8 @@ pub fn count(conn: &mut DbConn, survey_id: &SurveyId) -> i64 {
     .unwrap_or(0)
 }
 
-/// Seeds responses `have..rows` (see [`responses_sql`]) in chunks of one transaction each, then
-/// ANALYZE; answers the seconds it took. Progress goes to stderr.
+/// Seeds responses `have..rows` (see [`responses_sql`]) in chunks of one transaction each (on
+/// SQLite through the triggers, each chunk's tally journal folded after it), then ANALYZE; answers the seconds it took. Progress goes to stderr.
 pub fn responses(
     conn: &mut DbConn,
     sqlite: bool,
@@ -230,6 +230,11 @@ pub fn responses(
         let to = (from + chunk).min(rows);
         conn.batch_execute(&responses_sql(sqlite, survey_id, start, from, to, rows))
             .expect("seed chunk");
+        if sqlite {
+            // The chunk's tally changes folded in, as the service's projection would.
+            conn.transaction(|c| npsd::store::journal::fold_all(c, true))
+                .expect("fold the tally journal");
+        }
         from = to;
         eprintln!(
             "seed: {from}/{rows} responses ({:.0} rows/s)",

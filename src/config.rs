@@ -1,6 +1,6 @@
 //! Typed settings, read once: environment variables over an optional `npsd.toml`.
 //! A bad value stops start-up with one line that names the variable.
-use crate::store::DatabaseUrl;
+use crate::store::{Backend, DatabaseUrl};
 use crate::telemetry::LogFormat;
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
@@ -12,6 +12,9 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
+    /// A streaming replica of the PostgreSQL database (`NPSD_DATABASE_READ_URL`) for the reads of
+    /// figures, lists, search and export; None: every read goes to `database_url`.
+    pub database_read_url: Option<DatabaseUrl>,
     pub bind: SocketAddr,
     /// Base of every link in emails; None means `http://` + the address actually bound.
     pub public_url: Option<url::Url>,
@@ -84,6 +87,10 @@ impl std::fmt::Debug for Config {
         // Secrets (the API key, SMTP passwords) never reach a log.
         f.debug_struct("Config")
             .field("database_url", &self.database_url.to_string())
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_ref().map(|u| u.to_string()),
+            )
             .field("bind", &self.bind)
             .field("public_url", &self.public_url.as_ref().map(|u| u.as_str()))
             .field(
@@ -251,6 +258,22 @@ impl Config {
         let database_url =
             DatabaseUrl::parse(src.get("NPSD_DATABASE_URL").unwrap_or("sqlite://npsd.db"))
                 .map_err(|m| err("NPSD_DATABASE_URL", m))?;
+        let database_read_url = match src.get("NPSD_DATABASE_READ_URL").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(raw) => {
+                let url = DatabaseUrl::parse(raw).map_err(|m| err("NPSD_DATABASE_READ_URL", m))?;
+                if url.backend() != Backend::Postgres || database_url.backend() != Backend::Postgres
+                {
+                    return Err(err(
+                        "NPSD_DATABASE_READ_URL",
+                        "a read replica is a PostgreSQL streaming replica of a PostgreSQL \
+                         NPSD_DATABASE_URL (postgres://...); SQLite has no replicas"
+                            .to_string(),
+                    ));
+                }
+                Some(url)
+            }
+        };
 
         let bind_raw = src.get("NPSD_BIND").unwrap_or("127.0.0.1:8080");
         let bind = bind_raw
@@ -364,6 +387,7 @@ impl Config {
 
         Ok(Config {
             database_url,
+            database_read_url,
             bind,
             public_url,
             smtp_url,

@@ -23,6 +23,8 @@ pub struct Application {
     dispatcher: Dispatcher,
     public_url: String,
     store: Store,
+    /// What the projection folds the tally journal with.
+    app: npsd_app::App,
     /// How long a stopping server waits for the dispatcher's messages in flight.
     shutdown_grace: std::time::Duration,
     dispatcher_enabled: bool,
@@ -43,10 +45,20 @@ impl Application {
         let store = {
             let url = config.database_url.clone();
             let (size, budget) = (config.db_pool_size, config.query_timeout);
-            tokio::task::spawn_blocking(move || Store::open_with_budget(&url, size, budget))
-                .await?
-                .map_err(|e| database_error(&config.database_url, e, "cannot open"))?
+            let read_url = config.database_read_url.clone();
+            tokio::task::spawn_blocking(move || {
+                let store = Store::open_with_budget(&url, size, budget)?;
+                match &read_url {
+                    Some(read_url) => store.with_replica(read_url, size),
+                    None => Ok(store),
+                }
+            })
+            .await?
+            .map_err(|e| database_error(&config.database_url, e, "cannot open"))?
         };
+        if let Some(read_url) = &config.database_read_url {
+            tracing::info!(replica = %read_url, "figures, lists, search and export read from the replica");
+        }
         let env_api_key_hash = config
             .api_key
             .as_ref()
@@ -96,14 +108,15 @@ impl Application {
             &cookie_key,
             public_url.starts_with("https://"),
         )?;
+        let app = npsd_app::App {
+            store: store.clone(),
+            clock,
+            public_url: public_url.clone(),
+            message_id_domain,
+            dispatcher_wake: wake,
+        };
         let state = web::Data::new(AppState {
-            app: npsd_app::App {
-                store: store.clone(),
-                clock,
-                public_url: public_url.clone(),
-                message_id_domain,
-                dispatcher_wake: wake,
-            },
+            app: app.clone(),
             keys: crate::http::api::auth::KeyRing::new(env_api_key_hash.clone()),
             failures: crate::http::limits::FailureLimiter::new(config.auth_failure_limit),
             embed_limits: crate::http::embed::limits::AnswerLimiter::new(
@@ -151,6 +164,7 @@ impl Application {
             dispatcher,
             public_url,
             store,
+            app,
             shutdown_grace: config.dispatcher.shutdown_grace,
             dispatcher_enabled: config.dispatcher.enabled,
         })
@@ -183,7 +197,10 @@ impl Application {
         let dispatcher = self.dispatcher.clone();
         let mut task = self
             .dispatcher_enabled
-            .then(|| AbortOnDrop(tokio::spawn(self.dispatcher.run(stopped))));
+            .then(|| AbortOnDrop(tokio::spawn(self.dispatcher.run(stopped.clone()))));
+        // The projection runs on every instance, dispatcher or not; it only keeps the journal
+        // short (figures read what it has not folded yet too), so stopping it at once loses nothing.
+        let _projection = AbortOnDrop(tokio::spawn(npsd_app::projection::run(self.app, stopped)));
         // SIGTERM or Ctrl-C stops the dispatcher and the HTTP server at the same moment.
         let handle = self.server.handle();
         // One grace period from the signal, shared by the HTTP drain and the dispatcher.

@@ -10,7 +10,10 @@ PT = ["promoters", "passives", "detractors"]
 class B:
     # secure: the search index takes FTS5 'delete' commands with the text it indexed (privacy
     # migration on), instead of DELETE on a contentless_delete table, which only leaves a tombstone.
-    def __init__(self, pg, grains=("hour",), secure=False): self.pg = pg; self.grains = grains; self.secure = secure
+    # journal: the triggers append each change's deltas to the tally journal (issue 20) instead of
+    # adding them to the tally rows, which the projection folds the journal into in batches.
+    def __init__(self, pg, grains=("hour",), secure=False, journal=False):
+        self.pg = pg; self.grains = grains; self.secure = secure; self.journal = journal
     def hour(self, x): return f"date_trunc('hour', {x})" if self.pg else f"strftime('%Y-%m-%d %H:00:00', {x})"
     def day(self, x): return f"date_trunc('day', {x})" if self.pg else f"strftime('%Y-%m-%d 00:00:00', {x})"
     def trunc(self, grain, x): return self.hour(x) if grain == "hour" else self.day(x)
@@ -20,6 +23,7 @@ class B:
 def table(base, grain): return base if grain == "hour" else base + "_daily"
 
 def score_upsert(b, r, sign):
+    if b.journal: return score_append(b, r, sign)
     return "\n    ".join(score_upsert_1(b, r, sign, g) for g in b.grains)
 
 def score_upsert_1(b, r, sign, grain):
@@ -34,6 +38,7 @@ def score_upsert_1(b, r, sign, grain):
             f"        ON CONFLICT (survey_id, {grain}, channel) DO UPDATE SET {sets};")
 
 def prop_upsert(b, r, name, value, frm, where, sign):
+    if b.journal: return prop_append(b, r, name, value, frm, where, sign)
     return "\n    ".join(prop_upsert_1(b, r, name, value, frm, where, sign, g) for g in b.grains)
 
 def prop_upsert_1(b, r, name, value, frm, where, sign, grain):
@@ -53,6 +58,7 @@ def one_prop(b, p, sign):
     return prop_upsert(b, "r", f"{p}.name", f"{p}.value", "responses r", f"r.id = {p}.response_id", sign)
 
 def sent_upsert(b, i, sign):
+    if b.journal: return sent_append(b, i, sign)
     return "\n    ".join(sent_upsert_1(b, i, sign, g) for g in b.grains)
 
 def sent_upsert_1(b, i, sign, grain):
@@ -62,6 +68,27 @@ def sent_upsert_1(b, i, sign, grain):
             f"        SELECT {i}.survey_id, {b.trunc(grain, i + '.sent_at')}, 'email', {one}\n"
             f"        WHERE {i}.status = 'sent' AND {i}.sent_at IS NOT NULL\n"
             f"        ON CONFLICT (survey_id, {grain}, channel) DO UPDATE SET sent = {b.t(t)}sent + excluded.sent;")
+
+def score_append(b, r, sign):
+    neg = "-" if sign < 0 else ""
+    vals = [neg + b.b(f"{r}.score = {i}") for i in range(11)]
+    vals.append(neg + b.b(f"{r}.comment IS NOT NULL AND {r}.comment <> ''"))
+    return (f"INSERT INTO tally_journal (survey_id, hour, day, channel, {', '.join(S + ['comments'])})\n"
+            f"        SELECT {r}.survey_id, {b.hour(r + '.responded_at')}, {b.day(r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
+            f"        WHERE {r}.status = 'counted';")
+
+def prop_append(b, r, name, value, frm, where, sign):
+    neg = "-" if sign < 0 else ""
+    vals = [neg + b.b(f"{r}.score >= 9"), neg + b.b(f"{r}.score BETWEEN 7 AND 8"), neg + b.b(f"{r}.score <= 6")]
+    return (f"INSERT INTO property_tally_journal (survey_id, name, value, hour, day, channel, {', '.join(PT)})\n"
+            f"        SELECT {r}.survey_id, {name}, {value}, {b.hour(r + '.responded_at')}, {b.day(r + '.responded_at')}, {r}.channel, {', '.join(vals)}\n"
+            f"        FROM {frm} WHERE {where} AND {r}.status = 'counted';")
+
+def sent_append(b, i, sign):
+    one = "-1" if sign < 0 else "1"
+    return (f"INSERT INTO tally_journal (survey_id, hour, day, channel, sent)\n"
+            f"        SELECT {i}.survey_id, {b.hour(i + '.sent_at')}, {b.day(i + '.sent_at')}, 'email', {one}\n"
+            f"        WHERE {i}.status = 'sent' AND {i}.sent_at IS NOT NULL;")
 
 def search_insert(b, r):
     if b.pg: return []
@@ -305,6 +332,87 @@ INSERT INTO responses_fts (rowid, comment)
 """ + triggers(B(b.pg, b.grains), replace=True)
     return out
 
+SCORE_COLS = ", ".join(S + ["comments", "sent"])
+PROP_COLS = ", ".join(PT)
+
+def fold_journal(b):
+    """Every journal row into the tallies, then none left: the down migration's last fold (the
+    running service folds in batches, crates/npsd-store/src/journal.rs)."""
+    out = []
+    for grain in ("hour", "day"):
+        t = table("score_tallies", grain)
+        sets = ", ".join(f"{c} = {b.t(t)}{c} + excluded.{c}" for c in S + ["comments", "sent"])
+        sums = ", ".join(f"SUM({c})" for c in S + ["comments", "sent"])
+        out.append(f"INSERT INTO {t} (survey_id, {grain}, channel, {SCORE_COLS})\n"
+                   f"    SELECT survey_id, {grain}, channel, {sums} FROM tally_journal WHERE true GROUP BY 1, 2, 3\n"
+                   f"    ON CONFLICT (survey_id, {grain}, channel) DO UPDATE SET {sets};")
+        t = table("property_tallies", grain)
+        sets = ", ".join(f"{c} = {b.t(t)}{c} + excluded.{c}" for c in PT)
+        sums = ", ".join(f"SUM({c})" for c in PT)
+        out.append(f"INSERT INTO {t} (survey_id, name, value, {grain}, channel, {PROP_COLS})\n"
+                   f"    SELECT survey_id, name, value, {grain}, channel, {sums} FROM property_tally_journal WHERE true GROUP BY 1, 2, 3, 4, 5\n"
+                   f"    ON CONFLICT (survey_id, name, value, {grain}, channel) DO UPDATE SET {sets};")
+    out += ["DELETE FROM tally_journal;", "DELETE FROM property_tally_journal;"]
+    return "\n".join(out) + "\n"
+
+def journal_up(b):
+    key = "id BIGSERIAL PRIMARY KEY" if b.pg else "id INTEGER PRIMARY KEY"
+    score_cols = ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in S + ["comments", "sent"])
+    prop_cols = ",\n".join(f"    {c} BIGINT NOT NULL DEFAULT 0" for c in PT)
+    views = []
+    for grain in ("hour", "day"):
+        views.append(f"""CREATE VIEW {table("score_tallies", grain)}_live AS
+    SELECT survey_id, {grain}, channel, {SCORE_COLS} FROM {table("score_tallies", grain)}
+    UNION ALL
+    SELECT survey_id, {grain}, channel, {SCORE_COLS} FROM tally_journal;
+CREATE VIEW {table("property_tallies", grain)}_live AS
+    SELECT survey_id, name, value, {grain}, channel, {PROP_COLS} FROM {table("property_tallies", grain)}
+    UNION ALL
+    SELECT survey_id, name, value, {grain}, channel, {PROP_COLS} FROM property_tally_journal;""")
+    return f"""-- The tally journal (issue 20). Generated by tools/gen_insights_migration.py; keep in step across
+-- backends.
+--
+-- The triggers no longer add each change to the survey's tally rows of the hour and the day (rows
+-- that every answer of that hour updated, so that on PostgreSQL every writer and every instance
+-- waited for the one before). They append the change's deltas to the journal instead: an insert
+-- that no other write waits for. The projection (crates/npsd-store/src/journal.rs) folds the
+-- journal into the tallies in batches, each batch deleted from the journal in the statement that
+-- adds it, so a row is counted once whatever crashes or how many instances fold.
+--
+-- Figures read the *_live views: the tallies plus what the journal holds that is not folded yet,
+-- so a figure includes an answer the moment it is committed.
+CREATE TABLE tally_journal (
+    {key},
+    survey_id TEXT NOT NULL,
+    hour TIMESTAMP NOT NULL,
+    day TIMESTAMP NOT NULL,
+    channel TEXT NOT NULL,
+{score_cols}
+);
+
+CREATE TABLE property_tally_journal (
+    {key},
+    survey_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    hour TIMESTAMP NOT NULL,
+    day TIMESTAMP NOT NULL,
+    channel TEXT NOT NULL,
+{prop_cols}
+);
+
+""" + "\n".join(views) + "\n" + triggers(b, replace=True)
+
+def journal_down(b):
+    return triggers(B(b.pg, b.grains, b.secure), replace=True) + "\n" + fold_journal(b) + """
+DROP VIEW property_tallies_daily_live;
+DROP VIEW score_tallies_daily_live;
+DROP VIEW property_tallies_live;
+DROP VIEW score_tallies_live;
+DROP TABLE property_tally_journal;
+DROP TABLE tally_journal;
+"""
+
 import os
 base = sys.argv[1]
 for kind, b in (("sqlite", B(False)), ("postgres", B(True))):
@@ -327,3 +435,8 @@ for kind, b in (("sqlite", B(False, ("hour", "day"), True)), ("postgres", B(True
     os.makedirs(d, exist_ok=True)
     open(f"{d}/up.sql", "w").write(privacy_up(b))
     open(f"{d}/down.sql", "w").write(privacy_down(b))
+for kind, b in (("sqlite", B(False, ("hour", "day"), True, True)), ("postgres", B(True, ("hour", "day"), True, True))):
+    d = f"{base}/migrations/{kind}/2026-12-09-000001_tally_journal"
+    os.makedirs(d, exist_ok=True)
+    open(f"{d}/up.sql", "w").write(journal_up(b))
+    open(f"{d}/down.sql", "w").write(journal_down(b))

@@ -39,7 +39,9 @@ pub async fn by_link(
     invitation: InvitationRow,
     answer: LinkAnswer,
 ) -> ServiceResult<Option<ResponseRow>> {
-    app.write(move |c, now| {
+    // It locks its invitation's row and its response; the rest it appends.
+    let key = format!("invitation:{}", invitation.id);
+    app.write_keyed(key, move |c, now| {
         let action = match &answer {
             LinkAnswer::Click(score) => LinkAction::Click(*score),
             LinkAnswer::Submit { score, comment } => LinkAction::Submit {
@@ -111,10 +113,22 @@ pub async fn on_page(
         edit_token_hash: edit_token.hash(),
         edit_token_expires_at: now + chrono::Duration::minutes(EDIT_TOKEN_MINUTES),
     };
+    // It locks its respondent's rows only (a signed address's person, an earlier answer of the
+    // throttle window), and appends the rest.
+    let key = match (&new.signed, new.answer.respondent().key(false)) {
+        (Some(identity), _) => identity.key(true),
+        (None, key) => key,
+    }
+    .map_or_else(
+        || format!("web:{}", Token::generate().as_str()),
+        |key| format!("web:{}/{key}", survey.id),
+    );
     let survey_row = survey.clone();
     let row = app
         .store
-        .write(move |c| web_responses::record(c, &survey_row, &new, now))
+        .write_keyed(key, move |c| {
+            web_responses::record(c, &survey_row, &new, now)
+        })
         .await?;
     Ok(WebStored {
         id: row.id,
@@ -132,8 +146,11 @@ pub async fn edit_on_page(
     response_id: ResponseId,
     edit: WebEdit,
 ) -> ServiceResult<Result<ResponseRow, EditRefused>> {
-    app.write(move |c, now| web_responses::edit(c, &survey_id, &response_id, &edit, now))
-        .await
+    let key = format!("response:{response_id}");
+    app.write_keyed(key, move |c, now| {
+        web_responses::edit(c, &survey_id, &response_id, &edit, now)
+    })
+    .await
 }
 
 /// The survey email's unsubscribe link (or its one-click header): no more surveys of this

@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod keys;
 pub mod people;
 pub mod privacy;
+pub mod projection;
 pub mod reports;
 pub mod responses;
 pub mod sessions;
@@ -68,6 +69,18 @@ impl App {
     {
         let now = self.clock.now();
         Ok(self.store.write(move |c| f(c, now)).await?)
+    }
+
+    /// Like [`App::write`], for a write that locks the rows of one `key` only and otherwise
+    /// appends (an answer, a new transaction): such writes run side by side on PostgreSQL
+    /// (`Store::write_keyed`).
+    pub async fn write_keyed<T, F>(&self, key: String, f: F) -> ServiceResult<T>
+    where
+        F: Fn(&mut DbConn, NaiveDateTime) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let now = self.clock.now();
+        Ok(self.store.write_keyed(key, move |c| f(c, now)).await?)
     }
 
     /// One read through the store (within its read budget), with the clock's time.

@@ -136,6 +136,9 @@ pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
     erased.unsubscribes =
         diesel::delete(unsubscribes::table.filter(unsubscribes::email_key.eq(email_key)))
             .execute(conn)?;
+    // The journal holds the erased answers' values and their removal: folded in first, so that
+    // the zero rows can go and no journal row keeps a value.
+    super::journal::fold_all(conn, true)?;
     super::tallies::drop_uncounted(conn, &values)?;
     (erased.digest_lists, erased.digest_deliveries) =
         super::digests::forget_address(conn, email_key)?;

@@ -16,6 +16,7 @@ pub mod existing;
 pub mod filter;
 pub mod ids;
 pub mod invitations;
+pub mod journal;
 pub mod outbox;
 pub mod people;
 pub mod properties;
@@ -276,6 +277,31 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
     }
 }
 
+/// A pool of read connections to `url`, each set up like every connection (`setup_connection`)
+/// and given the read budget.
+fn read_pool(
+    url: &DatabaseUrl,
+    pool_size: u32,
+    read_budget: Duration,
+) -> StoreResult<Pool<budget::ReadManager>> {
+    let size = match url.backend() {
+        Backend::Sqlite => pool_size.max(1),
+        Backend::Postgres => pool_size.max(2),
+    };
+    Pool::builder()
+        .max_size(size)
+        // No idle minimum: r2d2 would replace a taken connection from a background
+        // thread, and a short-lived `npsd` command exiting while that thread is inside
+        // libpq's TLS set-up crashed (SIGSEGV in about one run in four on PostgreSQL).
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(10))
+        .build(budget::ReadManager {
+            manager: Manager { url: url.clone() },
+            budget: read_budget,
+        })
+        .map_err(|e| StoreError::Connect(e.to_string()))
+}
+
 /// The pools. On SQLite all writes go through one connection (SQLite has one writer anyway, and
 /// this way a write never meets SQLITE_BUSY inside the process); reads use several.
 /// On PostgreSQL both are the same pool.
@@ -287,6 +313,9 @@ pub struct Store {
     canceller: std::sync::Arc<budget::Canceller>,
     /// Room for reads of figures and lists (see [`Store::read_insight`]).
     insights: std::sync::Arc<tokio::sync::Semaphore>,
+    /// A streaming replica for the reads that need not see the latest writes (see
+    /// [`Store::read_replica`]), with its own canceller; None: those reads go to `read`.
+    replica: Option<(Pool<budget::ReadManager>, std::sync::Arc<budget::Canceller>)>,
     write: writer::Writer,
     backend: Backend,
 }
@@ -311,26 +340,12 @@ impl Store {
         read_budget: Duration,
     ) -> StoreResult<Store> {
         run_migrations(url)?;
-        let build = |size: u32| {
-            Pool::builder()
-                .max_size(size)
-                // No idle minimum: r2d2 would replace a taken connection from a background
-                // thread, and a short-lived `npsd` command exiting while that thread is inside
-                // libpq's TLS set-up crashed (SIGSEGV in about one run in four on PostgreSQL).
-                .min_idle(Some(0))
-                .connection_timeout(Duration::from_secs(10))
-                // Set up like every connection (`setup_connection`), then given the budget.
-                .build(budget::ReadManager {
-                    manager: Manager { url: url.clone() },
-                    budget: read_budget,
-                })
-                .map_err(|e| StoreError::Connect(e.to_string()))
-        };
+        let read = read_pool(url, pool_size, read_budget)?;
         // SQLite has one writer anyway: one thread, so a write never meets SQLITE_BUSY inside
         // the process. PostgreSQL takes writes side by side: a few threads, each batching.
-        let (read, writers) = match url.backend() {
-            Backend::Sqlite => (build(pool_size.max(1))?, 1),
-            Backend::Postgres => (build(pool_size.max(2))?, POSTGRES_WRITERS),
+        let writers = match url.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
         };
         let write = writer::Writer::start(Manager { url: url.clone() }, setup_connection, writers);
         Ok(Store {
@@ -340,9 +355,30 @@ impl Store {
             read,
             read_budget,
             canceller: std::sync::Arc::new(budget::Canceller::new(Manager { url: url.clone() })),
+            replica: None,
             write,
             backend: url.backend(),
         })
+    }
+
+    /// Sends the reads of figures, lists, search and export ([`Store::read_replica`]) to a
+    /// streaming replica of the database, `pool_size` connections (NPSD_DATABASE_READ_URL).
+    /// Connects lazily: a replica that is down fails those reads (503), not the start.
+    pub fn with_replica(mut self, url: &DatabaseUrl, pool_size: u32) -> StoreResult<Store> {
+        if url.backend() != Backend::Postgres || self.backend != Backend::Postgres {
+            return Err(StoreError::Connect(
+                "a read replica needs PostgreSQL on both sides".to_string(),
+            ));
+        }
+        let pool = read_pool(url, pool_size, self.read_budget)?;
+        let canceller = std::sync::Arc::new(budget::Canceller::new(Manager { url: url.clone() }));
+        self.replica = Some((pool, canceller));
+        Ok(self)
+    }
+
+    /// Whether reads of figures and lists go to a replica.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
     }
 
     pub fn backend(&self) -> Backend {
@@ -368,7 +404,21 @@ impl Store {
         T: Send + 'static,
     {
         let _room = budget::insight_turn(&self.insights).await?;
-        self.read(f).await
+        self.read_replica(f).await
+    }
+
+    /// Like [`Store::read`], on the read replica when there is one (NPSD_DATABASE_READ_URL): for
+    /// reads that may be a moment behind the latest writes (figures, lists, search, export), never
+    /// for a read that decides a write or shows a person what they just did.
+    pub async fn read_replica<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.replica {
+            Some((pool, canceller)) => budget::read(pool, self.read_budget, canceller, f).await,
+            None => self.read(f).await,
+        }
     }
 
     /// Runs `f` as one atomic write: all of it or nothing, answered once committed. Writes
@@ -383,16 +433,36 @@ impl Store {
         self.write.write(None, f).await
     }
 
-    /// Like [`Store::write`], for a write that locks rows of one address only (`email_key`) and
-    /// changes no tally: a new transaction's invitation. Such writes may run beside each other
-    /// on PostgreSQL (they share npsd's write lock, see [`take_write_lock`]); a group of them is
-    /// run in the order of their addresses, so two groups never wait for each other in a circle.
+    /// Like [`Store::write`], for a write that locks rows of one address only (`email_key`):
+    /// a new transaction's invitation. See [`Store::write_keyed`].
     pub async fn write_for_address<T, F>(&self, email_key: String, f: F) -> StoreResult<T>
     where
         F: Fn(&mut DbConn) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
         self.write.write(Some(email_key), f).await
+    }
+
+    /// Like [`Store::write`], for a write that locks the rows of one key only (an address, an
+    /// invitation, a web respondent) and otherwise only appends (the tally journal): a new
+    /// transaction, an answer. Such writes run beside each other on PostgreSQL, in every writer
+    /// thread and instance (they share npsd's write lock, see [`take_write_lock`]); a group of
+    /// them is run in the order of its keys, so two groups never wait for each other in a circle.
+    pub async fn write_keyed<T, F>(&self, key: String, f: F) -> StoreResult<T>
+    where
+        F: Fn(&mut DbConn) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write.write(Some(key), f).await
+    }
+
+    /// Folds a batch of the tally journal into the tallies (see [`journal`]); answers how many
+    /// journal rows it folded. Beside the answers on PostgreSQL: only folds write tally rows, and
+    /// one folder runs at a time across instances.
+    pub async fn fold_journal(&self) -> StoreResult<usize> {
+        self.write
+            .write(Some(String::new()), |c| journal::fold(c, false))
+            .await
     }
 }
 
@@ -413,8 +483,8 @@ const POSTGRES_WRITE_LOCK: i64 = 7_231_642_002;
 pub(crate) enum WriteLock {
     /// Alone: no other write transaction runs meanwhile. Every write but those below.
     Exclusive,
-    /// Beside other shared holders: writes that each lock rows of one address only and change
-    /// no tally (`Store::write_for_address`), run in the order of their addresses.
+    /// Beside other shared holders: writes that each lock the rows of one key only and otherwise
+    /// append (`Store::write_keyed`), run in the order of their keys, and the journal's folds.
     Shared,
 }
 
@@ -422,14 +492,16 @@ pub(crate) enum WriteLock {
 /// `BEGIN IMMEDIATE` (the database's own write lock), on PostgreSQL a transaction-scoped advisory
 /// lock shared by every writer thread of every instance on the database.
 ///
-/// Why one lock on PostgreSQL: each answer changes the survey's tally rows of the hour and the day
-/// (kept by triggers), and writes are committed in groups (see `writer`): two groups that each
-/// hold one tally row or one invitation and want the other's deadlock, whatever order each write
-/// keeps. Writes that would have waited for each other's rows anyway now wait at the door, in
-/// turn, and never deadlock; group commit keeps the throughput (docs/PERFORMANCE.md). The one
-/// exception holds it shared ([`WriteLock::Shared`]): new transactions, which lock only their
-/// address (`invitations::ingest`'s lock, then its `people` row) and touch no tally, and which a
-/// group takes in the order of their addresses, so shared groups cannot wait in a circle either.
+/// Why one lock on PostgreSQL: writes are committed in groups (see `writer`), and two groups that
+/// each hold a row the other wants deadlock, whatever order each write keeps. Writes that would
+/// wait for each other's rows anyway wait at the door instead, in turn, and never deadlock.
+/// The writes of the request path hold it shared ([`WriteLock::Shared`]): new transactions (their
+/// address's lock and `people` row), answers (their invitation's row, or their web respondent's
+/// lock, and their own response) and the journal's folds (the tally rows, one folder at a time,
+/// `journal::fold`). Each locks the rows of one key only and otherwise appends: since answers
+/// journal their tally changes instead of updating the hour's tally rows (issue 20), no row is
+/// shared by every answer. A group takes its writes in the order of their keys, so shared groups
+/// cannot wait in a circle either.
 ///
 /// Inside a write, rows are locked in one order wherever a write takes more than one kind of
 /// them: outbox rows first (the order a dispatcher's claim finds them in), then their invitations,

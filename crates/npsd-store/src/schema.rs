@@ -253,6 +253,76 @@ diesel::table! {
     }
 }
 
+// Views (the `tally_journal` migration): the tallies plus the journal not folded yet, what
+// figures read. Their "keys" are only what diesel's `table!` needs; the rows are not unique.
+diesel::table! {
+    score_tallies_live (survey_id, hour, channel) {
+        survey_id -> Text,
+        hour -> Timestamp,
+        channel -> Text,
+        s0 -> BigInt,
+        s1 -> BigInt,
+        s2 -> BigInt,
+        s3 -> BigInt,
+        s4 -> BigInt,
+        s5 -> BigInt,
+        s6 -> BigInt,
+        s7 -> BigInt,
+        s8 -> BigInt,
+        s9 -> BigInt,
+        s10 -> BigInt,
+        comments -> BigInt,
+        sent -> BigInt,
+    }
+}
+
+diesel::table! {
+    score_tallies_daily_live (survey_id, day, channel) {
+        survey_id -> Text,
+        day -> Timestamp,
+        channel -> Text,
+        s0 -> BigInt,
+        s1 -> BigInt,
+        s2 -> BigInt,
+        s3 -> BigInt,
+        s4 -> BigInt,
+        s5 -> BigInt,
+        s6 -> BigInt,
+        s7 -> BigInt,
+        s8 -> BigInt,
+        s9 -> BigInt,
+        s10 -> BigInt,
+        comments -> BigInt,
+        sent -> BigInt,
+    }
+}
+
+diesel::table! {
+    property_tallies_live (survey_id, name, value, hour, channel) {
+        survey_id -> Text,
+        name -> Text,
+        value -> Text,
+        hour -> Timestamp,
+        channel -> Text,
+        promoters -> BigInt,
+        passives -> BigInt,
+        detractors -> BigInt,
+    }
+}
+
+diesel::table! {
+    property_tallies_daily_live (survey_id, name, value, day, channel) {
+        survey_id -> Text,
+        name -> Text,
+        value -> Text,
+        day -> Timestamp,
+        channel -> Text,
+        promoters -> BigInt,
+        passives -> BigInt,
+        detractors -> BigInt,
+    }
+}
+
 diesel::table! {
     users (id) {
         id -> Text,

@@ -1,5 +1,5 @@
-//! Figures from the per-hour tallies that the database's triggers keep in step with every
-//! response and sent invitation (see the `insights` migration), so that NPS for any range, a trend
+//! Figures from the per-hour tallies that follow every response and sent invitation (the
+//! triggers journal each change, the projection folds the journal in: see `journal`), so that NPS for any range, a trend
 //! and a breakdown read at most one row per hour instead of every response.
 //!
 //! Hours are UTC. A range whose ends are not on the hour (a zone with a half-hour offset) adds
@@ -7,9 +7,10 @@
 //! (Over 400 lines: the hour and day tallies are read, sliced at the period's edges and summed
 //! in one place, so that every figure adds up the same way.)
 use super::responses::{self, ResponseFilter};
+// Figures read the live views: the tallies plus the journal not folded yet (see `journal`).
 use super::schema::{
-    property_tallies as pt, property_tallies_daily as pd, score_tallies as st,
-    score_tallies_daily as sd,
+    property_tallies, property_tallies_daily, property_tallies_daily_live as pd,
+    property_tallies_live as pt, score_tallies_daily_live as sd, score_tallies_live as st,
 };
 use super::{invitations, open_range, DbConn, StoreResult};
 use crate::ids::SurveyId;
@@ -419,7 +420,7 @@ pub fn property_values(
 }
 
 /// Erasure: drops the property tally rows of these (survey id, name, value)s that no counted
-/// answer is in any more, hourly and daily. Once an erased person's answers are gone (the
+/// answer is in any more, hourly and daily (the journal folded first). Once an erased person's answers are gone (the
 /// triggers take them out of the counts), a value only they gave is left in rows of zeros, and
 /// [`property_names`] and [`property_values`] would still offer it; a value others gave too
 /// stays with their counts.
@@ -439,9 +440,11 @@ pub fn drop_uncounted(conn: &mut DbConn, values: &[(String, String, String)]) ->
             .execute(conn)?
         };
     }
+    use property_tallies as hourly;
+    use property_tallies_daily as daily;
     for (survey_id, name, value) in values {
-        drop_zeros!(pt, survey_id, name, value);
-        drop_zeros!(pd, survey_id, name, value);
+        drop_zeros!(hourly, survey_id, name, value);
+        drop_zeros!(daily, survey_id, name, value);
     }
     Ok(())
 }

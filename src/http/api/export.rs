@@ -87,7 +87,7 @@ pub async fn export(
     let names = state
         .app
         .store
-        .read(move |c| tallies::property_names(c, &survey_id))
+        .read_replica(move |c| tallies::property_names(c, &survey_id))
         .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     actix_web::rt::spawn(produce(state.app.store.clone(), q, names, format, tx));
@@ -126,7 +126,7 @@ async fn produce(
     loop {
         let batch = q.clone();
         let read = store
-            .read(move |c| {
+            .read_replica(move |c| {
                 let rows = responses::comments(c, &batch)?;
                 let props = responses::properties_of_comments(c, &rows)?;
                 Ok((rows, props))

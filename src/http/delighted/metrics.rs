@@ -44,7 +44,7 @@ pub async fn get(caller: Caller, state: State, params: Params) -> Reply {
     let report = state
         .app
         .store
-        .read(move |c| reports::nps(c, &survey.id, &filter))
+        .read_replica(move |c| reports::nps(c, &survey.id, &filter))
         .await?;
     Ok(HttpResponse::Ok().json(metrics(&report.summary)))
 }

@@ -1,0 +1,179 @@
+//! The tally journal and its projection (issue 20).
+//!
+//! Every change to a counted response, its properties or an invitation's sending appends its
+//! deltas to `tally_journal` and `property_tally_journal` (the triggers of the `tally_journal`
+//! migration): inserts that no other write waits for, where the triggers used to add them to the
+//! survey's tally rows of the hour and the day, rows every answer of that hour updated.
+//!
+//! [`fold`] moves the journal into the tallies in batches. Each batch leaves the journal in the
+//! same transaction (on PostgreSQL the same statement) that adds it to the tallies, so a journal
+//! row is counted exactly once: a crash rolls both back, and a second folder either waits its turn
+//! or finds nothing. Figures read the `*_live` views (tallies plus the journal not folded yet), so
+//! they include an answer the moment it is committed, however far the projection is behind.
+use super::{DbConn, StoreResult};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+/// The most journal rows of each kind one fold takes.
+pub const FOLD_BATCH: i64 = 5_000;
+
+/// The key of the lock that lets one folder at a time run on PostgreSQL, across instances.
+#[cfg(feature = "postgres")]
+const POSTGRES_FOLD_LOCK: i64 = 7_231_642_003;
+
+const SCORES: [&str; 13] = [
+    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "comments", "sent",
+];
+const CATEGORIES: [&str; 3] = ["promoters", "passives", "detractors"];
+
+/// `INSERT INTO <table> ... SELECT ... FROM <source> [WHERE ...] GROUP BY ... ON CONFLICT DO UPDATE`
+/// adding the source's sums to the table's rows of the same key.
+fn add_into(table: &str, keys: &[&str], grain: &str, columns: &[&str], source: &str) -> String {
+    let mut key: Vec<&str> = keys.to_vec();
+    key.push(grain);
+    key.push("channel");
+    let key = key.join(", ");
+    let cols = columns.join(", ");
+    let sums = columns
+        .iter()
+        .map(|c| format!("SUM({c})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sets = columns
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {table} ({key}, {cols}) SELECT {key}, {sums} FROM {source} GROUP BY {key} \
+         ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    )
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Folds at most [`FOLD_BATCH`] rows of each journal into the tallies, oldest first, inside the
+/// caller's write transaction; answers how many rows it folded (0: nothing to do, or on
+/// PostgreSQL another folder holds the turn). `exclusive`: the caller's transaction already
+/// excludes every other write (an erasure), so no turn is asked for.
+pub fn fold(conn: &mut DbConn, exclusive: bool) -> StoreResult<usize> {
+    let _ = exclusive;
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => {
+            if !exclusive {
+                #[derive(QueryableByName)]
+                struct Turn {
+                    #[diesel(sql_type = diesel::sql_types::Bool)]
+                    got: bool,
+                }
+                let turn: Turn = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS got")
+                    .bind::<BigInt, _>(POSTGRES_FOLD_LOCK)
+                    .get_result(c)?;
+                if !turn.got {
+                    return Ok(0);
+                }
+            }
+            // One statement per journal: the rows it deletes are the rows it adds, whatever
+            // commits meanwhile (a data-modifying CTE sees one snapshot).
+            let mut folded = 0;
+            for (journal, tables, keys, columns) in [
+                (
+                    "tally_journal",
+                    ["score_tallies", "score_tallies_daily"],
+                    &[][..],
+                    &SCORES[..],
+                ),
+                (
+                    "property_tally_journal",
+                    ["property_tallies", "property_tallies_daily"],
+                    &["name", "value"][..],
+                    &CATEGORIES[..],
+                ),
+            ] {
+                let statement = format!(
+                    "WITH moved AS (DELETE FROM {journal} WHERE id IN \
+                     (SELECT id FROM {journal} ORDER BY id LIMIT $1) RETURNING *), \
+                     hourly AS ({hourly} RETURNING 1), daily AS ({daily} RETURNING 1) \
+                     SELECT COUNT(*) AS n FROM moved",
+                    hourly = add_into(tables[0], &with_survey(keys), "hour", columns, "moved"),
+                    daily = add_into(tables[1], &with_survey(keys), "day", columns, "moved"),
+                );
+                let n: Count = diesel::sql_query(statement)
+                    .bind::<BigInt, _>(FOLD_BATCH)
+                    .get_result(c)?;
+                folded += n.n as usize;
+            }
+            Ok(folded)
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => {
+            // One writer: nothing is appended between these statements.
+            let mut folded = 0;
+            for (journal, tables, keys, columns) in [
+                (
+                    "tally_journal",
+                    ["score_tallies", "score_tallies_daily"],
+                    &[][..],
+                    &SCORES[..],
+                ),
+                (
+                    "property_tally_journal",
+                    ["property_tallies", "property_tallies_daily"],
+                    &["name", "value"][..],
+                    &CATEGORIES[..],
+                ),
+            ] {
+                let last: Option<Count> = diesel::sql_query(format!(
+                    "SELECT MAX(id) AS n FROM (SELECT id FROM {journal} ORDER BY id LIMIT ?) \
+                     HAVING COUNT(*) > 0"
+                ))
+                .bind::<BigInt, _>(FOLD_BATCH)
+                .get_result(c)
+                .optional()?;
+                let Some(last) = last else { continue };
+                // `WHERE true`: SQLite reads an upsert's SELECT with a bare FROM ambiguously.
+                let source = format!("{journal} WHERE id <= {} AND true", last.n);
+                for (table, grain) in [(tables[0], "hour"), (tables[1], "day")] {
+                    diesel::sql_query(add_into(table, &with_survey(keys), grain, columns, &source))
+                        .execute(c)?;
+                }
+                folded += diesel::sql_query(format!("DELETE FROM {journal} WHERE id <= ?"))
+                    .bind::<BigInt, _>(last.n)
+                    .execute(c)?;
+            }
+            Ok(folded)
+        }
+    }
+}
+
+fn with_survey<'a>(keys: &[&'a str]) -> Vec<&'a str> {
+    let mut out = vec!["survey_id"];
+    out.extend_from_slice(keys);
+    out
+}
+
+/// Folds until the journal is empty (an erasure, the tests, a command before it exits).
+pub fn fold_all(conn: &mut DbConn, exclusive: bool) -> StoreResult<usize> {
+    let mut total = 0;
+    loop {
+        let n = fold(conn, exclusive)?;
+        total += n;
+        if n == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// How many journal rows wait to be folded (both journals).
+pub fn backlog(conn: &mut DbConn) -> StoreResult<i64> {
+    let n: Count = diesel::sql_query(
+        "SELECT (SELECT COUNT(*) FROM tally_journal) + (SELECT COUNT(*) FROM property_tally_journal) AS n",
+    )
+    .get_result(conn)?;
+    Ok(n.n)
+}
