@@ -29,6 +29,7 @@ class Context:
         self.tools: dict = {}
         self.binary: Path | None = None
         self.seed_binary: Path | None = None
+        self.yardstick_binary: Path | None = None
         self.run_id = secrets.token_hex(3)
         self.pg_env = dict(os.environ, PGCONNECT_TIMEOUT="5",
                            PGOPTIONS="-c client_min_messages=warning")

@@ -1,5 +1,6 @@
 """The first npsd instance per backend: the request scenarios under wrk (livez, score_click,
-comment_post, widget_post, single_ingest), each against /livez, and batch_ingest."""
+comment_post, widget_post, single_ingest) and batch_ingest, the write paths each against the write
+yardstick (bench/yardstick.rs on a database of its own, measured right after livez)."""
 from __future__ import annotations
 
 import base64
@@ -13,7 +14,7 @@ from .common import API_KEY, BACKEND_TITLES, BROWSER_UA, WRK_CONNECTIONS, WRK_TH
 from .context import Context
 from .database import Database, seed_link_tokens
 from .httpapi import api, http_request
-from .processes import Npsd, Sink, run
+from .processes import Npsd, Sink, Yardstick, run
 from .report import Result, fmt_ms, fmt_rate
 from .scenarios import LUA_COMMON, SCENARIO_BY_NAME, Scenario
 
@@ -23,23 +24,32 @@ def make_tokens(n: int) -> list[str]:
     return [base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode() for _ in range(n)]
 
 
-def run_wrk(ctx: Context, scenario: Scenario, port: int, duration: int, options: dict) -> dict:
+def wrk_argv(ctx: Context, scenario: Scenario, port: int, duration: int, options: dict,
+             threads: int = WRK_THREADS, connections: int = WRK_CONNECTIONS) -> list:
+    """The wrk command of a scenario (its script written once per run)."""
     script = ctx.tmp / f"{scenario.name}.lua"
     if not script.exists():
         script.write_text(LUA_COMMON + scenario.lua.replace("@UA@", BROWSER_UA))
-    cmd = [ctx.tools["wrk"], f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{duration}s", "--timeout", "30s",
-           "-s", script, f"http://127.0.0.1:{port}/", "--"] + [f"{k}={v}" for k, v in options.items()]
-    out = run(cmd, timeout=duration + 90)
-    line = next((l for l in out.stdout.splitlines() if l.startswith("BENCHJSON ")), None)
-    if out.returncode != 0 or line is None:
-        raise BenchError(f"wrk ({scenario.name}) exited {out.returncode}: "
-                         f"{(out.stderr or out.stdout).strip()[-600:]}")
+    return [ctx.tools["wrk"], f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
+            "-s", script, f"http://127.0.0.1:{port}/", "--"] + [f"{k}={v}" for k, v in options.items()]
+
+
+def wrk_output(name: str, returncode: int | None, stdout: str, stderr: str = "") -> dict:
+    """The JSON line a wrk run's done() printed (common.lua)."""
+    line = next((l for l in stdout.splitlines() if l.startswith("BENCHJSON ")), None)
+    if returncode != 0 or line is None:
+        raise BenchError(f"wrk ({name}) exited {returncode}: {(stderr or stdout).strip()[-600:]}")
     return json.loads(line[len("BENCHJSON "):])
 
 
-def wrk_scenario(ctx: Context, s: Scenario, backend: str, npsd: Npsd, r: Result, token_file: Path | None,
-                 token_range: dict, livez: float | None) -> None:
-    """Warm-up, then the measured run; fills r."""
+def run_wrk(ctx: Context, scenario: Scenario, port: int, duration: int, options: dict) -> dict:
+    out = run(wrk_argv(ctx, scenario, port, duration, options), timeout=duration + 90)
+    return wrk_output(scenario.name, out.returncode, out.stdout, out.stderr)
+
+
+def wrk_scenario(ctx: Context, s: Scenario, backend: str, server: Npsd | Yardstick, r: Result,
+                 token_file: Path | None, token_range: dict) -> None:
+    """Warm-up, then the measured run against server (npsd, or the write yardstick); fills r."""
     prof = ctx.profile
     opts = {"threads": WRK_THREADS, "key": API_KEY}
     warm_opts, meas_opts = dict(opts), dict(opts)
@@ -51,15 +61,17 @@ def wrk_scenario(ctx: Context, s: Scenario, backend: str, npsd: Npsd, r: Result,
     warm_opts["prefix"] = f"w{ctx.run_id}{backend[0]}{s.name[0]}"
     meas_opts["prefix"] = f"m{ctx.run_id}{backend[0]}{s.name[0]}"
     if prof["warmup"]:
-        warm = run_wrk(ctx, s, npsd.port, prof["warmup"], warm_opts)
+        warm = run_wrk(ctx, s, server.port, prof["warmup"], warm_opts)
         r.details["warmup"] = {"requests": warm["requests"], "statuses": warm["statuses"]}
-    raw = run_wrk(ctx, s, npsd.port, prof["duration"], meas_opts)
-    rss = npsd.rss()
+    raw = run_wrk(ctx, s, server.port, prof["duration"], meas_opts)
     secs = raw["duration_us"] / 1e6
     r.throughput, r.unit = raw["requests"] / secs, "req/s"
     r.p50_ms, r.p99_ms = raw["latency_us"]["p50"] / 1000, raw["latency_us"]["p99"] / 1000
-    r.peak_rss_kb = rss.get("VmHWM")
-    r.details.update(wrk=raw, rss_after_kb=rss)
+    r.details["wrk"] = raw
+    if isinstance(server, Npsd):  # the yardstick's RSS is not measured
+        rss = server.rss()
+        r.peak_rss_kb = rss.get("VmHWM")
+        r.details["rss_after_kb"] = rss
     e = raw["errors"]
     socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
     if socket_errors:
@@ -75,9 +87,42 @@ def wrk_scenario(ctx: Context, s: Scenario, backend: str, npsd: Npsd, r: Result,
                          "wrapped around): raise the token count")
     if s.name == "livez" and raw["statuses"].get("404"):
         r.fail("GET /livez answered 404: this npsd binary predates the /livez route; rebuild it")
-    if s.name != "livez" and livez:
+
+
+def compare(s: Scenario, r: Result, livez: float | None, written: float | None) -> None:
+    """The row's ratio to what its target compares with: the write yardstick (rows/s, one row a
+    request) for the write paths, /livez for a `ratio` target. The ratio to /livez is kept in the
+    raw results of every row measured after it."""
+    if r.throughput is None:
+        return
+    if livez and s.name not in ("livez", "write_yardstick"):
+        r.details["ratio_to_livez"] = round(r.throughput / livez, 4)
+    kind = s.target.kind if s.target else None
+    if kind == "yardstick_ratio" and written:
+        r.ratio = r.throughput / written
+        r.yardstick = f"write yardstick {written:,.0f} {'rows/s' if s.kind == 'batch' else 'req/s'}"
+    elif kind == "ratio" and livez:
         r.ratio = r.throughput / livez
         r.yardstick = f"livez {livez:,.0f} req/s"
+
+
+def check_link(npsd: Npsd, token: str) -> None:
+    """One seeded link, checked by hand before wrk: the click page with its form."""
+    status, body = http_request(npsd.port, "GET", f"/r/{token}?score=9",
+                                headers={"User-Agent": BROWSER_UA, "Accept": "text/html"})
+    if status != 200 or b"<form" not in body:
+        raise BenchError(f"a seeded link token's click answered {status}, not the form page: {body[:200]!r}")
+
+
+def write_yardstick(ctx: Context, s: Scenario, backend: str, r: Result) -> None:
+    """bench/yardstick.rs on a fresh database of its own (a SQLite file in the temp dir, or a
+    PostgreSQL database of the run), under the same wrk settings; stopped right after."""
+    ys = Yardstick(ctx, backend, Database(ctx, backend, "yardstick"))
+    try:
+        ys.start()
+        wrk_scenario(ctx, s, backend, ys, r, None, {})
+    finally:
+        ys.stop()
 
 
 def phase_requests(ctx: Context, backend: str, selected: list[Scenario], out: dict) -> None:
@@ -101,24 +146,30 @@ def phase_requests(ctx: Context, backend: str, selected: list[Scenario], out: di
             token_file.write_text("\n".join(tokens[:-1]) + "\n")
             token_range = {"warm": w, "measured": k}
             npsd.start()
-            # One seeded link, checked by hand before wrk: the click page with its form.
-            status, body = http_request(npsd.port, "GET", f"/r/{tokens[-1]}?score=9",
-                                        headers={"User-Agent": BROWSER_UA, "Accept": "text/html"})
-            if status != 200 or b"<form" not in body:
-                raise BenchError(f"a seeded link token's click answered {status}, not the form page: {body[:200]!r}")
+            check_link(npsd, tokens[-1])
         if "widget_post" in wanted:
             status, body = api(npsd.port, "PATCH", "/api/v1/surveys/default",
                                {"allowed_origins": ["https://shop.example"]})
             if status != 200:
                 raise BenchError(f"PATCH /api/v1/surveys/default (allowed_origins) answered {status} {body}")
-        livez, clicked = None, None
-        for s in [SCENARIO_BY_NAME["livez"]] + [s for s in selected if s.kind in ("wrk", "batch") and s.name != "livez"]:
+        # livez always runs first, and the write yardstick right after it whenever a row compares
+        # with it: both are what the rows below are compared with.
+        first = ["livez"]
+        if any(s.name == "write_yardstick" or (s.target and s.target.kind == "yardstick_ratio") for s in selected):
+            first.append("write_yardstick")
+        livez, written, clicked = None, None, None
+        for s in [SCENARIO_BY_NAME[n] for n in first] + [s for s in selected if s.kind in ("wrk", "batch")
+                                                          and s.name not in first]:
             r = Result(s.name, backend, label=s.name)
             out[s.name] = r
             log(f"{backend}: {s.name} ({s.what})")
             try:
-                if s.kind == "wrk":
-                    wrk_scenario(ctx, s, backend, npsd, r, token_file, token_range, livez)
+                if s.name == "write_yardstick":
+                    write_yardstick(ctx, s, backend, r)
+                    if r.status == "ok":
+                        written = r.throughput
+                elif s.kind == "wrk":
+                    wrk_scenario(ctx, s, backend, npsd, r, token_file, token_range)
                     if s.name == "livez" and r.status == "ok":
                         livez = r.throughput
                     if s.name == "score_click":
@@ -134,6 +185,7 @@ def phase_requests(ctx: Context, backend: str, selected: list[Scenario], out: di
                                 "valid answers: a form post needs no click first)")
                 else:
                     batch_ingest(ctx, backend, npsd, r)
+                compare(s, r, livez, written)
             except BenchError as e:
                 r.status = "not run"
                 r.errors.append(str(e))

@@ -1,6 +1,7 @@
-"""One backend from start to finish: its three phases in order (each on its own npsd instance), the
-scenarios of a phase that could not run marked "not run", then the rows in the scenario table's
-order with their targets and whether each was met."""
+"""One backend from start to finish: its phases in order (requests, scale_out on PostgreSQL only,
+delivery, insights; each on npsd instances of its own), the scenarios of a phase that could not
+run marked "not run", then the rows in the scenario table's order with their targets and whether
+each was met."""
 from __future__ import annotations
 
 from .common import BenchError, log
@@ -8,6 +9,7 @@ from .context import Context
 from .phase_delivery import phase_delivery
 from .phase_insights import phase_insights
 from .phase_requests import phase_requests
+from .phase_scale import phase_scale_out
 from .report import Result
 from .scenarios import SCENARIO_BY_NAME, SCENARIOS, Scenario
 
@@ -21,7 +23,8 @@ def run_backend(ctx: Context, backend: str, selected: list[Scenario], smtp: dict
             out[s.name] = Result(s.name, backend, label=s.name, status="not run",
                                  errors=["PostgreSQL not reachable"])
     else:
-        for phase, fn in (("requests", phase_requests), ("delivery", None), ("insights", phase_insights)):
+        for phase, fn in (("requests", phase_requests), ("scale_out", phase_scale_out), ("delivery", None),
+                          ("insights", phase_insights)):
             chosen = [s for s in selected if s.phase == phase]
             if not chosen:
                 continue
@@ -43,6 +46,6 @@ def run_backend(ctx: Context, backend: str, selected: list[Scenario], smtp: dict
     for r in ordered:
         s = SCENARIO_BY_NAME[r.scenario]
         if s.target:
-            r.target = s.target.text(backend)
+            r.target = r.target or s.target.text(backend)  # a row may say its own (score_click ×1)
             r.met = s.target.met(backend, r) if r.status == "ok" else None
     return ordered

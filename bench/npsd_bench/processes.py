@@ -1,6 +1,6 @@
-"""Process control: every child (npsd, smtp-sink, smtp-source, wrk, psql) is started here and
-stopped at the end; free ports, the tools the run needs (installed with apt-get as root), and the
-two long-running servers a phase talks to, npsd and smtp-sink."""
+"""Process control: every child (npsd, the write yardstick, smtp-sink, smtp-source, wrk, psql) is
+started here and stopped at the end; free ports, the tools the run needs (installed with apt-get as
+root), and the long-running servers a phase talks to: npsd, bench/yardstick.rs and smtp-sink."""
 from __future__ import annotations
 
 import ctypes
@@ -43,6 +43,19 @@ class Processes:
         logfile = open(self.logdir / f"{name}.log", "ab")
         p = subprocess.Popen([str(a) for a in argv], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                              stdout=logfile, stderr=subprocess.STDOUT,
+                             preexec_fn=_die_with_parent)
+        logfile.close()
+        p.bench_name = name  # type: ignore[attr-defined]
+        with self.lock:
+            self.live.append(p)
+        return p
+
+    def spawn_piped(self, name: str, argv: list, env=None) -> subprocess.Popen:
+        """Like spawn, with stdin and stdout as text pipes to the harness (stderr to the log): a
+        client that is asked again and again over one connection (the lock sampler's psql)."""
+        logfile = open(self.logdir / f"{name}.log", "ab")
+        p = subprocess.Popen([str(a) for a in argv], env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=logfile, text=True, bufsize=1,
                              preexec_fn=_die_with_parent)
         logfile.close()
         p.bench_name = name  # type: ignore[attr-defined]
@@ -270,3 +283,57 @@ class Npsd:
             return []
         return [l for l in lines if re.search(r"\b(WARN|ERROR)\b", l)]
 
+
+class Yardstick:
+    """bench/yardstick.rs on a database of its own: POST /append appends one row and answers 201
+    after the commit, through a group commit like npsd's. Started with --port 0; the port is read
+    from the "listening on 127.0.0.1:PORT" line it prints."""
+
+    def __init__(self, ctx: "Context", name: str, db: Database):
+        self.ctx, self.db = ctx, db
+        self.name = f"yardstick-{name}"
+        self.port: int | None = None
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, deadline_s: float = 60) -> None:
+        log_path = self.ctx.tmp / f"{self.name}.log"
+        self.proc = self.ctx.procs.spawn(self.name, [self.ctx.yardstick_binary, "--database-url", self.db.url,
+                                                     "--port", 0], env=self.ctx.child_env())
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            try:
+                found = re.search(r"listening on 127\.0\.0\.1:(\d+)", log_path.read_text(errors="replace"))
+            except OSError:
+                found = None
+            if found:
+                self.port = int(found.group(1))
+                break
+            if self.proc.poll() is not None:
+                raise BenchError(f"the write yardstick exited with {self.proc.returncode} at start: "
+                                 + self.log_tail())
+            time.sleep(0.02)
+        else:
+            raise BenchError(f"the write yardstick printed no port within {deadline_s:.0f} s: " + self.log_tail())
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise BenchError(f"the write yardstick exited with {self.proc.returncode}: " + self.log_tail())
+            try:
+                status, _ = http_request(self.port, "GET", "/livez", timeout=5)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise BenchError(f"the write yardstick not answering within {deadline_s:.0f} s: " + self.log_tail())
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.ctx.procs.stop(self.proc, timeout=10)
+            self.proc = None
+
+    def log_tail(self, n: int = 8) -> str:
+        try:
+            lines = (self.ctx.tmp / f"{self.name}.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(lines[-n:])

@@ -400,7 +400,7 @@ pub enum Cancelled {
 pub fn cancel(conn: &mut DbConn, id: &InvitationId, now: NaiveDateTime) -> StoreResult<Cancelled> {
     use super::schema::outbox;
     use crate::state::OutboxStatus;
-    // Outbox rows before their invitation: the one lock order (see `store::take_write_lock`).
+    // Outbox rows before their invitation: the one lock order (see `store::begin_write`).
     super::outbox::lock_for_invitation(conn, id)?;
     lock(conn, id)?;
     let Some(row) = invitations::table

@@ -446,7 +446,7 @@ impl Store {
     /// Like [`Store::write`], for a write that locks the rows of one key only (an address, an
     /// invitation, a web respondent) and otherwise only appends (the tally journal): a new
     /// transaction, an answer. Such writes run beside each other on PostgreSQL, in every writer
-    /// thread and instance (they share npsd's write lock, see [`take_write_lock`]); a group of
+    /// thread and instance (they share npsd's write lock, see [`begin_write`]); a group of
     /// them is run in the order of its keys, so two groups never wait for each other in a circle.
     pub async fn write_keyed<T, F>(&self, key: String, f: F) -> StoreResult<T>
     where
@@ -460,9 +460,20 @@ impl Store {
     /// journal rows it folded. Beside the answers on PostgreSQL: only folds write tally rows, and
     /// one folder runs at a time across instances.
     pub async fn fold_journal(&self) -> StoreResult<usize> {
-        self.write
-            .write(Some(String::new()), |c| journal::fold(c, false))
-            .await
+        match self.backend {
+            // Through the one writer, like every SQLite write.
+            Backend::Sqlite => {
+                self.write
+                    .write(Some(String::new()), |c| journal::fold(c, false))
+                    .await
+            }
+            // In a transaction of its own on a pooled connection, beside the writer threads: a
+            // fold never holds up a batch of answers.
+            Backend::Postgres => {
+                self.read(|c| write_transaction(c, WriteLock::Shared, |c| journal::fold(c, false)))
+                    .await
+            }
+        }
     }
 }
 
@@ -474,7 +485,7 @@ fn resume_panic<T>(e: tokio::task::JoinError) -> StoreResult<T> {
     }
 }
 
-/// The key of npsd's write lock on PostgreSQL (see [`take_write_lock`]).
+/// The key of npsd's write lock on PostgreSQL (see [`begin_write`]).
 #[cfg(feature = "postgres")]
 const POSTGRES_WRITE_LOCK: i64 = 7_231_642_002;
 
@@ -509,54 +520,49 @@ pub(crate) enum WriteLock {
 /// invitation keep it: the claim (`outbox::claim_due`, then the job's `prepare`), an outcome
 /// (`outbox::mark_*`, then `invitations::set_status`), a cancel (`invitations::cancel`, also
 /// behind Delighted's pending-request delete), an erasure (`erasure::erase`). Reads take no locks.
-pub(crate) fn take_write_lock(conn: &mut DbConn, mode: WriteLock) -> Result<(), DieselError> {
+///
+/// It begins the transaction and takes the lock in one round trip: on SQLite `BEGIN IMMEDIATE`
+/// (the write lock up front, waiting out the busy timeout, instead of failing when a read turns
+/// into a write while another process writes); on PostgreSQL `BEGIN` and the advisory lock sent
+/// together.
+pub(crate) fn begin_write(conn: &mut DbConn, lock: WriteLock) -> Result<(), DieselError> {
+    use diesel::connection::AnsiTransactionManager;
+    let _ = lock;
     match conn {
         #[cfg(feature = "postgres")]
         DbConn::Postgresql(c) => {
-            use diesel::RunQueryDsl;
-            let statement = match mode {
-                WriteLock::Exclusive => "SELECT pg_advisory_xact_lock($1)",
-                WriteLock::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
+            let function = match lock {
+                WriteLock::Exclusive => "pg_advisory_xact_lock",
+                WriteLock::Shared => "pg_advisory_xact_lock_shared",
             };
-            diesel::sql_query(statement)
-                .bind::<diesel::sql_types::BigInt, _>(POSTGRES_WRITE_LOCK)
-                .execute(c)?;
+            let sql = format!("BEGIN; SELECT {function}({POSTGRES_WRITE_LOCK})");
+            AnsiTransactionManager::begin_transaction_sql(c, &sql).inspect_err(|_| {
+                // The BEGIN may have run before the lock failed: end it.
+                let _ = c.batch_execute("ROLLBACK");
+            })
         }
         #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(_) => {}
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
     }
-    let _ = mode;
-    Ok(())
 }
 
-/// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`: it takes the write
-/// lock up front (waiting out the busy timeout) instead of failing when a read turns into a write
-/// while another process writes. On PostgreSQL it begins by taking npsd's write lock
-/// ([`take_write_lock`]).
+/// A transaction that will write: [`begin_write`], `f`, then commit (or roll back on an error).
 fn write_transaction<T, F>(conn: &mut DbConn, lock: WriteLock, f: F) -> StoreResult<T>
 where
     F: FnOnce(&mut DbConn) -> StoreResult<T>,
 {
-    #[cfg(feature = "sqlite")]
-    #[allow(irrefutable_let_patterns)]
-    if let DbConn::Sqlite(inner) = conn {
-        use diesel::connection::{AnsiTransactionManager, TransactionManager};
-        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-        return match f(conn) {
-            Ok(value) => {
-                <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-                Ok(value)
-            }
-            Err(e) => {
-                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
-                Err(e)
-            }
-        };
+    use diesel::connection::TransactionManager;
+    begin_write(conn, lock)?;
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
     }
-    conn.transaction(|c| {
-        take_write_lock(c, lock)?;
-        f(c)
-    })
 }
 
 /// Holds a lock on `name` until the write transaction ends, so that two writers deciding from the

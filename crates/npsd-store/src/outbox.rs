@@ -258,7 +258,7 @@ pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
 
 /// Locks an invitation's outbox rows until the write transaction ends (PostgreSQL; on SQLite the
 /// write transaction already excludes every other writer). Outbox rows are locked before their
-/// invitation (see `store::take_write_lock`).
+/// invitation (see `store::begin_write`).
 pub fn lock_for_invitation(conn: &mut DbConn, invitation_id: &InvitationId) -> StoreResult<()> {
     match conn {
         #[cfg(feature = "postgres")]

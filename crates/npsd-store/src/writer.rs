@@ -8,9 +8,7 @@
 //! When the batch as a whole cannot commit (a PostgreSQL deadlock with another instance's batch,
 //! a connection lost, a panic in one of the writes), nothing of it was committed, and every
 //! write is run again on its own in a transaction of its own: that is why writes are `Fn`.
-use super::{
-    take_write_lock, write_transaction, DbConn, Manager, StoreError, StoreResult, WriteLock,
-};
+use super::{begin_write, write_transaction, DbConn, Manager, StoreError, StoreResult, WriteLock};
 use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::Connection;
 use std::any::Any;
@@ -364,22 +362,7 @@ fn lock_for(shared: bool) -> WriteLock {
     }
 }
 
-/// `BEGIN` and npsd's write lock (on SQLite `BEGIN IMMEDIATE`), as in [`write_transaction`].
+/// `BEGIN` and npsd's write lock in one round trip ([`begin_write`]).
 fn begin(conn: &mut DbConn, lock: WriteLock) -> Result<(), diesel::result::Error> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    match conn {
-        #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
-        }
-        #[allow(unreachable_patterns)]
-        _ => {
-            <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
-            if let Err(e) = take_write_lock(conn, lock) {
-                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
-                return Err(e);
-            }
-            Ok(())
-        }
-    }
+    begin_write(conn, lock)
 }
