@@ -65,16 +65,14 @@ pub async fn ingest(app: &App, items: Vec<NewTransaction>) -> ServiceResult<Vec<
         let tail = rest.split_off(rest.len().min(ITEMS_PER_TRANSACTION));
         let chunk = std::mem::replace(&mut rest, tail);
         let domain = app.message_id_domain.clone();
-        // A single transaction locks only its address's rows and changes no tally: it may be
-        // written beside others (`Store::write_for_address`). A chunk of several takes turns.
-        let address = match chunk.as_slice() {
-            [one] => Some(one.email.key()),
-            _ => None,
-        };
+        // A transaction locks only its address's rows: one is written beside others, grouped
+        // (`Store::write_for_address`); a chunk of several takes its addresses' locks in order
+        // and runs beside them too (`Store::write_for_addresses`).
+        let addresses: Vec<String> = chunk.iter().map(|t| t.email.key()).collect();
         let write = move |c: &mut DbConn| ingest_all(c, &chunk, &domain, now);
-        results.extend(match address {
-            Some(key) => app.store.write_for_address(key, write).await?,
-            None => app.store.write(write).await?,
+        results.extend(match addresses.as_slice() {
+            [one] => app.store.write_for_address(one.clone(), write).await?,
+            _ => app.store.write_for_addresses(addresses, write).await?,
         });
     }
     if results.iter().any(|r| {

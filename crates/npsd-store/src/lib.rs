@@ -443,6 +443,43 @@ impl Store {
         self.write.write(Some(email_key), f).await
     }
 
+    /// Like [`Store::write`], for a write that locks the rows of these addresses (a chunk of a
+    /// batch ingest). On PostgreSQL it runs in a transaction of its own on a pooled connection,
+    /// beside the writer threads and other such chunks: it holds npsd's write lock shared and takes
+    /// its addresses' ingest locks first, all at once and in order
+    /// (`invitations::lock_people`), so it never waits in a circle with another ingest. A chunk that
+    /// loses to a deadlock anyway runs again, at most three times in all.
+    pub async fn write_for_addresses<T, F>(&self, email_keys: Vec<String>, f: F) -> StoreResult<T>
+    where
+        F: Fn(&mut DbConn) -> StoreResult<T> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        if self.backend == Backend::Sqlite {
+            return self.write(f).await;
+        }
+        let f = std::sync::Arc::new(f);
+        let keys = std::sync::Arc::new(email_keys);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (f, keys) = (f.clone(), keys.clone());
+            let result = self
+                .read(move |c| {
+                    write_transaction(c, WriteLock::Shared, |c| {
+                        invitations::lock_people(c, &keys)?;
+                        f(c)
+                    })
+                })
+                .await;
+            match result {
+                Err(e) if e.is_contention() && attempt < 3 => {
+                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Like [`Store::write`], for a write that locks the rows of one key only (an address, an
     /// invitation, a web respondent) and otherwise only appends (the tally journal): a new
     /// transaction, an answer. Such writes run beside each other on PostgreSQL, in every writer
