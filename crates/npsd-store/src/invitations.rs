@@ -6,7 +6,7 @@ pub use super::properties::properties_of_invitations as properties_of;
 pub use super::rows::InvitationRow;
 use super::schema::{invitation_properties, invitation_tokens, invitations, outbox};
 use super::surveys::SurveyRow;
-use super::{is_unique_violation, new_id, suppressions, unsubscribes, DbConn, StoreResult};
+use super::{new_id, suppressions, unsubscribes, DbConn, StoreResult};
 use crate::ids::{InvitationId, SurveyId};
 use crate::state::{InvitationStatus, JobKind, OutboxStatus, SkipReason};
 use chrono::{Duration, NaiveDateTime};
@@ -118,24 +118,28 @@ pub fn ingest(
         created_at: now,
         updated_at: now,
     };
-    // A savepoint: when a concurrent request stored the same transaction first, the unique
-    // key tells, and that request's invitation is the answer.
-    let inserted = conn.transaction(|c| {
-        diesel::insert_into(invitations::table)
+    // When a concurrent request stored the same transaction first, the unique key leaves this
+    // row out (no savepoint needed: one statement, one round trip), and that request's invitation
+    // is the answer.
+    let inserted = match conn {
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => diesel::insert_into(invitations::table)
             .values(&row)
-            .execute(c)
-    });
-    match inserted {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            let existing = find_by_transaction(conn, &survey.id, &tx.transaction_id)?
-                .ok_or(diesel::result::Error::NotFound)?;
-            return Ok(Ingested {
-                invitation: existing,
-                created: false,
-            });
-        }
-        Err(e) => return Err(e.into()),
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        #[cfg(feature = "postgres")]
+        DbConn::Postgresql(c) => diesel::insert_into(invitations::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    if inserted == 0 {
+        let existing = find_by_transaction(conn, &survey.id, &tx.transaction_id)?
+            .ok_or(diesel::result::Error::NotFound)?;
+        return Ok(Ingested {
+            invitation: existing,
+            created: false,
+        });
     }
     // The person behind the address, for APIs that name people by id.
     super::people::note(conn, &tx.email, tx.name.as_deref(), now)?;

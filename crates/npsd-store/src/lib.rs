@@ -294,6 +294,9 @@ fn read_pool(
         // thread, and a short-lived `npsd` command exiting while that thread is inside
         // libpq's TLS set-up crashed (SIGSEGV in about one run in four on PostgreSQL).
         .min_idle(Some(0))
+        // No `SELECT 1` before every read (a round trip each): a connection that broke is found
+        // by `has_broken` when it comes back, and a read on it fails like any read would.
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
         .build(budget::ReadManager {
             manager: Manager { url: url.clone() },

@@ -5,7 +5,7 @@ pub use super::properties::properties_of_responses as properties_of;
 use super::rows::InvitationRow;
 pub use super::rows::ResponseRow;
 use super::schema::{invitations, link_events, responses};
-use super::{is_unique_violation, new_id, DbConn, StoreResult};
+use super::{new_id, DbConn, StoreResult};
 use crate::ids::{InvitationId, ResponseId, SurveyId};
 use crate::state::{Channel, ResponseStatus};
 use chrono::NaiveDateTime;
@@ -197,18 +197,25 @@ fn judge(
                     now,
                 )
             };
-            let inserted = conn.transaction(|c| {
-                diesel::insert_into(responses::table)
+            // One statement, no savepoint: when another request for the same invitation got
+            // there first, its row is kept and ours left out; our event is stored, so judging
+            // again brings that row in line.
+            let inserted = match conn {
+                #[cfg(feature = "sqlite")]
+                DbConn::Sqlite(c) => diesel::insert_into(responses::table)
                     .values(&row)
-                    .execute(c)
-            });
-            match inserted {
-                Ok(_) => row,
-                // Another request for the same invitation got there first: our event is stored,
-                // so judging again brings the row in line.
-                Err(e) if is_unique_violation(&e) => return judge(conn, invitation, comment, now),
-                Err(e) => return Err(e.into()),
+                    .on_conflict_do_nothing()
+                    .execute(c)?,
+                #[cfg(feature = "postgres")]
+                DbConn::Postgresql(c) => diesel::insert_into(responses::table)
+                    .values(&row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?,
+            };
+            if inserted == 0 {
+                return judge(conn, invitation, comment, now);
             }
+            row
         }
     };
     Ok(Some(row))
