@@ -37,10 +37,13 @@ fn main() {
         std::process::exit(2)
     });
     let sqlite = matches!(url, DatabaseUrl::Sqlite(_));
-    let store = Store::open(&url, 2).unwrap_or_else(|e| {
-        eprintln!("seed: cannot open the database: {e:#}");
-        std::process::exit(1)
-    });
+    // An hour per read: the seed runs its chunks (and folds their tally journal) as reads, and
+    // the service's 5 s budget stopped a 250,000-row chunk whenever the machine was slow.
+    let store = Store::open_with_budget(&url, 2, std::time::Duration::from_secs(3600))
+        .unwrap_or_else(|e| {
+            eprintln!("seed: cannot open the database: {e:#}");
+            std::process::exit(1)
+        });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
