@@ -134,8 +134,7 @@ async fn people_are_made_from_the_data_already_held(backend: Backend) {
     let query = "SELECT id, email_key, email, name FROM people ORDER BY id";
     let people: Vec<PersonRow> = match backend {
         Backend::Sqlite => {
-            let path = app.db.url().trim_start_matches("sqlite://").to_string();
-            let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+            let mut conn = sqlite_beside(&app);
             // Cat is known only from an answer once the people are gone.
             diesel::sql_query("DELETE FROM invitations WHERE email_key = 'cat@example.com'")
                 .execute(&mut conn)
@@ -242,8 +241,7 @@ async fn skip_reasons_move_to_their_own_column(backend: Backend) {
     );
     match backend {
         Backend::Sqlite => {
-            let path = app.db.url().trim_start_matches("sqlite://").to_string();
-            let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+            let mut conn = sqlite_beside(&app);
             redo_migrations_from(&mut conn, "migrations/sqlite", SKIP_REASONS);
         }
         Backend::Postgres => {
@@ -258,9 +256,89 @@ async fn skip_reasons_move_to_their_own_column(backend: Backend) {
     assert_eq!(reasons_shown(&app).await, expected);
 }
 
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Counted responses, and what the tally tables alone (without the journal) hold of them.
+fn counted_and_tallied(app: &crate::helpers::TestApp, backend: Backend) -> (i64, i64) {
+    let sums = (0..=10)
+        .map(|i| format!("COALESCE(SUM(s{i}), 0)"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let counted = load::<Counted>(
+        app,
+        backend,
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM responses WHERE status = 'counted'",
+    );
+    let tallied = load::<Counted>(
+        app,
+        backend,
+        &format!("SELECT CAST({sums} AS BIGINT) AS n FROM score_tallies"),
+    );
+    (counted[0].n, tallied[0].n)
+}
+
+/// The tally journal's migration reverted folds what the journal holds into the tallies and
+/// puts back the triggers that add to them directly; applied again, answers journal again.
+/// Nothing is counted twice or lost either way.
+async fn the_tally_journal_migration_reverts_and_reapplies_without_losing_a_count(
+    backend: Backend,
+) {
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    use serde_json::json;
+    let app = crate::insights::app(backend).await;
+    let answer = |i: u32| json!({"score": i % 11, "visitor_id": format!("m{i}"), "properties": {"plan": "pro"}});
+    for i in 0..12 {
+        app.web_answer_created(crate::insights::SHOP, &answer(i))
+            .await;
+    }
+    // Journal rows not folded yet, whatever the projection did meanwhile.
+    execute(
+        &app,
+        backend,
+        "INSERT INTO tally_journal (survey_id, hour, day, channel, s10) \
+         SELECT survey_id, hour, hour, channel, 0 FROM score_tallies LIMIT 1",
+    );
+    macro_rules! migrate {
+        ($conn:expr, $dir:expr) => {{
+            let migrations = FileBasedMigrations::from_path($dir).unwrap();
+            let reverted = $conn.revert_last_migration(migrations.clone()).unwrap();
+            assert_eq!(reverted.to_string(), TALLY_JOURNAL);
+            // Reverted: everything is in the tally tables.
+            assert_eq!(counted_and_tallied(&app, backend), (12, 12));
+            $conn.run_pending_migrations(migrations).unwrap();
+        }};
+    }
+    match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlite_beside(&app);
+            migrate!(conn, "migrations/sqlite");
+        }
+        Backend::Postgres => {
+            let mut conn = diesel::pg::PgConnection::establish(app.db.url()).unwrap();
+            migrate!(conn, "migrations/postgres");
+        }
+    }
+    app.web_answer_created(crate::insights::SHOP, &answer(12))
+        .await;
+    assert_eq!(app.nps("").await["responses"], 13);
+    // The new answer went to the journal; folded, the tallies hold all thirteen.
+    app.store
+        .write(|c| npsd::store::journal::fold_all(c, false))
+        .await
+        .unwrap();
+    assert_eq!(counted_and_tallied(&app, backend), (13, 13));
+}
+
+const TALLY_JOURNAL: &str = "20261209000001";
+
 crate::backend_tests!(
     people_are_made_from_the_data_already_held,
-    skip_reasons_move_to_their_own_column
+    skip_reasons_move_to_their_own_column,
+    the_tally_journal_migration_reverts_and_reapplies_without_losing_a_count
 );
 
 /// The invitations' `reason` as the API shows them, by transaction id.
@@ -281,6 +359,16 @@ async fn reasons_shown(app: &crate::helpers::TestApp) -> Vec<(String, String)> {
     reasons
 }
 
+/// A connection of the test's own to the app's SQLite file, waiting its turn while the app writes
+/// (the projection folds the tally journal in the background).
+fn sqlite_beside(app: &crate::helpers::TestApp) -> diesel::sqlite::SqliteConnection {
+    use diesel::connection::SimpleConnection;
+    let path = app.db.url().trim_start_matches("sqlite://").to_string();
+    let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+    conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
+    conn
+}
+
 fn load<T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static>(
     app: &crate::helpers::TestApp,
     backend: Backend,
@@ -288,8 +376,7 @@ fn load<T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg:
 ) -> Vec<T> {
     match backend {
         Backend::Sqlite => {
-            let path = app.db.url().trim_start_matches("sqlite://").to_string();
-            let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+            let mut conn = sqlite_beside(app);
             diesel::sql_query(query).load(&mut conn).unwrap()
         }
         Backend::Postgres => {
@@ -302,8 +389,7 @@ fn load<T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg:
 fn execute(app: &crate::helpers::TestApp, backend: Backend, statement: &str) {
     match backend {
         Backend::Sqlite => {
-            let path = app.db.url().trim_start_matches("sqlite://").to_string();
-            let mut conn = diesel::sqlite::SqliteConnection::establish(&path).unwrap();
+            let mut conn = sqlite_beside(app);
             diesel::sql_query(statement).execute(&mut conn).unwrap();
         }
         Backend::Postgres => {

@@ -172,6 +172,21 @@ pub fn fold_all(conn: &mut DbConn, exclusive: bool) -> StoreResult<usize> {
     }
 }
 
+/// Whether either journal holds a row: a read, so that an idle projection takes no write lock.
+pub fn has_backlog(conn: &mut DbConn) -> StoreResult<bool> {
+    #[derive(QueryableByName)]
+    struct Any {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        any: bool,
+    }
+    let row: Any = diesel::sql_query(
+        "SELECT (EXISTS (SELECT 1 FROM tally_journal) \
+         OR EXISTS (SELECT 1 FROM property_tally_journal)) AS any",
+    )
+    .get_result(conn)?;
+    Ok(row.any)
+}
+
 /// How many journal rows wait to be folded (both journals).
 pub fn backlog(conn: &mut DbConn) -> StoreResult<i64> {
     let n: Count = diesel::sql_query(

@@ -500,6 +500,11 @@ impl Store {
     /// journal rows it folded. Beside the answers on PostgreSQL: only folds write tally rows, and
     /// one folder runs at a time across instances.
     pub async fn fold_journal(&self) -> StoreResult<usize> {
+        // Nothing to fold: no write transaction (on SQLite it would take the database's write
+        // lock every few hundred milliseconds for nothing).
+        if !self.read(journal::has_backlog).await? {
+            return Ok(0);
+        }
         match self.backend {
             // Through the one writer, like every SQLite write.
             Backend::Sqlite => {
