@@ -32,7 +32,9 @@ mkdir -p "$dir"
 chmod 700 "$dir"
 if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
 # -R: standby.signal and primary_conninfo, so it starts as a hot standby streaming from the primary.
-as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p 5432 -U postgres -D "$dir" -R -X stream -c fast
+# -d: the primary's URL as given, with its password when it has one (Debian's own pg_hba.conf asks
+# replication connections from loopback for a scram password).
+as_postgres "$bin/pg_basebackup" -d "$primary" -D "$dir" -R -X stream -c fast
 # Debian keeps the configuration outside the data directory: the replica gets its own. A hot
 # standby needs these settings at least as high as the primary's.
 {
