@@ -120,6 +120,10 @@ pub struct ImportArgs {
     pub survey: String,
     /// The CSV file.
     pub file: PathBuf,
+    /// Record events (response.created, comment.added) for the imported answers, so that
+    /// webhooks and alerts see them; by default an import records none.
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +212,7 @@ fn operations(config: &Config, store: &Store) -> npsd_app::App {
         },
         message_id_domain: config.mail_from.email.domain().to_string(),
         dispatcher_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+        webhooks: config.webhooks.clone(),
     }
 }
 
@@ -372,6 +377,7 @@ async fn admin_command(command: Command, config: &Config, store: Store) -> anyho
                 format,
                 &args.survey,
                 &args.file,
+                args.events,
             )
             .await?;
         }

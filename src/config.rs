@@ -39,6 +39,8 @@ pub struct Config {
     /// Connections one client address may hold open at once; 0: no limit.
     pub connections_per_address: u32,
     pub dispatcher: DispatcherSettings,
+    /// Webhook and alert deliveries, and how long events are kept.
+    pub webhooks: npsd_app::webhooks::Settings,
     pub log_format: LogFormat,
 }
 
@@ -104,6 +106,7 @@ impl std::fmt::Debug for Config {
             .field("mail_from", &self.mail_from.to_string())
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("dispatcher", &self.dispatcher)
+            .field("webhooks", &self.webhooks)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -229,6 +232,16 @@ impl Sources {
                     humantime::format_duration(max)
                 ),
             )),
+        }
+    }
+
+    /// A yes-or-no setting: 1, true, on or yes; 0, false, off or no; absent: `default`.
+    fn parse_flag(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "on" | "yes") => Ok(true),
+            Some("0" | "false" | "off" | "no") => Ok(false),
+            Some(other) => Err(err(var, format!("'{other}' must be 1 or 0 (on or off)"))),
         }
     }
 
@@ -385,6 +398,7 @@ impl Config {
                 .ok_or_else(|| err("NPSD_LOG_FORMAT", format!("'{raw}' must be text or json")))?,
         };
 
+        let webhook_lease = dispatcher.lease;
         Ok(Config {
             database_url,
             database_read_url,
@@ -428,6 +442,18 @@ impl Config {
                 1_000_000,
             )?,
             dispatcher,
+            webhooks: npsd_app::webhooks::Settings {
+                allow_http: src.parse_flag("NPSD_WEBHOOK_ALLOW_HTTP", false)?,
+                allow_private: src.parse_flag("NPSD_WEBHOOK_ALLOW_PRIVATE", false)?,
+                retention_days: src.parse_num(
+                    "NPSD_EVENTS_RETENTION_DAYS",
+                    npsd_app::events::DEFAULT_RETENTION_DAYS,
+                    1,
+                    3_650,
+                )?,
+                lease: webhook_lease,
+                ..Default::default()
+            },
             log_format,
         })
     }

@@ -114,6 +114,7 @@ impl Application {
             public_url: public_url.clone(),
             message_id_domain,
             dispatcher_wake: wake,
+            webhooks: config.webhooks.clone(),
         };
         let state = web::Data::new(AppState {
             app: app.clone(),
@@ -200,6 +201,13 @@ impl Application {
             .then(|| AbortOnDrop(tokio::spawn(self.dispatcher.run(stopped.clone()))));
         // The projection runs on every instance, dispatcher or not; it only keeps the journal
         // short (figures read what it has not folded yet too), so stopping it at once loses nothing.
+        // Webhook deliveries are background work like email: only where the dispatcher runs.
+        let _webhooks = self.dispatcher_enabled.then(|| {
+            AbortOnDrop(tokio::spawn(npsd_app::webhooks::run(
+                self.app.clone(),
+                stopped.clone(),
+            )))
+        });
         let _projection = AbortOnDrop(tokio::spawn(npsd_app::projection::run(self.app, stopped)));
         // SIGTERM or Ctrl-C stops the dispatcher and the HTTP server at the same moment.
         let handle = self.server.handle();

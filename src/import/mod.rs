@@ -76,13 +76,14 @@ async fn store_batch(
     app: &App,
     survey_id: &SurveyId,
     batch: Vec<NewAnswer>,
+    events: bool,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
     let n = batch.len() as u64;
-    let added = npsd_app::answers::import(app, survey_id.clone(), batch)
+    let added = npsd_app::answers::import(app, survey_id.clone(), batch, events)
         .await
         .context("storing imported answers")?;
     summary.imported += added;
@@ -96,6 +97,7 @@ pub async fn import<R: Read>(
     survey_slug: &str,
     format: Format,
     input: R,
+    events: bool,
     report: &mut dyn Report,
 ) -> anyhow::Result<Summary> {
     let now = app.clock.now();
@@ -153,11 +155,11 @@ pub async fn import<R: Read>(
         }
         if batch.len() >= BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            store_batch(app, &survey.id, full, &mut summary).await?;
+            store_batch(app, &survey.id, full, events, &mut summary).await?;
             report.read_bytes(reader.position().byte());
         }
     }
-    store_batch(app, &survey.id, batch, &mut summary).await?;
+    store_batch(app, &survey.id, batch, events, &mut summary).await?;
     report.read_bytes(reader.position().byte());
     Ok(summary)
 }
@@ -170,9 +172,15 @@ fn skip(summary: &mut Summary, report: &mut dyn Report, line: u64, reason: &str)
     }
 }
 
-/// `npsd import FORMAT --survey SLUG FILE`: the file imported, a progress bar on a terminal, a
-/// summary on stdout.
-pub async fn run(app: &App, format: Format, survey: &str, file: &Path) -> anyhow::Result<()> {
+/// `npsd import FORMAT --survey SLUG [--events] FILE`: the file imported, a progress bar on a
+/// terminal, a summary on stdout. Imported answers record no events unless `events`.
+pub async fn run(
+    app: &App,
+    format: Format,
+    survey: &str,
+    file: &Path,
+    events: bool,
+) -> anyhow::Result<()> {
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     // The survey `serve` makes on its first start: an import may come first.
     if survey == crate::domain::survey::DEFAULT_SLUG {
@@ -185,6 +193,7 @@ pub async fn run(app: &App, format: Format, survey: &str, file: &Path) -> anyhow
         survey,
         format,
         std::io::BufReader::new(f),
+        events,
         &mut terminal,
     )
     .await;

@@ -35,4 +35,5 @@ mod security_hardening;
 mod security_sign_in;
 pub mod spam;
 mod surveys;
+mod webhooks;
 mod writer;

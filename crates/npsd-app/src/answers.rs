@@ -174,16 +174,26 @@ pub async fn leave_digest(app: &App, survey_id: SurveyId, address: String) -> Se
 }
 
 /// Answers imported from another tool (a Delighted export, a CSV file), in one write: each is
-/// stored unless it is there already. Answers how many were new.
-pub async fn import(app: &App, survey_id: SurveyId, batch: Vec<NewAnswer>) -> ServiceResult<u64> {
+/// stored unless it is there already. Answers how many were new. An imported history records no
+/// events unless `events` (`npsd import --events`): a webhook or an alert rule would otherwise
+/// receive years of old answers at once.
+pub async fn import(
+    app: &App,
+    survey_id: SurveyId,
+    batch: Vec<NewAnswer>,
+    events: bool,
+) -> ServiceResult<u64> {
     app.write(move |c, now| {
-        let mut added = 0u64;
+        let mut added = Vec::new();
         for a in &batch {
             if answers::add(c, &survey_id, a, now)? {
-                added += 1;
+                added.push(a.id.to_string());
             }
         }
-        Ok(added)
+        if !events {
+            npsd_store::events::forget_subjects(c, &added)?;
+        }
+        Ok(added.len() as u64)
     })
     .await
 }

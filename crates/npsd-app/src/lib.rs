@@ -7,6 +7,7 @@
 //! side effects (waking the dispatcher today; events, webhooks and alerts later) hang from the
 //! operation, so no door can forget them. Nothing here knows about HTTP.
 pub mod answers;
+pub mod events;
 pub mod ingest;
 pub mod invitations;
 pub mod keys;
@@ -19,6 +20,7 @@ pub mod sessions;
 pub mod suppressions;
 pub mod surveys;
 pub mod users;
+pub mod webhooks;
 
 use chrono::NaiveDateTime;
 use npsd_domain::clock::SharedClock;
@@ -38,6 +40,8 @@ pub struct App {
     pub public_url: String,
     /// Wakes the dispatcher when an invitation is due now.
     pub dispatcher_wake: Arc<Notify>,
+    /// How webhooks are checked and delivered.
+    pub webhooks: webhooks::Settings,
 }
 
 /// Why an operation did not happen, in terms every door can map: a field at fault (422 on the

@@ -13,7 +13,7 @@ pub async fn export(app: &App, email: &EmailAddress) -> ServiceResult<PersonData
 /// Erases an address's personal data now: its invitations, answers, unsubscribes and person.
 /// The count of what went is logged (without the address).
 pub async fn erase(app: &App, email_key: String) -> ServiceResult<Erased> {
-    let erased = erasure::erase_now(&app.store, email_key).await?;
+    let erased = erasure::erase_now(&app.store, email_key, app.clock.now()).await?;
     tracing::info!(
         invitations = erased.invitations,
         responses = erased.responses,

@@ -95,7 +95,11 @@ fn tallied_values(
 /// responses (comments included; SQLite's search index drops their words at once), its
 /// unsubscribes, its digest deliveries, and the tally rows of property values only it gave. A
 /// suppression stays in force, by keyed hash. Call inside a write transaction.
-pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
+pub fn erase(
+    conn: &mut DbConn,
+    email_key: &str,
+    now: chrono::NaiveDateTime,
+) -> StoreResult<Erased> {
     let ids = invitation_ids(conn, email_key)?;
     lock_in_claim_order(conn, &ids)?;
     let values = tallied_values(conn, &ids, email_key)?;
@@ -144,13 +148,22 @@ pub fn erase(conn: &mut DbConn, email_key: &str) -> StoreResult<Erased> {
         super::digests::forget_address(conn, email_key)?;
     diesel::delete(people::table.filter(people::email_key.eq(email_key))).execute(conn)?;
     erased.suppressed = suppressions::keep_hash_only(conn, email_key)?;
+    // The events about the person go; one event says they were erased, with the address, so that
+    // the systems subscribed to npsd's events can erase it too (kept for the events' retention).
+    super::events::forget_person(conn, email_key)?;
+    let data = serde_json::json!({ "email": email_key }).to_string();
+    super::events::append(conn, "person.erased", None, &data, now)?;
     Ok(erased)
 }
 
 /// Erases the address ([`erase`], one write), then empties SQLite's write-ahead log, which still
 /// holds the pages as they were before ([`super::backup::empty_wal`]). What the APIs call.
-pub async fn erase_now(store: &super::Store, email_key: String) -> StoreResult<Erased> {
-    let erased = store.write(move |c| erase(c, &email_key)).await?;
+pub async fn erase_now(
+    store: &super::Store,
+    email_key: String,
+    now: chrono::NaiveDateTime,
+) -> StoreResult<Erased> {
+    let erased = store.write(move |c| erase(c, &email_key, now)).await?;
     match store.read(super::backup::empty_wal).await {
         Ok(true) => {}
         Ok(false) => tracing::warn!(

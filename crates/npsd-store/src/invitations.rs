@@ -180,6 +180,14 @@ pub fn find(conn: &mut DbConn, id: &InvitationId) -> StoreResult<InvitationRow> 
         .get_result(conn)?)
 }
 
+pub fn find_opt(conn: &mut DbConn, id: &InvitationId) -> StoreResult<Option<InvitationRow>> {
+    Ok(invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
 /// Stores the hash of a token sent in an email. Every email carries fresh tokens, so a retried
 /// send never invalidates the links of an earlier copy that did arrive.
 pub fn add_token(

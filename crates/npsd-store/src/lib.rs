@@ -12,6 +12,7 @@ pub mod backup;
 pub mod budget;
 pub mod digests;
 pub mod erasure;
+pub mod events;
 pub mod existing;
 pub mod filter;
 pub mod ids;
@@ -33,6 +34,7 @@ pub mod tallies;
 pub mod unsubscribes;
 pub mod users;
 pub mod web_responses;
+pub mod webhooks;
 mod writer;
 
 use diesel::connection::SimpleConnection;

@@ -12,6 +12,7 @@ pub mod results;
 pub mod suppressions;
 pub mod surveys;
 pub mod transactions;
+pub mod webhooks;
 
 use crate::http::error::ApiError;
 use actix_web::web;
@@ -73,6 +74,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/people/{email}")
             .get(people::export)
             .delete(people::erase),
+    )
+    .service(web::resource("/events").get(webhooks::events))
+    .service(
+        web::resource("/webhooks")
+            .get(webhooks::list)
+            .post(webhooks::create),
+    )
+    .service(
+        web::resource("/webhooks/{id}")
+            .get(webhooks::get)
+            .patch(webhooks::update)
+            .delete(webhooks::delete),
+    )
+    .service(web::resource("/webhooks/{id}/deliveries").get(webhooks::deliveries))
+    .service(web::resource("/webhooks/{id}/test").post(webhooks::test))
+    .service(
+        web::resource("/webhooks/{id}/deliveries/{delivery_id}/redeliver")
+            .post(webhooks::redeliver),
     );
 }
 

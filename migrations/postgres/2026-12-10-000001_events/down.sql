@@ -1,0 +1,14 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE webhooks;
+DROP TRIGGER suppressions_events_after_insert ON suppressions;
+DROP FUNCTION npsd_events_suppression_insert();
+DROP TRIGGER unsubscribes_events_after_insert ON unsubscribes;
+DROP FUNCTION npsd_events_unsubscribe_insert();
+DROP TRIGGER invitations_events_after_update ON invitations;
+DROP FUNCTION npsd_events_invitation_update();
+DROP TRIGGER responses_events_after_update ON responses;
+DROP FUNCTION npsd_events_response_update();
+DROP TRIGGER responses_events_after_insert ON responses;
+DROP FUNCTION npsd_events_response_insert();
+DROP FUNCTION npsd_response_person(responses);
+DROP TABLE events;

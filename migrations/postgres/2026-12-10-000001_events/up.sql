@@ -1,0 +1,140 @@
+-- Events (issue 21): one row per change, appended by triggers in the transaction of the change, so
+-- there is never an event without its change nor a change without its event, whatever door made
+-- it. Consumers (GET /api/v1/events, webhooks, alerts) read them in (txid, seq) order and only
+-- those of transactions older than every transaction still running
+-- (pg_snapshot_xmin(pg_current_snapshot())): a sequence number taken by a transaction that
+-- commits later can then never be passed over by a cursor.
+CREATE TABLE events (
+    seq BIGSERIAL PRIMARY KEY,
+    txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    id TEXT NOT NULL UNIQUE DEFAULT ('evt_' || replace(gen_random_uuid()::text, '-', '')),
+    type TEXT NOT NULL,
+    survey_id TEXT,
+    subject_id TEXT,
+    -- The person's lower-cased address, for erasure; NULL when the change has no person.
+    email_key TEXT,
+    -- What changed (previous values, the source of an unsubscribe...), as JSON.
+    data TEXT NOT NULL DEFAULT '{}',
+    occurred_at TIMESTAMP NOT NULL
+);
+CREATE INDEX events_by_position ON events (txid, seq);
+CREATE INDEX events_by_person ON events (email_key) WHERE email_key IS NOT NULL;
+CREATE INDEX events_by_time ON events (occurred_at);
+
+-- An answer's person: its own address (web, API, import) or its invitation's (email links).
+CREATE OR REPLACE FUNCTION npsd_response_person(r responses) RETURNS TEXT LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(r.email_key, (SELECT email_key FROM invitations WHERE id = r.invitation_id))
+$$;
+
+CREATE OR REPLACE FUNCTION npsd_events_response_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE person TEXT := npsd_response_person(NEW);
+BEGIN
+    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+    VALUES ('response.created', NEW.survey_id, NEW.id, person, '{}', NEW.updated_at);
+    IF COALESCE(NEW.comment, '') <> '' THEN
+        INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+        VALUES ('comment.added', NEW.survey_id, NEW.id, person, '{}', NEW.updated_at);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER responses_events_after_insert AFTER INSERT ON responses
+    FOR EACH ROW EXECUTE FUNCTION npsd_events_response_insert();
+
+CREATE OR REPLACE FUNCTION npsd_events_response_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE person TEXT := npsd_response_person(NEW);
+BEGIN
+    IF COALESCE(OLD.comment, '') = '' AND COALESCE(NEW.comment, '') <> '' THEN
+        INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+        VALUES ('comment.added', NEW.survey_id, NEW.id, person, '{}', NEW.updated_at);
+    END IF;
+    IF OLD.score IS DISTINCT FROM NEW.score OR OLD.status IS DISTINCT FROM NEW.status
+       OR (COALESCE(OLD.comment, '') <> '' AND OLD.comment IS DISTINCT FROM NEW.comment) THEN
+        INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+        VALUES ('response.updated', NEW.survey_id, NEW.id, person,
+                json_build_object('previous', json_build_object(
+                    'score', OLD.score, 'comment', OLD.comment, 'status', OLD.status))::text,
+                NEW.updated_at);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER responses_events_after_update AFTER UPDATE ON responses
+    FOR EACH ROW WHEN (OLD.score IS DISTINCT FROM NEW.score OR OLD.status IS DISTINCT FROM NEW.status
+                       OR OLD.comment IS DISTINCT FROM NEW.comment)
+    EXECUTE FUNCTION npsd_events_response_update();
+
+CREATE OR REPLACE FUNCTION npsd_events_invitation_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+    VALUES (CASE NEW.status WHEN 'sent' THEN 'invitation.sent' ELSE 'invitation.failed' END,
+            NEW.survey_id, NEW.id, NEW.email_key,
+            CASE WHEN NEW.status = 'failed' THEN json_build_object('reason', NEW.reason)::text ELSE '{}' END,
+            NEW.updated_at);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER invitations_events_after_update AFTER UPDATE ON invitations
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('sent', 'failed'))
+    EXECUTE FUNCTION npsd_events_invitation_update();
+
+CREATE OR REPLACE FUNCTION npsd_events_unsubscribe_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+    VALUES ('unsubscribe.created', NEW.survey_id, NULL, NEW.email_key,
+            json_build_object('source', NEW.source)::text, NEW.created_at);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER unsubscribes_events_after_insert AFTER INSERT ON unsubscribes
+    FOR EACH ROW EXECUTE FUNCTION npsd_events_unsubscribe_insert();
+
+CREATE OR REPLACE FUNCTION npsd_events_suppression_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+    VALUES ('bounce.created', NULL, NULL, lower(NEW.email), '{}', NEW.created_at);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER suppressions_events_after_insert AFTER INSERT ON suppressions
+    FOR EACH ROW WHEN (NEW.reason = 'bounce')
+    EXECUTE FUNCTION npsd_events_suppression_insert();
+
+-- Webhook endpoints. Each reads the events after its cursor, in order, one at a time: the next
+-- is posted once the one before was delivered or given up, so deliveries are in order per
+-- endpoint and at least once (a process killed between the POST and the cursor's move posts it
+-- again, with the same webhook-id). A lease keeps a second instance off an endpoint being served.
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY NOT NULL,
+    url TEXT NOT NULL,
+    -- JSON array of event types; empty: every type.
+    events TEXT NOT NULL,
+    survey_id TEXT REFERENCES surveys(id) ON DELETE CASCADE,
+    description TEXT,
+    -- 'standard' (Standard Webhooks) or 'delighted' (Delighted's payload shape).
+    format TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    disabled_reason TEXT,
+    cursor_txid BIGINT NOT NULL,
+    cursor_seq BIGINT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMP,
+    failing_since TIMESTAMP,
+    lease_id TEXT,
+    lease_expires_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+
+-- Every attempt to deliver an event to an endpoint, kept as long as events are.
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY NOT NULL,
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    -- 'delivered', 'retrying' or 'failed'.
+    outcome TEXT NOT NULL,
+    response_code INTEGER,
+    response_body TEXT,
+    error TEXT,
+    duration_ms BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at);

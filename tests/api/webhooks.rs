@@ -1,0 +1,543 @@
+//! Events and webhooks end to end: a real receiver (tests/webhooks/receiver.py) verifies every
+//! delivery with the Standard Webhooks reference library (PyPI `standardwebhooks`); customers
+//! click and comment through the survey email; npsd runs as a process that is SIGKILLed during
+//! delivery.
+use crate::backend_tests;
+use crate::helpers::{spawn_app_with, Backend, SurveyMail, TestApp, API_KEY};
+use crate::process::NpsdProcess;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+backend_tests!(
+    a_detractors_click_and_comment_reach_a_verified_webhook_in_order,
+    a_failing_endpoint_is_retried_with_the_same_webhook_id,
+    killing_npsd_during_delivery_loses_no_event,
+);
+
+/// The Python receiver, killed when dropped.
+pub struct Receiver {
+    child: Child,
+    pub port: u16,
+    client: reqwest::Client,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/webhooks/receiver.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the webhook receiver");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the receiver prints its port");
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("the webhook receiver did not start (is `standardwebhooks` installed? pip install -r tests/webhooks/requirements.txt): {line:?}")
+        });
+        Receiver {
+            child,
+            port,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn control(&self, cfg: Value) {
+        let r = self
+            .client
+            .post(self.url("/_control"))
+            .json(&cfg)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// Sets the endpoint's secret and the app's clock offset (the library checks timestamps).
+    pub async fn expect(&self, secret: &str, ahead: chrono::Duration) {
+        self.control(json!({"secret": secret, "offset_seconds": ahead.num_seconds()}))
+            .await;
+    }
+
+    pub async fn received(&self) -> Vec<Value> {
+        self.client
+            .get(self.url("/_received"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `pred` holds for the deliveries received (at most `within`).
+    pub async fn wait_until(
+        &self,
+        within: Duration,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let start = Instant::now();
+        loop {
+            let got = self.received().await;
+            if pred(&got) {
+                return got;
+            }
+            assert!(
+                start.elapsed() < within,
+                "the receiver did not get what was expected within {within:?}; it has:\n{}",
+                serde_json::to_string_pretty(&got).unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn types(got: &[Value]) -> Vec<String> {
+    got.iter()
+        .filter(|d| d["answered"] == 200)
+        .map(|d| d["payload"]["type"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+const OPEN: &[(&str, &str)] = &[
+    ("NPSD_DISPATCHER", "on"),
+    ("NPSD_WEBHOOK_ALLOW_HTTP", "1"),
+    ("NPSD_WEBHOOK_ALLOW_PRIVATE", "1"),
+];
+
+async fn create_webhook(app: &TestApp, body: Value) -> Value {
+    let r = app
+        .api(reqwest::Method::POST, "/api/v1/webhooks", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
+}
+
+/// Posts a transaction and waits for its survey email (the dispatcher runs in the background).
+async fn email_for(app: &TestApp, transaction_id: &str, email: &str) -> SurveyMail {
+    let r = app
+        .post_transaction(json!({"transaction_id": transaction_id, "email": email, "name": "Dana", "properties": {"plan": "pro"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let start = Instant::now();
+    loop {
+        if let Some(m) = app.smtp.messages_to(email).first() {
+            return SurveyMail::new(m.clone());
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no survey email");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn a_detractors_click_and_comment_reach_a_verified_webhook_in_order(backend: Backend) {
+    let app = spawn_app_with(backend, OPEN).await;
+    let receiver = Receiver::start();
+    let hook = create_webhook(
+        &app,
+        json!({"url": receiver.url("/hooks/npsd"), "events": ["response.created", "comment.added"], "description": "CRM"}),
+    )
+    .await;
+    let secret = hook["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"), "{hook}");
+    assert_eq!(hook["enabled"], true);
+    assert_eq!(hook["survey"], Value::Null);
+    assert_eq!(hook["events"], json!(["response.created", "comment.added"]));
+    receiver
+        .expect(secret, app.clock.ahead_of_wall_clock())
+        .await;
+    let id = hook["id"].as_str().unwrap().to_string();
+    // The secret is shown once.
+    let shown = app.get_api(&format!("/api/v1/webhooks/{id}")).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.get("secret").is_none(), "{}", shown.body);
+
+    let mail = email_for(&app, "order-77", "dana@example.com").await;
+    let (status, _) = app.get_page(&mail.score_link(3)).await;
+    assert_eq!(status, StatusCode::OK);
+    let got = receiver
+        .wait_until(Duration::from_secs(5), |g| !types(g).is_empty())
+        .await;
+    assert_eq!(types(&got), vec!["response.created"]);
+    let (status, _) = app
+        .post_form(
+            &mail.form_link(),
+            &[("score", "3"), ("comment", "The parcel came a week late.")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let got = receiver
+        .wait_until(Duration::from_secs(5), |g| types(g).len() >= 2)
+        .await;
+    assert_eq!(types(&got), vec!["response.created", "comment.added"]);
+    for d in &got {
+        assert_eq!(d["verified"], true, "standardwebhooks refused it: {d}");
+        assert_eq!(d["path"], "/hooks/npsd");
+        assert_eq!(d["content_type"], "application/json");
+        assert_eq!(d["webhook_id"], d["payload"]["id"], "{d}");
+        assert!(d["webhook_signature"].as_str().unwrap().starts_with("v1,"));
+    }
+    let comment = &got[1]["payload"];
+    assert_eq!(comment["survey"], "default");
+    let response = &comment["data"]["response"];
+    assert_eq!(response["score"], 3);
+    assert_eq!(response["category"], "detractor");
+    assert_eq!(response["comment"], "The parcel came a week late.");
+    assert_eq!(response["channel"], "email");
+    assert_eq!(response["status"], "counted");
+    assert_eq!(response["person"]["email"], "dana@example.com");
+    assert_eq!(response["person"]["name"], "Dana");
+    assert_eq!(response["transaction_id"], "order-77");
+    assert_eq!(response["properties"]["plan"], "pro");
+    let rid = response["id"].as_str().unwrap();
+    assert_eq!(
+        response["links"]["dashboard"],
+        format!("{}/dashboard/default/responses/{rid}", app.address)
+    );
+    assert_eq!(got[0]["payload"]["data"]["response"]["id"], rid);
+
+    // The delivery log, newest first.
+    let log = app
+        .get_api(&format!("/api/v1/webhooks/{id}/deliveries"))
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    let deliveries = log.body["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2, "{}", log.body);
+    assert_eq!(deliveries[0]["event_type"], "comment.added");
+    assert_eq!(deliveries[0]["outcome"], "delivered");
+    assert_eq!(deliveries[0]["response_code"], 200);
+    assert_eq!(deliveries[0]["attempt"], 1);
+    assert!(deliveries[0]["response_body"]
+        .as_str()
+        .unwrap()
+        .contains("ok"));
+
+    // The same events for a consumer that polls, with the invitation's too.
+    let all = app.get_api("/api/v1/events").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let kinds: Vec<&str> = all.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["invitation.sent", "response.created", "comment.added"],
+        "{}",
+        all.body
+    );
+    let sent = &all.body["events"][0]["data"]["invitation"];
+    assert_eq!(sent["transaction_id"], "order-77");
+    assert_eq!(sent["status"], "sent");
+    let cursor = all.body["next_cursor"].as_str().unwrap().to_string();
+    let none = app.get_api(&format!("/api/v1/events?after={cursor}")).await;
+    assert_eq!(none.body["events"], json!([]));
+    assert_eq!(none.body["next_cursor"], cursor);
+    let only = app.get_api("/api/v1/events?type=comment.added").await;
+    assert_eq!(only.body["events"].as_array().unwrap().len(), 1);
+    assert_eq!(only.body["events"][0]["id"], got[1]["payload"]["id"]);
+
+    // A test event, and a redelivery with the original webhook-id.
+    let t = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/webhooks/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.body);
+    assert_eq!(t.body["outcome"], "delivered");
+    assert_eq!(t.body["event_type"], "webhook.test");
+    let first = deliveries[1]["id"].as_str().unwrap();
+    let again = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/webhooks/{id}/deliveries/{first}/redeliver"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["outcome"], "delivered");
+    assert_eq!(again.body["attempt"], 2);
+    let got = receiver
+        .wait_until(Duration::from_secs(5), |g| g.len() >= 4)
+        .await;
+    assert_eq!(got[2]["payload"]["type"], "webhook.test");
+    assert_eq!(got[3]["webhook_id"], got[0]["webhook_id"]);
+    assert!(got.iter().all(|d| d["verified"] == true));
+
+    // A response event only reaches an endpoint that wants it: an erasure is seen by polling.
+    let erased = app
+        .client
+        .delete(app.url("/api/v1/people/dana@example.com"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(erased.status().is_success(), "{}", erased.status());
+    let after = app.get_api(&format!("/api/v1/events?after={cursor}")).await;
+    let events = after.body["events"].as_array().unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "the person's events went with them: {}",
+        after.body
+    );
+    assert_eq!(events[0]["type"], "person.erased");
+    assert_eq!(events[0]["data"]["email"], "dana@example.com");
+    let before = app.get_api("/api/v1/events").await;
+    assert_eq!(
+        before.body["events"].as_array().unwrap().len(),
+        1,
+        "{}",
+        before.body
+    );
+}
+
+async fn a_failing_endpoint_is_retried_with_the_same_webhook_id(backend: Backend) {
+    let app = spawn_app_with(backend, OPEN).await;
+    let receiver = Receiver::start();
+    let hook = create_webhook(&app, json!({"url": receiver.url("/in")})).await;
+    receiver
+        .expect(
+            hook["secret"].as_str().unwrap(),
+            app.clock.ahead_of_wall_clock(),
+        )
+        .await;
+    receiver
+        .control(json!({"fail_first": 1, "status": 503}))
+        .await;
+    let id = hook["id"].as_str().unwrap();
+    // A bounce recorded through the API: an event of no survey, for an endpoint of all surveys.
+    let r = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/suppressions",
+            Some(json!({"email": "gone@example.com", "reason": "bounce"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    // The first attempt is answered 503, the second about 5 seconds later 200.
+    let got = receiver
+        .wait_until(Duration::from_secs(15), |g| g.len() >= 2)
+        .await;
+    assert_eq!(got[0]["answered"], 503);
+    assert_eq!(got[1]["answered"], 200);
+    assert_eq!(got[0]["webhook_id"], got[1]["webhook_id"]);
+    assert_eq!(got[1]["payload"]["type"], "bounce.created");
+    assert_eq!(got[1]["payload"]["data"]["email"], "gone@example.com");
+    let waited = got[1]["at"].as_f64().unwrap() - got[0]["at"].as_f64().unwrap();
+    assert!(waited >= 4.0, "retried after {waited} s, not about 5");
+    let log = app
+        .get_api(&format!("/api/v1/webhooks/{id}/deliveries"))
+        .await;
+    let d = log.body["deliveries"].as_array().unwrap();
+    assert_eq!(d.len(), 2, "{}", log.body);
+    assert_eq!(d[1]["outcome"], "retrying");
+    assert_eq!(d[1]["response_code"], 503);
+    assert_eq!(d[0]["outcome"], "delivered");
+    assert_eq!(d[0]["attempt"], 2);
+}
+
+/// npsd as a process, SIGKILLed while the receiver holds a delivery open: after a restart every
+/// event arrives, repeats carry the same webhook-id, and nothing is lost.
+async fn killing_npsd_during_delivery_loses_no_event(backend: Backend) {
+    let _turn = crate::process::one_at_a_time().await;
+    let db = crate::helpers::TestDb::migrated(backend);
+    let smtp = crate::smtp::TestSmtp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("npsd.log");
+    let env = [
+        ("NPSD_WEBHOOK_ALLOW_HTTP", "1"),
+        ("NPSD_WEBHOOK_ALLOW_PRIVATE", "1"),
+    ];
+    let mut npsd = NpsdProcess::start(db.url(), &smtp.url(), &log, &env);
+    npsd.wait_ready().await;
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start();
+    let hook: Value = client
+        .post(npsd.url("/api/v1/webhooks"))
+        .bearer_auth(API_KEY)
+        .json(&json!({"url": receiver.url("/in"), "events": ["unsubscribe.created", "bounce.created"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The process runs on the machine's clock, moved as NPSD_TEST_CLOCK_SHIFT_DAYS says.
+    let shift = std::env::var("NPSD_TEST_CLOCK_SHIFT_DAYS")
+        .ok()
+        .and_then(|d| d.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    receiver
+        .expect(
+            hook["secret"].as_str().expect("created"),
+            chrono::Duration::days(shift),
+        )
+        .await;
+    // Every delivery is held for 2 s: the kill lands while one is in flight.
+    receiver.control(json!({"delay_seconds": 2.0})).await;
+    let addresses: Vec<String> = (0..3).map(|i| format!("b{i}@example.com")).collect();
+    for a in &addresses {
+        let r = client
+            .post(npsd.url("/api/v1/suppressions"))
+            .bearer_auth(API_KEY)
+            .json(&json!({"email": a, "reason": "bounce"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    receiver
+        .wait_until(Duration::from_secs(10), |g| !g.is_empty())
+        .await;
+    npsd.kill();
+    receiver.control(json!({"delay_seconds": 0.0})).await;
+    npsd.restart();
+    npsd.wait_ready().await;
+    // The lease of the killed process runs out (15 s, NPSD_LEASE_SECONDS); the restarted
+    // instance takes the endpoint over then.
+    let got = receiver
+        .wait_until(Duration::from_secs(60), |g| {
+            let mut ids: Vec<&str> = g
+                .iter()
+                .filter(|d| d["answered"] == 200)
+                .filter_map(|d| d["webhook_id"].as_str())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids.len() >= 3
+        })
+        .await;
+    assert!(got.iter().all(|d| d["verified"] == true));
+    // Deduplicated by webhook-id, the receiver has each event once, in order.
+    let mut seen: Vec<String> = Vec::new();
+    for d in &got {
+        let id = d["webhook_id"].as_str().unwrap().to_string();
+        if !seen.contains(&id) {
+            seen.push(id);
+        }
+    }
+    let emails: Vec<String> = seen
+        .iter()
+        .map(|id| {
+            got.iter().find(|d| d["webhook_id"] == id.as_str()).unwrap()["payload"]["data"]["email"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(emails, addresses, "in order, none lost");
+    npsd.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_endpoints_are_checked_and_managed_through_the_api() {
+    // Without the test-only allowances: https only, no private addresses.
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            app.api(reqwest::Method::POST, "/api/v1/webhooks", Some(body))
+                .await
+        }
+    };
+    for (body, field) in [
+        (json!({"url": "http://hooks.example.com/x"}), "url"),
+        (json!({"url": "https://127.0.0.1/x"}), "url"),
+        (json!({"url": "https://[::1]/x"}), "url"),
+        (json!({"url": "https://10.1.2.3/x"}), "url"),
+        (json!({"url": "https://169.254.169.254/latest"}), "url"),
+        (json!({"url": "https://localhost/x"}), "url"),
+        (json!({"url": "ftp://hooks.example.com/x"}), "url"),
+        (json!({"url": "not a url"}), "url"),
+        (json!({"url": "https://user:pw@hooks.example.com/x"}), "url"),
+        (
+            json!({"url": "https://hooks.example.com/x", "events": ["response.exploded"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/x", "survey": "nope"}),
+            "survey",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/x", "colour": "red"}),
+            "colour",
+        ),
+        (json!({}), "url"),
+    ] {
+        let r = post(body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["field"], field, "{body}: {}", r.body);
+        assert!(r.body["error"]["message"].is_string());
+    }
+    let made = post(json!({"url": "https://hooks.example.com/npsd", "survey": "default"})).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert_eq!(made.body["survey"], "default");
+    assert_eq!(made.body["events"], json!([]));
+    let id = made.body["id"].as_str().unwrap();
+    let list = app.get_api("/api/v1/webhooks").await;
+    assert_eq!(list.body["webhooks"].as_array().unwrap().len(), 1);
+    assert!(list.body["webhooks"][0].get("secret").is_none());
+    let patched = app
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(json!({"enabled": false, "survey": null, "events": ["person.erased"]})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["enabled"], false);
+    assert_eq!(patched.body["survey"], Value::Null);
+    assert_eq!(patched.body["events"], json!(["person.erased"]));
+    let bad = app
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(json!({"url": "https://192.168.1.1/"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let bad = app.get_api("/api/v1/events?type=nope").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let bad = app.get_api("/api/v1/events?after=garbage").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/api/v1/webhooks/{id}")))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    for path in [
+        format!("/api/v1/webhooks/{id}"),
+        format!("/api/v1/webhooks/{id}/deliveries"),
+    ] {
+        let r = app.get_api(&path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "not_found");
+    }
+}
