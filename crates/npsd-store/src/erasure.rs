@@ -104,7 +104,19 @@ pub fn erase(
     lock_in_claim_order(conn, &ids)?;
     let values = tallied_values(conn, &ids, email_key)?;
     let mut erased = Erased::default();
+    let person_id: Option<String> = people::table
+        .filter(people::email_key.eq(email_key))
+        .select(people::id)
+        .first(conn)
+        .optional()?;
+    let mut response_ids: Vec<String> = Vec::new();
     for chunk in ids.chunks(500) {
+        response_ids.extend(
+            responses::table
+                .filter(responses::invitation_id.eq_any(chunk))
+                .select(responses::id)
+                .load::<String>(conn)?,
+        );
         diesel::delete(link_events::table.filter(link_events::invitation_id.eq_any(chunk)))
             .execute(conn)?;
         erased.responses +=
@@ -129,6 +141,7 @@ pub fn erase(
         .filter(responses::email_key.eq(email_key))
         .select(responses::id)
         .load(conn)?;
+    response_ids.extend(web.iter().cloned());
     for chunk in web.chunks(500) {
         diesel::delete(
             response_properties::table.filter(response_properties::response_id.eq_any(chunk)),
@@ -148,10 +161,16 @@ pub fn erase(
         super::digests::forget_address(conn, email_key)?;
     diesel::delete(people::table.filter(people::email_key.eq(email_key))).execute(conn)?;
     erased.suppressed = suppressions::keep_hash_only(conn, email_key)?;
-    // The events about the person go; one event says they were erased, with the address, so that
-    // the systems subscribed to npsd's events can erase it too (kept for the events' retention).
+    // The events about the person go. One event says they were erased, without the address (no
+    // copy of it stays behind): with the ids a subscribed system got in earlier events (the
+    // person's, their answers', their invitations'), so that it can erase its copies too.
     super::events::forget_person(conn, email_key)?;
-    let data = serde_json::json!({ "email": email_key }).to_string();
+    let data = serde_json::json!({
+        "person_id": person_id,
+        "responses": response_ids,
+        "invitations": ids,
+    })
+    .to_string();
     super::events::append(conn, "person.erased", None, &data, now)?;
     Ok(erased)
 }

@@ -114,7 +114,7 @@ pub fn after(
     let reached = rows.last().map(EventRow::position);
     let mut out: Vec<EventRow> = rows
         .into_iter()
-        .filter(|e| filter.types.is_empty() || filter.types.iter().any(|t| *t == e.kind))
+        .filter(|e| filter.types.is_empty() || filter.types.contains(&e.kind))
         .filter(|e| match &filter.survey_id {
             None => true,
             Some(s) => e.survey_id.as_deref() == Some(s.as_str()),
