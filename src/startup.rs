@@ -208,6 +208,12 @@ impl Application {
                 stopped.clone(),
             )))
         });
+        let _alerts = self.dispatcher_enabled.then(|| {
+            AbortOnDrop(tokio::spawn(npsd_app::alerts::run(
+                self.app.clone(),
+                stopped.clone(),
+            )))
+        });
         let _projection = AbortOnDrop(tokio::spawn(npsd_app::projection::run(self.app, stopped)));
         // SIGTERM or Ctrl-C stops the dispatcher and the HTTP server at the same moment.
         let handle = self.server.handle();

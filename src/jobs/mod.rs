@@ -1,6 +1,7 @@
 //! Background work beside the HTTP server: one worker loop over the outbox (`worker`), the outbox
 //! as a queue of leased jobs (`queue`), and the kinds of job (`kind`: the trait; `survey_email`,
 //! `digest`: one file each).
+pub(crate) mod alert_email;
 pub mod digest;
 pub mod digest_by_hand;
 pub(crate) mod kind;
@@ -16,5 +17,6 @@ pub(crate) fn handler(kind: crate::store::state::JobKind) -> &'static dyn kind::
     match kind {
         JobKind::SurveyEmail => &survey_email::SurveyEmail,
         JobKind::Digest => &digest::DigestJob,
+        JobKind::AlertEmail => &alert_email::AlertEmail,
     }
 }

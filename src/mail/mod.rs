@@ -1,5 +1,6 @@
 //! Outgoing email: one Mailer over SMTP (pooled connections) or a folder of .eml files,
 //! and the typed messages npsd sends.
+pub mod alert;
 pub mod digest;
 mod smtp;
 pub mod survey;
@@ -109,7 +110,9 @@ pub struct Envelope<'a> {
     /// The unique part of the Message-ID, fixed when the job was queued (a domain, if any, is
     /// replaced by the sender's).
     pub message_id: &'a str,
-    pub unsubscribe_url: &'a str,
+    /// The one-click unsubscribe (`List-Unsubscribe`); None for a message that is no list's (an
+    /// alert to the team, which the team changes in the dashboard).
+    pub unsubscribe_url: Option<&'a str>,
 }
 
 pub fn compose(e: Envelope<'_>, rendered: templates::RenderedEmail) -> anyhow::Result<Message> {
@@ -120,15 +123,18 @@ pub fn compose(e: Envelope<'_>, rendered: templates::RenderedEmail) -> anyhow::R
         .to(e.to)
         .subject(rendered.subject)
         .date_now()
-        .message_id(Some(message_id(e.message_id, e.from)))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            format!("<{}>", e.unsubscribe_url),
-        ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-            "List-Unsubscribe=One-Click".to_string(),
-        ));
+        .message_id(Some(message_id(e.message_id, e.from)));
+    if let Some(url) = e.unsubscribe_url {
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+    }
     if let Some(reply_to) = e.reply_to {
         builder = builder.reply_to(reply_to);
     }

@@ -76,7 +76,7 @@ pub fn build(m: &SurveyMessage<'_>) -> anyhow::Result<Message> {
             to: Mailbox::new(m.to_name.map(str::to_string), m.to_email.parse()?),
             reply_to,
             message_id: m.message_id,
-            unsubscribe_url: &unsubscribe,
+            unsubscribe_url: Some(&unsubscribe),
         },
         rendered,
     )

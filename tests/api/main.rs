@@ -4,6 +4,7 @@ mod helpers;
 mod smtp;
 
 mod access;
+mod alerts;
 mod bots;
 mod browser;
 mod cli;
@@ -35,5 +36,5 @@ mod security_hardening;
 mod security_sign_in;
 pub mod spam;
 mod surveys;
-mod webhooks;
+pub mod webhooks;
 mod writer;

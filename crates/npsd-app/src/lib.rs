@@ -6,6 +6,7 @@
 //! the CLI) is a thin adapter over these: parse, call one operation, map the result. A write's
 //! side effects (waking the dispatcher today; events, webhooks and alerts later) hang from the
 //! operation, so no door can forget them. Nothing here knows about HTTP.
+pub mod alerts;
 pub mod answers;
 pub mod events;
 pub mod ingest;

@@ -6,6 +6,7 @@
 //! `Store` front every query goes through; they change together.)
 // diesel's boxed, grouped queries over two backends nest deep types.
 #![recursion_limit = "512"]
+pub mod alerts;
 pub mod answers;
 pub mod api_keys;
 pub mod backup;

@@ -23,6 +23,33 @@ pub struct OutboxRow {
     /// Digest jobs: the digest and the one address this job sends it to.
     pub digest_id: Option<String>,
     pub recipient: Option<String>,
+    /// Alert emails: the rule, the answers and the kind of message, as JSON.
+    pub payload: Option<String>,
+}
+
+/// Queues an email job of `kind` to `recipient` with its `payload`, due now. Call inside the
+/// write that decided to send it.
+pub fn enqueue(
+    conn: &mut DbConn,
+    kind: JobKind,
+    recipient: &str,
+    payload: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(super::new_id()),
+            outbox::kind.eq(kind),
+            outbox::recipient.eq(recipient),
+            outbox::payload.eq(payload),
+            outbox::status.eq(OutboxStatus::Pending),
+            outbox::due_at.eq(now),
+            outbox::attempts.eq(0),
+            outbox::created_at.eq(now),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Claims up to `limit` due rows (or only the jobs of one digest, for `npsd digest`) under one new

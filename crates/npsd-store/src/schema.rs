@@ -95,6 +95,7 @@ diesel::table! {
         updated_at -> Timestamp,
         digest_id -> Nullable<Text>,
         recipient -> Nullable<Text>,
+        payload -> Nullable<Text>,
     }
 }
 
@@ -474,3 +475,40 @@ diesel::table! {
 
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries, surveys);
+
+diesel::table! {
+    alert_rules (id) {
+        id -> Text,
+        survey_id -> Text,
+        name -> Text,
+        conditions -> Text,
+        emails -> Text,
+        slack_url -> Nullable<Text>,
+        teams_url -> Nullable<Text>,
+        summary_minutes -> Integer,
+        enabled -> Bool,
+        cursor_txid -> BigInt,
+        cursor_seq -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        lease_id -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alert_matches (rule_id, response_id) {
+        rule_id -> Text,
+        response_id -> Text,
+        survey_id -> Text,
+        matched_at -> Timestamp,
+        notified_at -> Nullable<Timestamp>,
+        discard_noted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(alert_matches -> alert_rules (rule_id));
+diesel::allow_tables_to_appear_in_same_query!(alert_rules, alert_matches);

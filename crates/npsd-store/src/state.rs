@@ -59,6 +59,8 @@ text_enum!(
     JobKind {
         SurveyEmail => "survey_email",
         Digest => "digest",
+        /// An alert rule's message to one address (an answer, a summary, a follow-up).
+        AlertEmail => "alert_email",
     }
 );
 

@@ -1,5 +1,6 @@
 //! The JSON API under /api/v1. Every route needs `Authorization: Bearer <key>`, except the
 //! embedded form's public endpoint under /api/v1/embed (`crate::http::embed`).
+pub mod alerts;
 pub mod auth;
 pub mod export;
 pub mod fields;
@@ -74,6 +75,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/people/{email}")
             .get(people::export)
             .delete(people::erase),
+    )
+    .service(
+        web::resource("/surveys/{slug}/alerts")
+            .get(alerts::list)
+            .post(alerts::create),
+    )
+    .service(
+        web::resource("/surveys/{slug}/alerts/{id}")
+            .get(alerts::get)
+            .patch(alerts::update)
+            .delete(alerts::delete),
     )
     .service(web::resource("/events").get(webhooks::events))
     .service(

@@ -139,7 +139,7 @@ pub fn build(m: &DigestMessage<'_>) -> anyhow::Result<Message> {
             to: m.to.parse()?,
             reply_to: None,
             message_id: m.message_id_local,
-            unsubscribe_url: &m.content.unsubscribe_url,
+            unsubscribe_url: Some(&m.content.unsubscribe_url),
         },
         rendered,
     )
