@@ -147,5 +147,55 @@ async fn the_team_reads_the_dashboard_in_a_browser() {
     browser.goto(&app.url("/dashboard/default/settings")).await;
     browser.wait_for("#brand").await;
     check_page(&browser, "the survey settings", "dashboard-settings").await;
+
+    // Webhooks: one added through the form shows its secret once; the list and its delivery
+    // log pass axe.
+    browser.goto(&app.url("/webhooks")).await;
+    browser.wait_for("#hook-url").await;
+    browser
+        .js(
+            "document.querySelector('#hook-url').value = 'https://hooks.example.com/npsd';\
+             document.querySelector('input[name=event][value=\"comment.added\"]').checked = true;",
+            vec![],
+        )
+        .await;
+    click_and_wait(&browser, "form[action='/webhooks'] button.primary", "h1").await;
+    let note = browser.find(".note").await.text().await.unwrap();
+    assert!(note.contains("whsec_"), "{note}");
+    assert_eq!(count(&browser, "tbody a[href^='/webhooks/']").await, 1);
+    check_page(&browser, "the webhooks page", "dashboard-webhooks").await;
+    let log = browser
+        .js(
+            "return document.querySelector(\"tbody a[href^='/webhooks/']\").getAttribute('href')",
+            vec![],
+        )
+        .await;
+    browser.goto(&app.url(log.as_str().unwrap())).await;
+    browser.wait_for("h1").await;
+    check_page(&browser, "a webhook's deliveries", "dashboard-webhook").await;
+
+    // Alert rules of a survey, added through the form.
+    browser.goto(&app.url("/dashboard/default/alerts")).await;
+    browser.wait_for("#alert-name").await;
+    browser
+        .js(
+            "document.querySelector('#alert-name').value = 'Detractors to the team';\
+             document.querySelector('#alert-email').value = 'team@shop.example';\
+             document.querySelector('#alert-comment').value = 'yes';",
+            vec![],
+        )
+        .await;
+    click_and_wait(
+        &browser,
+        "form[action='/dashboard/default/alerts'] button.primary",
+        "h1",
+    )
+    .await;
+    let table = browser.find("tbody").await.text().await.unwrap();
+    assert!(
+        table.contains("Detractors to the team") && table.contains("detractors, with a comment"),
+        "{table}"
+    );
+    check_page(&browser, "the alert rules", "dashboard-alerts").await;
     browser.close().await;
 }

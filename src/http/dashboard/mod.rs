@@ -5,6 +5,7 @@
 //! something carries the session's CSRF token.
 pub mod charts;
 mod format;
+pub(crate) mod hooks;
 mod pages;
 mod response;
 mod session;
@@ -46,6 +47,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(settings::create),
         )
         .service(web::resource("/keys/revoke").post(settings::revoke))
+        .service(
+            web::resource("/webhooks")
+                .get(hooks::webhooks_page)
+                .post(hooks::create_webhook),
+        )
+        .service(
+            web::resource("/webhooks/{action:delete|pause|resume|test}")
+                .post(hooks::webhook_action),
+        )
+        .service(web::resource("/webhooks/{id}").get(hooks::webhook_page))
+        .service(web::resource("/webhooks/{id}/redeliver").post(hooks::redeliver))
         .service(web::resource("/dashboard").get(pages::overview))
         .service(web::resource("/dashboard/{slug}").get(survey_page::survey))
         .service(web::resource("/dashboard/{slug}/export.csv").get(pages::export))
@@ -53,6 +65,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/dashboard/{slug}/settings")
                 .get(settings::survey_page)
                 .post(settings::save_survey),
+        )
+        .service(
+            web::resource("/dashboard/{slug}/alerts")
+                .get(hooks::alerts_page)
+                .post(hooks::create_alert),
+        )
+        .service(
+            web::resource("/dashboard/{slug}/alerts/{action:delete|pause|resume}")
+                .post(hooks::alert_action),
         )
         .service(web::resource("/dashboard/{slug}/responses/{id}").get(response::page))
         .service(web::resource("/dashboard/{slug}/responses/{id}/{decision}").post(pages::decide));

@@ -45,7 +45,7 @@ pub async fn survey_page(
 
 #[derive(Deserialize)]
 pub struct SavedQuery {
-    saved: Option<String>,
+    pub(super) saved: Option<String>,
 }
 
 #[derive(Deserialize)]
