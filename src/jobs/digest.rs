@@ -159,6 +159,13 @@ pub fn content(
         unsubscribe_url: links.unsubscribe_url,
         recipient: recipient.to_string(),
         pausing,
+        alerts_sent: crate::store::alerts::count_notified(
+            conn,
+            survey.id.as_str(),
+            period.start,
+            period.end,
+        )?
+        .max(0) as u64,
     })
 }
 

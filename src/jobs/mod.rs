@@ -7,6 +7,7 @@ pub mod digest_by_hand;
 pub(crate) mod kind;
 pub(crate) mod queue;
 pub mod survey_email;
+pub(crate) mod webhook_email;
 pub mod worker;
 
 pub use worker::Dispatcher;
@@ -18,5 +19,6 @@ pub(crate) fn handler(kind: crate::store::state::JobKind) -> &'static dyn kind::
         JobKind::SurveyEmail => &survey_email::SurveyEmail,
         JobKind::Digest => &digest::DigestJob,
         JobKind::AlertEmail => &alert_email::AlertEmail,
+        JobKind::WebhookDisabledEmail => &webhook_email::WebhookDisabledEmail,
     }
 }

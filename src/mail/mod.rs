@@ -2,6 +2,7 @@
 //! and the typed messages npsd sends.
 pub mod alert;
 pub mod digest;
+pub mod notice;
 mod smtp;
 pub mod survey;
 pub mod templates;

@@ -15,6 +15,7 @@ backend_tests!(
     a_detractors_click_and_comment_reach_a_verified_webhook_in_order,
     a_failing_endpoint_is_retried_with_the_same_webhook_id,
     killing_npsd_during_delivery_loses_no_event,
+    an_endpoint_failing_for_a_day_is_disabled_the_admins_told_and_resumed,
 );
 
 /// The Python receiver, killed when dropped.
@@ -544,4 +545,99 @@ async fn webhook_endpoints_are_checked_and_managed_through_the_api() {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
         assert_eq!(r.body["error"]["code"], "not_found");
     }
+}
+
+async fn an_endpoint_failing_for_a_day_is_disabled_the_admins_told_and_resumed(backend: Backend) {
+    let app = spawn_app_with(backend, OPEN).await;
+    crate::dashboard::add_admin(&app);
+    let receiver = Receiver::start();
+    let hook = create_webhook(&app, json!({"url": receiver.url("/down")})).await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let id = hook["id"].as_str().unwrap().to_string();
+    receiver
+        .expect(&secret, app.clock.ahead_of_wall_clock())
+        .await;
+    receiver
+        .control(json!({"fail_first": 1000, "status": 500}))
+        .await;
+    let r = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/suppressions",
+            Some(json!({"email": "gone@example.com", "reason": "bounce"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    receiver
+        .wait_until(Duration::from_secs(5), |g| !g.is_empty())
+        .await;
+    let shown = app.get_api(&format!("/api/v1/webhooks/{id}")).await;
+    assert_eq!(shown.body["enabled"], true);
+    assert!(shown.body["failing_since"].is_string(), "{}", shown.body);
+    // A day later the endpoint still fails: it is disabled and every admin is told by email.
+    app.clock.advance(chrono::Duration::hours(25));
+    let start = Instant::now();
+    let shown = loop {
+        let shown = app.get_api(&format!("/api/v1/webhooks/{id}")).await;
+        if shown.body["enabled"] == false {
+            break shown;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", shown.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        shown.body["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("24 hours"),
+        "{}",
+        shown.body
+    );
+    let admin = crate::dashboard::ADMIN;
+    let start = Instant::now();
+    let told = loop {
+        if let Some(m) = app.smtp.messages_to(admin).first() {
+            break m.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no notice to {admin}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert!(
+        told.subject().contains("webhook was disabled"),
+        "{}",
+        told.subject()
+    );
+    for part in [told.text_body(), told.html_body()] {
+        assert!(part.contains(&receiver.url("/down")), "{part}");
+    }
+    if crate::spam::spamassassin_available() {
+        let (score, report) = crate::spam::spam_score(&told.raw);
+        assert!(score < 1.0, "SpamAssassin score {score}:\n{report}");
+    }
+    // Fixed and resumed: the event it missed arrives, with its webhook-id.
+    let first_id = receiver.received().await[0]["webhook_id"].clone();
+    receiver.control(json!({"fail_first": 0})).await;
+    receiver
+        .expect(&secret, app.clock.ahead_of_wall_clock())
+        .await;
+    let resumed = app
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_eq!(resumed.body["disabled_reason"], Value::Null);
+    let got = receiver
+        .wait_until(Duration::from_secs(5), |g| {
+            g.iter().any(|d| d["answered"] == 200)
+        })
+        .await;
+    let ok = got.iter().find(|d| d["answered"] == 200).unwrap();
+    assert_eq!(ok["webhook_id"], first_id);
+    assert_eq!(ok["verified"], true, "{ok}");
 }

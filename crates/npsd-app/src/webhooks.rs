@@ -865,18 +865,32 @@ async fn serve(
         };
         let log = delivery_row(&w.id, &event.id, &event.kind, attempt, outcome, &a, now);
         let (id, lease) = (w.id.clone(), lease_id.clone());
-        let why = format!(
-            "deliveries failed for {GIVE_UP_AFTER_HOURS} hours (last: {})",
-            a.error
-                .clone()
-                .or(a.code.map(|c| format!("HTTP {c}")))
-                .unwrap_or_default()
-        );
+        let last = a
+            .error
+            .clone()
+            .or(a.code.map(|c| format!("HTTP {c}")))
+            .unwrap_or_default();
+        let why = format!("deliveries failed for {GIVE_UP_AFTER_HOURS} hours (last: {last})");
         let reason = why.clone();
         let held = app
             .write_keyed(format!("webhook:{}", w.id), move |c, now| {
                 store::log_delivery(c, &log)?;
-                store::step(c, &id, &lease, step, Some(&reason), now)
+                let held = store::step(c, &id, &lease, step, Some(&reason), now)?;
+                if held && matches!(step, Step::Disable) {
+                    // The admins are told, once, in the write that disables it.
+                    let payload =
+                        serde_json::json!({ "webhook": id, "reason": reason }).to_string();
+                    for to in npsd_store::users::admin_addresses(c)? {
+                        npsd_store::outbox::enqueue(
+                            c,
+                            npsd_store::state::JobKind::WebhookDisabledEmail,
+                            &to,
+                            &payload,
+                            now,
+                        )?;
+                    }
+                }
+                Ok(held)
             })
             .await?;
         match step {

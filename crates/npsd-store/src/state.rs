@@ -61,6 +61,8 @@ text_enum!(
         Digest => "digest",
         /// An alert rule's message to one address (an answer, a summary, a follow-up).
         AlertEmail => "alert_email",
+        /// The admins told that a webhook endpoint was disabled after failing for 24 hours.
+        WebhookDisabledEmail => "webhook_disabled_email",
     }
 );
 

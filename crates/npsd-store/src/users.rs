@@ -30,6 +30,15 @@ impl UserRow {
     }
 }
 
+/// The admins' addresses (who is told when something needs an admin).
+pub fn admin_addresses(conn: &mut DbConn) -> StoreResult<Vec<String>> {
+    Ok(users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .order(users::email_key.asc())
+        .select(users::email)
+        .load(conn)?)
+}
+
 /// Adds a user; None when the address has one already.
 pub fn add(
     conn: &mut DbConn,

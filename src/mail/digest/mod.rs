@@ -71,6 +71,8 @@ pub struct DigestEmail {
     pub recipient: String,
     /// This is the 4th silent digest in a row: say the digest pauses until responses return.
     pub pausing: bool,
+    /// Alerts of the survey's alert rules sent about the period's answers (shown when any).
+    pub alerts_sent: u64,
 }
 
 #[cfg(test)]

@@ -93,6 +93,7 @@ fn sample() -> DigestEmail {
         unsubscribe_url: "https://nps.bikeandhike.example/digest/unsubscribe/tok123".into(),
         recipient: "ops@bikeandhike.example".into(),
         pausing: false,
+        alerts_sent: 0,
     }
 }
 
@@ -619,4 +620,24 @@ fn build_makes_a_one_click_unsubscribable_alternative_message() {
         }
     })
     .is_err());
+}
+
+#[test]
+fn the_alerts_sent_are_counted_when_there_were_any() {
+    let r = render_digest_email(&sample()).unwrap();
+    assert!(!r.text.contains("Alerts sent"), "none sent, nothing said");
+    let mut d = sample();
+    d.alerts_sent = 3;
+    let r = render_digest_email(&d).unwrap();
+    assert!(
+        r.text.contains("Alerts sent to the team this week: 3"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.html
+            .contains("Alerts sent to the team this week: <strong>3</strong>"),
+        "{}",
+        r.html
+    );
 }
