@@ -109,10 +109,11 @@ impl Receiver {
     }
 }
 
+/// The types of the Standard Webhooks events delivered (Delighted-shaped ones have none).
 fn types(got: &[Value]) -> Vec<String> {
     got.iter()
         .filter(|d| d["answered"] == 200)
-        .map(|d| d["payload"]["type"].as_str().unwrap_or("").to_string())
+        .filter_map(|d| d["payload"]["type"].as_str().map(str::to_string))
         .collect()
 }
 
@@ -163,6 +164,14 @@ async fn a_detractors_click_and_comment_reach_a_verified_webhook_in_order(backen
         .expect(secret, app.clock.ahead_of_wall_clock())
         .await;
     let id = hook["id"].as_str().unwrap().to_string();
+    // A receiver written for Delighted gets Delighted's shape and signature.
+    let delighted = create_webhook(
+        &app,
+        json!({"url": receiver.url("/delighted"), "format": "delighted"}),
+    )
+    .await;
+    assert_eq!(delighted["format"], "delighted");
+    let delighted_secret = delighted["secret"].as_str().unwrap().to_string();
     // The secret is shown once.
     let shown = app.get_api(&format!("/api/v1/webhooks/{id}")).await;
     assert_eq!(shown.status, StatusCode::OK);
@@ -183,9 +192,37 @@ async fn a_detractors_click_and_comment_reach_a_verified_webhook_in_order(backen
         .await;
     assert_eq!(status, StatusCode::OK);
     let got = receiver
-        .wait_until(Duration::from_secs(5), |g| types(g).len() >= 2)
+        .wait_until(Duration::from_secs(5), |g| {
+            types(g).len() >= 2 && g.iter().filter(|d| d["path"] == "/delighted").count() >= 2
+        })
         .await;
+    let (shaped, got): (Vec<Value>, Vec<Value>) =
+        got.into_iter().partition(|d| d["path"] == "/delighted");
     assert_eq!(types(&got), vec!["response.created", "comment.added"]);
+    // Delighted's shape: no invitation.sent (Delighted had no such webhook), the two answer
+    // changes as survey_response.updated, signed sha256=HEX(HMAC-SHA256(secret, body)).
+    assert_eq!(shaped.len(), 2, "{shaped:?}");
+    for d in &shaped {
+        use hmac::Mac;
+        let body = d["body"].as_str().unwrap();
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(delighted_secret.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(d["delighted_signature"], expected.as_str());
+        let p: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(p["event_type"], "survey_response.updated");
+        assert_eq!(p["event_data"]["survey_type"], "nps");
+        assert_eq!(p["event_data"]["score"], 3);
+        assert_eq!(p["event_data"]["person"]["email"], "dana@example.com");
+        assert_eq!(p["event_data"]["person_properties"]["plan"], "pro");
+        assert!(p["event_data"]["created_at"].is_i64());
+    }
+    let last: Value = serde_json::from_str(shaped[1]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        last["event_data"]["comment"],
+        "The parcel came a week late."
+    );
     for d in &got {
         assert_eq!(d["verified"], true, "standardwebhooks refused it: {d}");
         assert_eq!(d["path"], "/hooks/npsd");
@@ -277,8 +314,14 @@ async fn a_detractors_click_and_comment_reach_a_verified_webhook_in_order(backen
     assert_eq!(again.body["outcome"], "delivered");
     assert_eq!(again.body["attempt"], 2);
     let got = receiver
-        .wait_until(Duration::from_secs(5), |g| g.len() >= 4)
+        .wait_until(Duration::from_secs(5), |g| {
+            g.iter().filter(|d| d["path"] == "/hooks/npsd").count() >= 4
+        })
         .await;
+    let got: Vec<Value> = got
+        .into_iter()
+        .filter(|d| d["path"] == "/hooks/npsd")
+        .collect();
     assert_eq!(got[2]["payload"]["type"], "webhook.test");
     assert_eq!(got[3]["webhook_id"], got[0]["webhook_id"]);
     assert!(got.iter().all(|d| d["verified"] == true));

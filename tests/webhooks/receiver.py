@@ -102,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
                     "webhook_id": headers.get("webhook-id"),
                     "webhook_timestamp": headers.get("webhook-timestamp"),
                     "webhook_signature": headers.get("webhook-signature"),
+                    "delighted_signature": headers.get("x-delighted-webhook-signature"),
                     "content_type": headers.get("content-type"),
                     "body": raw.decode("utf-8", "replace"),
                     "payload": payload,

@@ -179,6 +179,10 @@ fn response_data(
         properties.insert(k.clone(), Value::String(v.clone()));
     }
     let dashboard = slug.map(|s| format!("{public_url}/dashboard/{s}/responses/{id}"));
+    let person_id = match r.email() {
+        Some(e) => npsd_store::people::find_by_key(conn, &e.to_lowercase())?.map(|p| p.id),
+        None => None,
+    };
     let value = json!({
         "id": id,
         "survey": slug,
@@ -189,6 +193,7 @@ fn response_data(
         "status_reason": r.status_reason,
         "channel": r.channel.as_str(),
         "person": {
+            "id": person_id,
             "email": r.email(),
             "name": r.name(),
             "customer_id": r.customer_id,

@@ -91,6 +91,8 @@ pub struct Webhook {
     /// The survey whose events it receives (its slug); null: every survey's.
     pub survey: Option<String>,
     pub description: Option<String>,
+    /// standard (Standard Webhooks) or delighted (Delighted's webhook payloads).
+    pub format: String,
     pub enabled: bool,
     /// Why npsd disabled it, when it did.
     pub disabled_reason: Option<String>,
@@ -153,6 +155,7 @@ fn view(conn: &mut DbConn, r: WebhookRow, secret: bool) -> StoreResult<Webhook> 
         url: r.url,
         survey,
         description: r.description,
+        format: r.format,
         enabled: r.enabled,
         disabled_reason: r.disabled_reason,
         failing_since: r.failing_since.map(events::timestamp),
@@ -265,6 +268,22 @@ pub struct NewWebhook {
     /// A survey's slug; None: every survey.
     pub survey: Option<String>,
     pub description: Option<String>,
+    /// `standard` (the default) or `delighted` (Delighted's payload shape).
+    pub format: Option<String>,
+}
+
+/// The payload shapes an endpoint can receive.
+pub const FORMATS: &[&str] = &["standard", "delighted"];
+
+fn check_format(raw: Option<&str>) -> Result<String, ValidationError> {
+    match raw.map(str::trim).filter(|f| !f.is_empty()) {
+        None => Ok("standard".into()),
+        Some(f) if FORMATS.contains(&f) => Ok(f.to_string()),
+        Some(f) => Err(ValidationError::new(
+            "format",
+            format!("'{f}' is not a format; use standard or delighted"),
+        )),
+    }
 }
 
 /// A change to an endpoint; None leaves a field as it is.
@@ -311,6 +330,7 @@ fn description(raw: Option<String>) -> Result<Option<String>, ValidationError> {
 pub async fn create(app: &App, new: NewWebhook) -> ServiceResult<Webhook> {
     let url = check_url(&app.webhooks, "url", &new.url)?;
     let types = events::parse_types("events", &new.events)?;
+    let format = check_format(new.format.as_deref())?;
     let description = description(new.description)?;
     app.write(move |c, now| {
         let survey_id = match &new.survey {
@@ -327,7 +347,7 @@ pub async fn create(app: &App, new: NewWebhook) -> ServiceResult<Webhook> {
             events: serde_json::to_string(&types).unwrap_or_else(|_| "[]".into()),
             survey_id,
             description: description.clone(),
-            format: "standard".into(),
+            format: format.clone(),
             secret: new_secret(),
             enabled: true,
             disabled_reason: None,
@@ -455,6 +475,17 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
     )
 }
 
+/// Delighted's webhook signature: `sha256=` and the hex HMAC-SHA256 of the body, keyed by the
+/// secret as it is written.
+pub fn sign_delighted(secret: &str, body: &str) -> String {
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
 /// A resolver that answers only public addresses (unless private ones are allowed): the client
 /// connects to exactly the address checked here, so a name cannot be re-pointed between the check
 /// and the connection.
@@ -539,6 +570,23 @@ pub async fn post(
     body: String,
     now: NaiveDateTime,
 ) -> Attempt {
+    post_as(settings, client, url, secret, false, msg_id, body, now).await
+}
+
+/// [`post`], also signed as Delighted signed its webhooks when `delighted`
+/// (`X-Delighted-Webhook-Signature: sha256=` and the hex HMAC-SHA256 of the body, keyed by the
+/// secret).
+#[allow(clippy::too_many_arguments)]
+pub async fn post_as(
+    settings: &Settings,
+    client: &reqwest::Client,
+    url: &str,
+    secret: Option<&str>,
+    delighted: bool,
+    msg_id: &str,
+    body: String,
+    now: NaiveDateTime,
+) -> Attempt {
     let started = Instant::now();
     let done = |code: Option<u16>, body: Option<String>, error: Option<String>| Attempt {
         code,
@@ -557,6 +605,12 @@ pub async fn post(
         .header("webhook-timestamp", timestamp.to_string());
     if let Some(secret) = secret {
         req = req.header("webhook-signature", sign(secret, msg_id, timestamp, &body));
+        if delighted {
+            req = req.header(
+                "x-delighted-webhook-signature",
+                sign_delighted(secret, &body),
+            );
+        }
     }
     match req.body(body).send().await {
         Ok(resp) => {
@@ -587,6 +641,63 @@ pub async fn post(
 /// The body of an event as a webhook posts it.
 pub fn body(event: &Event) -> String {
     serde_json::to_string(event).unwrap_or_else(|_| "{}".into())
+}
+
+fn unix(rfc3339: Option<&str>) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339?)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// The body of an event in Delighted's webhook shape (`event_type`, `event_id`, `event_data`),
+/// for the endpoints of shops moving from Delighted: an answer's events as
+/// `survey_response.updated` with the survey response as Delighted's API shows it, an unsubscribe
+/// as `survey_response.unsubscribed`. None for the events Delighted had no webhook for.
+pub fn delighted_body(event: &Event) -> Option<String> {
+    let d = &event.data;
+    let (kind, data) = match event.kind.as_str() {
+        "response.created" | "response.updated" | "comment.added" => {
+            let r = d.get("response")?;
+            r.get("score")?;
+            let person = &r["person"];
+            (
+                "survey_response.updated",
+                serde_json::json!({
+                    "id": r["id"],
+                    "person": {"id": person["id"], "email": person["email"], "name": person["name"]},
+                    "survey_type": "nps",
+                    "score": r["score"],
+                    "comment": r["comment"],
+                    "permalink": r["links"]["dashboard"],
+                    "created_at": unix(r["responded_at"].as_str()),
+                    "updated_at": unix(Some(&event.created_at)),
+                    "person_properties": r["properties"],
+                    "notes": [],
+                    "tags": [],
+                    "additional_answers": [],
+                    "channel": r["channel"],
+                }),
+            )
+        }
+        "unsubscribe.created" => (
+            "survey_response.unsubscribed",
+            serde_json::json!({"person": {"email": d["email"]}, "source": d["source"]}),
+        ),
+        _ => return None,
+    };
+    Some(
+        serde_json::json!({"event_type": kind, "event_id": event.id, "event_data": data})
+            .to_string(),
+    )
+}
+
+/// What an endpoint of `format` is posted for `event`: None when it takes no such event.
+fn body_for(format: &str, event: &Event) -> Option<String> {
+    if format == "delighted" {
+        delighted_body(event)
+    } else {
+        Some(body(event))
+    }
 }
 
 fn delivery_row(
@@ -683,13 +794,15 @@ pub async fn redeliver(
     };
     let now = app.clock.now();
     let client = client(&app.webhooks);
-    let a = post(
+    let payload = body_for(&row.format, &event).unwrap_or_else(|| body(&event));
+    let a = post_as(
         &app.webhooks,
         &client,
         &row.url,
         Some(&row.secret),
+        row.format == "delighted",
         &event.id,
-        body(&event),
+        payload,
         now,
     )
     .await;
@@ -832,13 +945,25 @@ async fn serve(
             break;
         };
         let now = app.clock.now();
-        let a = post(
+        let Some(payload) = body_for(&w.format, &event) else {
+            // Nothing in this endpoint's shape for it (Delighted had no such webhook): past it.
+            let (id, lease) = (w.id.clone(), lease_id.clone());
+            let p = event.position;
+            app.write_keyed(format!("webhook:{}", w.id), move |c, _| {
+                store::skip_to(c, &id, &lease, p)
+            })
+            .await?;
+            cursor = p;
+            continue;
+        };
+        let a = post_as(
             &app.webhooks,
             client,
             &w.url,
             Some(&w.secret),
+            w.format == "delighted",
             &event.id,
-            body(&event),
+            payload,
             now,
         )
         .await;

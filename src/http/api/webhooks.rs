@@ -81,6 +81,11 @@ pub struct WebhookInput {
     #[serde(default)]
     #[schema(inline)]
     description: OptText,
+    /// standard (the default: Standard Webhooks) or delighted (Delighted's webhook payloads and
+    /// `X-Delighted-Webhook-Signature`, for receivers written for Delighted).
+    #[serde(default)]
+    #[schema(inline)]
+    format: OptText,
     /// Any other field is refused by name.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -108,6 +113,7 @@ impl TryFrom<WebhookInput> for NewWebhook {
                 .map(|s| parse_slug("survey", &s))
                 .transpose()?,
             description: input.description.0,
+            format: input.format.0,
         })
     }
 }

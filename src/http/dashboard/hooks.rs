@@ -96,6 +96,7 @@ pub async fn create_webhook(s: SignedIn, state: State, form: Fields) -> PageRepl
         events: all(&form, "event"),
         survey,
         description,
+        format: Some(field(&form, "format")).filter(|f| !f.is_empty()),
     };
     match npsd_app::webhooks::create(&state.app, new).await {
         Ok(w) => {
