@@ -529,6 +529,10 @@ async fn webhook_endpoints_are_checked_and_managed_through_the_api() {
             json!({"url": "https://hooks.example.com/x", "colour": "red"}),
             "colour",
         ),
+        (
+            json!({"url": "https://hooks.example.com/x", "format": "zapier"}),
+            "format",
+        ),
         (json!({}), "url"),
     ] {
         let r = post(body.clone()).await;
