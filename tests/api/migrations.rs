@@ -305,11 +305,15 @@ async fn the_tally_journal_migration_reverts_and_reapplies_without_losing_a_coun
     macro_rules! migrate {
         ($conn:expr, $dir:expr) => {{
             let migrations = FileBasedMigrations::from_path($dir).unwrap();
-            // The events migration came after it: reverted first.
-            let reverted = $conn.revert_last_migration(migrations.clone()).unwrap();
-            assert_eq!(reverted.to_string(), EVENTS);
-            let reverted = $conn.revert_last_migration(migrations.clone()).unwrap();
-            assert_eq!(reverted.to_string(), TALLY_JOURNAL);
+            // The migrations that came after it are reverted first, newest first.
+            loop {
+                let reverted = $conn.revert_last_migration(migrations.clone()).unwrap();
+                let reverted = reverted.to_string();
+                if reverted == TALLY_JOURNAL {
+                    break;
+                }
+                assert!(reverted.as_str() > TALLY_JOURNAL, "{reverted}");
+            }
             // Reverted: everything is in the tally tables.
             assert_eq!(counted_and_tallied(&app, backend), (12, 12));
             $conn.run_pending_migrations(migrations).unwrap();
@@ -337,7 +341,6 @@ async fn the_tally_journal_migration_reverts_and_reapplies_without_losing_a_coun
 }
 
 const TALLY_JOURNAL: &str = "20261209000001";
-const EVENTS: &str = "20261210000001";
 
 crate::backend_tests!(
     people_are_made_from_the_data_already_held,

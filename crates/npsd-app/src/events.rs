@@ -42,7 +42,7 @@ pub struct Event {
     /// What a consumer needs without calling back: `response` (score, category, comment,
     /// status, channel, person, properties, links.dashboard) and for response.updated `previous`;
     /// `invitation`; `email` (and `source` for unsubscribes).
-    #[schema(value_type = Object)]
+    #[schema(value_type = EventData)]
     pub data: Value,
     #[serde(skip)]
     #[schema(ignore)]
@@ -54,6 +54,90 @@ pub struct Event {
     #[serde(skip)]
     #[schema(ignore)]
     pub response: Option<ResponseFacts>,
+}
+
+/// What an event's `data` may hold, by type (for the OpenAPI document; the data is built as JSON
+/// by [`render`]).
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct EventData {
+    /// response.created, response.updated, comment.added: the answer as it stands when the event
+    /// is shown or delivered (only its `id` once it is erased).
+    response: Option<EventResponse>,
+    /// response.updated: the score, comment and status before the change.
+    previous: Option<EventPrevious>,
+    /// invitation.sent, invitation.failed.
+    invitation: Option<EventInvitation>,
+    /// invitation.failed: why.
+    reason: Option<String>,
+    /// unsubscribe.created, bounce.created: the address.
+    email: Option<String>,
+    /// unsubscribe.created: link, one-click header or API.
+    source: Option<String>,
+    /// person.erased: the person's id, and the ids of their answers and invitations that earlier
+    /// events carried (never the address).
+    person_id: Option<String>,
+    responses: Option<Vec<String>>,
+    invitations: Option<Vec<String>>,
+}
+
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct EventResponse {
+    id: String,
+    survey: Option<String>,
+    score: Option<i32>,
+    /// promoter, passive or detractor.
+    category: Option<String>,
+    comment: Option<String>,
+    /// counted, or bot.
+    status: Option<String>,
+    status_reason: Option<String>,
+    /// email, web, api or import.
+    channel: Option<String>,
+    person: Option<EventPerson>,
+    transaction_id: Option<String>,
+    page_url: Option<String>,
+    verified: Option<bool>,
+    properties: Option<std::collections::HashMap<String, String>>,
+    responded_at: Option<String>,
+    links: Option<EventLinks>,
+}
+
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct EventPerson {
+    id: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    customer_id: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct EventLinks {
+    /// The answer's page in the dashboard.
+    dashboard: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct EventPrevious {
+    score: Option<i32>,
+    comment: Option<String>,
+    status: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct EventInvitation {
+    id: String,
+    transaction_id: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    status: Option<String>,
+    sent_at: Option<String>,
+    reason: Option<String>,
 }
 
 /// What an alert rule looks at in an answer.
