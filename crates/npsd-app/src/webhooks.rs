@@ -847,8 +847,9 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
 async fn prune(app: &App) -> ServiceResult<()> {
     let cutoff = app.clock.now() - ChronoDuration::days(i64::from(app.webhooks.retention_days));
     loop {
+        // Old rows only: no answer or claim waits for it (a shared write lock on PostgreSQL).
         let n = app
-            .write(move |c, _| {
+            .write_keyed("events:prune".into(), move |c, _| {
                 let n = npsd_store::events::prune(c, cutoff, 5000)?;
                 store::prune_deliveries(c, cutoff)?;
                 Ok(n)
