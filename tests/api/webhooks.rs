@@ -16,6 +16,7 @@ backend_tests!(
     a_failing_endpoint_is_retried_with_the_same_webhook_id,
     killing_npsd_during_delivery_loses_no_event,
     an_endpoint_failing_for_a_day_is_disabled_the_admins_told_and_resumed,
+    every_door_records_the_same_events,
 );
 
 /// The Python receiver, killed when dropped.
@@ -687,4 +688,207 @@ async fn an_endpoint_failing_for_a_day_is_disabled_the_admins_told_and_resumed(b
     let ok = got.iter().find(|d| d["answered"] == 200).unwrap();
     assert_eq!(ok["webhook_id"], first_id);
     assert_eq!(ok["verified"], true, "{ok}");
+}
+
+/// The types and channels of the events listed after `cursor` (from the start when None), with
+/// the cursor to go on from.
+async fn events_after(app: &TestApp, cursor: Option<&str>) -> (Vec<(String, String)>, String) {
+    let path = match cursor {
+        Some(c) => format!("/api/v1/events?limit=500&after={c}"),
+        None => "/api/v1/events?limit=500".to_string(),
+    };
+    let r = app.get_api(&path).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = r.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["data"]["response"]["channel"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    (list, r.body["next_cursor"].as_str().unwrap().to_string())
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// The embedded form, the Delighted API, an import (silent unless --events), a change through
+/// the Delighted API and an unsubscribe record the events the email links do.
+async fn every_door_records_the_same_events(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("NPSD_EMBED_RATE_LIMIT", "0"),
+            ("NPSD_EMBED_SURVEY_RATE_LIMIT", "0"),
+        ],
+    )
+    .await;
+    app.patch_survey(
+        "default",
+        json!({"allowed_origins": ["https://shop.example"]}),
+    )
+    .await;
+    let (_, start) = events_after(&app, None).await;
+
+    // The embedded form: an answer with its comment.
+    app.web_answer_created(
+        "https://shop.example",
+        &json!({"score": 2, "comment": "Checkout kept failing.", "email": "web@example.com"}),
+    )
+    .await;
+    let (got, cursor) = events_after(&app, Some(&start)).await;
+    assert_eq!(
+        got,
+        pairs(&[("response.created", "web"), ("comment.added", "web")])
+    );
+
+    // The Delighted API: a person, then an answer for them.
+    let person: Value = app
+        .client
+        .post(app.url("/v1/people.json"))
+        .basic_auth(API_KEY, Some(""))
+        .json(&json!({"email": "api@example.com", "send": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url("/v1/survey_responses.json"))
+        .basic_auth(API_KEY, Some(""))
+        .form(&[("person", person["id"].as_str().unwrap()), ("score", "9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (got, cursor) = events_after(&app, Some(&cursor)).await;
+    assert_eq!(got, pairs(&[("response.created", "api")]));
+
+    // An import records nothing, unless asked to.
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("NPSD_DATABASE_URL", app.db.url())];
+    for (name, extra) in [("quiet.csv", None), ("loud.csv", Some("--events"))] {
+        let file = dir.path().join(name);
+        std::fs::write(
+            &file,
+            format!(
+                "email,score,comment,responded_at\n{name}@example.com,6,Meh,2026-05-01T10:00:00Z\n"
+            ),
+        )
+        .unwrap();
+        let mut args = vec!["import", "csv"];
+        args.extend(extra);
+        args.push(file.to_str().unwrap());
+        let (ok, out, err) = crate::cli::npsd_in(dir.path(), &env, &args);
+        assert!(ok, "{out}\n{err}");
+    }
+    let (got, cursor) = events_after(&app, Some(&cursor)).await;
+    assert_eq!(
+        got,
+        pairs(&[("response.created", "import"), ("comment.added", "import")]),
+        "only the import with --events"
+    );
+
+    // A discard by hand (the dashboard's and the API's door) and a restore.
+    let web = app.comments("?channel=web").await;
+    let id = web["comments"][0]["id"].as_str().unwrap().to_string();
+    for action in ["discard", "restore"] {
+        let r = app
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/v1/surveys/default/responses/{id}/{action}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = app.get_api(&format!("/api/v1/events?after={cursor}")).await;
+    let events = r.body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{}", r.body);
+    assert_eq!(events[0]["type"], "response.updated");
+    assert_eq!(events[0]["data"]["previous"]["status"], "counted");
+    assert_eq!(events[1]["data"]["previous"]["status"], "bot");
+    assert_eq!(events[1]["data"]["response"]["status"], "counted");
+}
+
+/// A name that resolves to a loopback or private address is refused at delivery, by the
+/// resolver the connection goes through: nothing reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_resolving_to_a_private_address_is_refused_at_delivery() {
+    use std::net::ToSocketAddrs;
+    // A name this machine resolves (its hosts file) to loopback or a private address.
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let named: Vec<String> = hosts
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|h| h != "localhost" && !h.ends_with(".localhost"))
+        .collect();
+    let host = named
+        .into_iter()
+        .chain(
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string()),
+        )
+        .find(|h| {
+            (h.as_str(), 443)
+                .to_socket_addrs()
+                .map(|a| {
+                    let a: Vec<_> = a.collect();
+                    !a.is_empty() && a.iter().all(|a| !npsd_app::webhooks::is_public(a.ip()))
+                })
+                .unwrap_or(false)
+        })
+        .expect("a host name resolving to loopback or a private address (/etc/hosts)");
+    let app = spawn_app_with(Backend::Sqlite, &[("NPSD_DISPATCHER", "on")]).await;
+    let url = format!("https://{host}/hook");
+    let hook = create_webhook(&app, json!({"url": url})).await;
+    let id = hook["id"].as_str().unwrap();
+    let r = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/suppressions",
+            Some(json!({"email": "gone@example.com", "reason": "bounce"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let start = Instant::now();
+    let log = loop {
+        let log = app
+            .get_api(&format!("/api/v1/webhooks/{id}/deliveries"))
+            .await;
+        if !log.body["deliveries"].as_array().unwrap().is_empty() {
+            break log;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no attempt");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let d = &log.body["deliveries"][0];
+    assert_eq!(d["outcome"], "retrying", "{d}");
+    assert_eq!(d["response_code"], Value::Null);
+    assert!(
+        d["error"]
+            .as_str()
+            .unwrap()
+            .contains("loopback, link-local or private"),
+        "{d}"
+    );
 }
