@@ -224,7 +224,7 @@ pub fn render(conn: &mut DbConn, rows: &[EventRow], public_url: &str) -> StoreRe
             }
         }
         out.push(Event {
-            id: row.id.clone(),
+            id: row.id(),
             kind: row.kind.clone(),
             created_at: timestamp(row.occurred_at),
             survey: slug,

@@ -14,7 +14,6 @@ use diesel::sql_types::BigInt;
 pub struct EventRow {
     pub seq: i64,
     pub txid: i64,
-    pub id: String,
     pub kind: String,
     pub survey_id: Option<String>,
     pub subject_id: Option<String>,
@@ -30,7 +29,16 @@ pub struct Position {
     pub seq: i64,
 }
 
+/// An event's id as consumers see it (`webhook-id`): `evt_` and its seq, which is never reused.
+pub fn id_of(seq: i64) -> String {
+    format!("evt_{seq}")
+}
+
 impl EventRow {
+    pub fn id(&self) -> String {
+        id_of(self.seq)
+    }
+
     pub fn position(&self) -> Position {
         Position {
             txid: self.txid,
@@ -96,20 +104,27 @@ pub fn after(
         #[cfg(feature = "sqlite")]
         DbConn::Sqlite(_) => None,
     };
-    let mut q = events::table
-        .select(EventRow::as_select())
-        .filter(
-            events::txid
-                .gt(after.txid)
-                .or(events::txid.eq(after.txid).and(events::seq.gt(after.seq))),
-        )
-        .order((events::txid.asc(), events::seq.asc()))
-        .limit(scan)
-        .into_boxed();
-    if let Some(below) = visible_below {
-        q = q.filter(events::txid.lt(below));
-    }
-    let rows: Vec<EventRow> = q.load(conn)?;
+    let rows: Vec<EventRow> = match visible_below {
+        // PostgreSQL: by (txid, seq), below the oldest running transaction.
+        Some(below) => events::table
+            .select(EventRow::as_select())
+            .filter(
+                events::txid
+                    .gt(after.txid)
+                    .or(events::txid.eq(after.txid).and(events::seq.gt(after.seq))),
+            )
+            .filter(events::txid.lt(below))
+            .order((events::txid.asc(), events::seq.asc()))
+            .limit(scan)
+            .load(conn)?,
+        // SQLite: txid is 0, seq is the commit order: the primary key.
+        None => events::table
+            .select(EventRow::as_select())
+            .filter(events::seq.gt(after.seq))
+            .order(events::seq.asc())
+            .limit(scan)
+            .load(conn)?,
+    };
     let full = rows.len() as i64 >= scan;
     let reached = rows.last().map(EventRow::position);
     let mut out: Vec<EventRow> = rows
@@ -146,10 +161,13 @@ pub fn head(conn: &mut DbConn) -> StoreResult<Position> {
     Ok(last.map_or(Position::default(), |(txid, seq)| Position { txid, seq }))
 }
 
-/// One event by id.
+/// One event by id (`evt_` and its seq).
 pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<EventRow>> {
+    let Some(seq) = id.strip_prefix("evt_").and_then(|s| s.parse::<i64>().ok()) else {
+        return Ok(None);
+    };
     Ok(events::table
-        .filter(events::id.eq(id))
+        .filter(events::seq.eq(seq))
         .select(EventRow::as_select())
         .first(conn)
         .optional()?)
@@ -192,12 +210,18 @@ pub fn forget_person(conn: &mut DbConn, email_key: &str) -> StoreResult<usize> {
 
 /// Deletes up to `batch` events that occurred before `cutoff`; answers how many went.
 pub fn prune(conn: &mut DbConn, cutoff: NaiveDateTime, batch: i64) -> StoreResult<usize> {
-    let old: Vec<i64> = events::table
-        .filter(events::occurred_at.lt(cutoff))
-        .select(events::seq)
+    // The oldest first, by the primary key: events come in time order, so the walk stops at the
+    // first one young enough (no index on the time to keep up on every answer).
+    let oldest: Vec<(i64, NaiveDateTime)> = events::table
+        .select((events::seq, events::occurred_at))
         .order(events::seq.asc())
         .limit(batch)
         .load(conn)?;
+    let old: Vec<i64> = oldest
+        .into_iter()
+        .take_while(|(_, at)| *at < cutoff)
+        .map(|(seq, _)| seq)
+        .collect();
     if old.is_empty() {
         return Ok(0);
     }

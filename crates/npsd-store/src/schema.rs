@@ -423,7 +423,6 @@ diesel::table! {
     events (seq) {
         seq -> BigInt,
         txid -> BigInt,
-        id -> Text,
         #[sql_name = "type"]
         kind -> Text,
         survey_id -> Nullable<Text>,

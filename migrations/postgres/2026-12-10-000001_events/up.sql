@@ -4,10 +4,12 @@
 -- those of transactions older than every transaction still running
 -- (pg_snapshot_xmin(pg_current_snapshot())): a sequence number taken by a transaction that
 -- commits later can then never be passed over by a cursor.
+--
+-- An event's id is `evt_` and its seq (never reused): no second unique index to keep on every
+-- answer. Old events are pruned in seq order.
 CREATE TABLE events (
     seq BIGSERIAL PRIMARY KEY,
     txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
-    id TEXT NOT NULL UNIQUE DEFAULT ('evt_' || replace(gen_random_uuid()::text, '-', '')),
     type TEXT NOT NULL,
     survey_id TEXT,
     subject_id TEXT,
@@ -19,7 +21,6 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_position ON events (txid, seq);
 CREATE INDEX events_by_person ON events (email_key) WHERE email_key IS NOT NULL;
-CREATE INDEX events_by_time ON events (occurred_at);
 
 -- An answer's person: its own address (web, API, import) or its invitation's (email links).
 CREATE OR REPLACE FUNCTION npsd_response_person(r responses) RETURNS TEXT LANGUAGE sql STABLE AS $$

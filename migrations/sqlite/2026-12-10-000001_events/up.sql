@@ -1,11 +1,12 @@
 -- Events (issue 21): one row per change, appended by triggers in the transaction of the change, so
 -- there is never an event without its change nor a change without its event, whatever door made
 -- it. SQLite has one writer: events commit in seq order, and txid stays 0 (on PostgreSQL it is
--- the writing transaction's id, see the PostgreSQL migration).
+-- the writing transaction's id, see the PostgreSQL migration), so readers go by seq alone, the
+-- primary key. AUTOINCREMENT: a seq is never reused, even once the newest rows are gone, so a
+-- reader's cursor never passes over a new event. An event's id is `evt_` and its seq.
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     txid BIGINT NOT NULL DEFAULT 0,
-    id TEXT NOT NULL UNIQUE DEFAULT ('evt_' || lower(hex(randomblob(16)))),
     type TEXT NOT NULL,
     survey_id TEXT,
     subject_id TEXT,
@@ -15,9 +16,7 @@ CREATE TABLE events (
     data TEXT NOT NULL DEFAULT '{}',
     occurred_at TIMESTAMP NOT NULL
 );
-CREATE INDEX events_by_position ON events (txid, seq);
 CREATE INDEX events_by_person ON events (email_key) WHERE email_key IS NOT NULL;
-CREATE INDEX events_by_time ON events (occurred_at);
 
 CREATE TRIGGER responses_events_after_insert AFTER INSERT ON responses FOR EACH ROW BEGIN
     INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
