@@ -215,8 +215,10 @@ pub fn render(conn: &mut DbConn, rows: &[EventRow], public_url: &str) -> StoreRe
                 }
             }
             _ => {
-                if let Some(email) = &row.email_key {
-                    data.insert("email".into(), Value::String(email.clone()));
+                if matches!(row.kind.as_str(), "unsubscribe.created" | "bounce.created") {
+                    if let Some(email) = &row.subject_id {
+                        data.insert("email".into(), Value::String(email.clone()));
+                    }
                 }
                 for (k, v) in stored {
                     data.insert(k, v);

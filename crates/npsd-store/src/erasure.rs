@@ -164,7 +164,10 @@ pub fn erase(
     // The events about the person go. One event says they were erased, without the address (no
     // copy of it stays behind): with the ids a subscribed system got in earlier events (the
     // person's, their answers', their invitations'), so that it can erase its copies too.
-    super::events::forget_person(conn, email_key)?;
+    let mut subjects: Vec<String> = response_ids.clone();
+    subjects.extend(ids.iter().cloned());
+    subjects.push(email_key.to_string());
+    super::events::forget_subjects(conn, &subjects)?;
     let data = serde_json::json!({
         "person_id": person_id,
         "responses": response_ids,

@@ -16,8 +16,8 @@ pub struct EventRow {
     pub txid: i64,
     pub kind: String,
     pub survey_id: Option<String>,
+    /// The answer's or invitation's id; an unsubscribe's or a bounce's address.
     pub subject_id: Option<String>,
-    pub email_key: Option<String>,
     pub data: String,
     pub occurred_at: NaiveDateTime,
 }
@@ -193,7 +193,8 @@ pub fn append(
     Ok(())
 }
 
-/// Forgets the events about these answers (an import that was asked to emit none).
+/// Forgets the events about these subjects: answers (an import that was asked to emit none), or
+/// everything of a person being erased (their answers, invitations and address).
 pub fn forget_subjects(conn: &mut DbConn, subject_ids: &[String]) -> StoreResult<usize> {
     let mut n = 0;
     for chunk in subject_ids.chunks(500) {
@@ -201,11 +202,6 @@ pub fn forget_subjects(conn: &mut DbConn, subject_ids: &[String]) -> StoreResult
             diesel::delete(events::table.filter(events::subject_id.eq_any(chunk))).execute(conn)?;
     }
     Ok(n)
-}
-
-/// Forgets every event about one person (erasure).
-pub fn forget_person(conn: &mut DbConn, email_key: &str) -> StoreResult<usize> {
-    Ok(diesel::delete(events::table.filter(events::email_key.eq(email_key))).execute(conn)?)
 }
 
 /// Deletes up to `batch` events that occurred before `cutoff`; answers how many went.

@@ -427,7 +427,6 @@ diesel::table! {
         kind -> Text,
         survey_id -> Nullable<Text>,
         subject_id -> Nullable<Text>,
-        email_key -> Nullable<Text>,
         data -> Text,
         occurred_at -> Timestamp,
     }

@@ -10,5 +10,4 @@ DROP TRIGGER responses_events_after_update ON responses;
 DROP FUNCTION npsd_events_response_update();
 DROP TRIGGER responses_events_after_insert ON responses;
 DROP FUNCTION npsd_events_response_insert();
-DROP FUNCTION npsd_response_person(responses);
 DROP TABLE events;

@@ -12,29 +12,24 @@ CREATE TABLE events (
     txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
     type TEXT NOT NULL,
     survey_id TEXT,
+    -- What it is about: the answer's or the invitation's id (UUIDv7: appended near the end of
+    -- its index), or for an unsubscribe or a bounce the lower-cased address. Erasure finds a
+    -- person's events by these.
     subject_id TEXT,
-    -- The person's lower-cased address, for erasure; NULL when the change has no person.
-    email_key TEXT,
     -- What changed (previous values, the source of an unsubscribe...), as JSON.
     data TEXT NOT NULL DEFAULT '{}',
     occurred_at TIMESTAMP NOT NULL
 );
 CREATE INDEX events_by_position ON events (txid, seq);
-CREATE INDEX events_by_person ON events (email_key) WHERE email_key IS NOT NULL;
-
--- An answer's person: its own address (web, API, import) or its invitation's (email links).
-CREATE OR REPLACE FUNCTION npsd_response_person(r responses) RETURNS TEXT LANGUAGE sql STABLE AS $$
-    SELECT COALESCE(r.email_key, (SELECT email_key FROM invitations WHERE id = r.invitation_id))
-$$;
+CREATE INDEX events_by_subject ON events (subject_id);
 
 CREATE OR REPLACE FUNCTION npsd_events_response_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE person TEXT := npsd_response_person(NEW);
 BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    VALUES ('response.created', NEW.survey_id, NEW.id, person, '{}', NEW.updated_at);
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    VALUES ('response.created', NEW.survey_id, NEW.id, '{}', NEW.updated_at);
     IF COALESCE(NEW.comment, '') <> '' THEN
-        INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-        VALUES ('comment.added', NEW.survey_id, NEW.id, person, '{}', NEW.updated_at);
+        INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+        VALUES ('comment.added', NEW.survey_id, NEW.id, '{}', NEW.updated_at);
     END IF;
     RETURN NULL;
 END $$;
@@ -42,16 +37,15 @@ CREATE TRIGGER responses_events_after_insert AFTER INSERT ON responses
     FOR EACH ROW EXECUTE FUNCTION npsd_events_response_insert();
 
 CREATE OR REPLACE FUNCTION npsd_events_response_update() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE person TEXT := npsd_response_person(NEW);
 BEGIN
     IF COALESCE(OLD.comment, '') = '' AND COALESCE(NEW.comment, '') <> '' THEN
-        INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-        VALUES ('comment.added', NEW.survey_id, NEW.id, person, '{}', NEW.updated_at);
+        INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+        VALUES ('comment.added', NEW.survey_id, NEW.id, '{}', NEW.updated_at);
     END IF;
     IF OLD.score IS DISTINCT FROM NEW.score OR OLD.status IS DISTINCT FROM NEW.status
        OR (COALESCE(OLD.comment, '') <> '' AND OLD.comment IS DISTINCT FROM NEW.comment) THEN
-        INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-        VALUES ('response.updated', NEW.survey_id, NEW.id, person,
+        INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+        VALUES ('response.updated', NEW.survey_id, NEW.id,
                 json_build_object('previous', json_build_object(
                     'score', OLD.score, 'comment', OLD.comment, 'status', OLD.status))::text,
                 NEW.updated_at);
@@ -65,9 +59,9 @@ CREATE TRIGGER responses_events_after_update AFTER UPDATE ON responses
 
 CREATE OR REPLACE FUNCTION npsd_events_invitation_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
     VALUES (CASE NEW.status WHEN 'sent' THEN 'invitation.sent' ELSE 'invitation.failed' END,
-            NEW.survey_id, NEW.id, NEW.email_key,
+            NEW.survey_id, NEW.id,
             CASE WHEN NEW.status = 'failed' THEN json_build_object('reason', NEW.reason)::text ELSE '{}' END,
             NEW.updated_at);
     RETURN NULL;
@@ -78,8 +72,8 @@ CREATE TRIGGER invitations_events_after_update AFTER UPDATE ON invitations
 
 CREATE OR REPLACE FUNCTION npsd_events_unsubscribe_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    VALUES ('unsubscribe.created', NEW.survey_id, NULL, NEW.email_key,
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    VALUES ('unsubscribe.created', NEW.survey_id, NEW.email_key,
             json_build_object('source', NEW.source)::text, NEW.created_at);
     RETURN NULL;
 END $$;
@@ -88,8 +82,8 @@ CREATE TRIGGER unsubscribes_events_after_insert AFTER INSERT ON unsubscribes
 
 CREATE OR REPLACE FUNCTION npsd_events_suppression_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    VALUES ('bounce.created', NULL, NULL, lower(NEW.email), '{}', NEW.created_at);
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    VALUES ('bounce.created', NULL, lower(NEW.email), '{}', NEW.created_at);
     RETURN NULL;
 END $$;
 CREATE TRIGGER suppressions_events_after_insert AFTER INSERT ON suppressions

@@ -9,38 +9,32 @@ CREATE TABLE events (
     txid BIGINT NOT NULL DEFAULT 0,
     type TEXT NOT NULL,
     survey_id TEXT,
+    -- What it is about: the answer's or the invitation's id (UUIDv7: appended near the end of
+    -- its index), or for an unsubscribe or a bounce the lower-cased address. Erasure finds a
+    -- person's events by these.
     subject_id TEXT,
-    -- The person's lower-cased address, for erasure; NULL when the change has no person.
-    email_key TEXT,
     -- What changed (previous values, the source of an unsubscribe...), as JSON.
     data TEXT NOT NULL DEFAULT '{}',
     occurred_at TIMESTAMP NOT NULL
 );
-CREATE INDEX events_by_person ON events (email_key) WHERE email_key IS NOT NULL;
+CREATE INDEX events_by_subject ON events (subject_id);
 
 CREATE TRIGGER responses_events_after_insert AFTER INSERT ON responses FOR EACH ROW BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    VALUES ('response.created', NEW.survey_id, NEW.id,
-            COALESCE(NEW.email_key, (SELECT email_key FROM invitations WHERE id = NEW.invitation_id)),
-            '{}', NEW.updated_at);
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    SELECT 'comment.added', NEW.survey_id, NEW.id,
-           COALESCE(NEW.email_key, (SELECT email_key FROM invitations WHERE id = NEW.invitation_id)),
-           '{}', NEW.updated_at
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    VALUES ('response.created', NEW.survey_id, NEW.id, '{}', NEW.updated_at);
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    SELECT 'comment.added', NEW.survey_id, NEW.id, '{}', NEW.updated_at
     WHERE COALESCE(NEW.comment, '') <> '';
 END;
 
 CREATE TRIGGER responses_events_after_update AFTER UPDATE ON responses FOR EACH ROW
 WHEN OLD.score IS NOT NEW.score OR OLD.status IS NOT NEW.status OR OLD.comment IS NOT NEW.comment
 BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    SELECT 'comment.added', NEW.survey_id, NEW.id,
-           COALESCE(NEW.email_key, (SELECT email_key FROM invitations WHERE id = NEW.invitation_id)),
-           '{}', NEW.updated_at
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    SELECT 'comment.added', NEW.survey_id, NEW.id, '{}', NEW.updated_at
     WHERE COALESCE(OLD.comment, '') = '' AND COALESCE(NEW.comment, '') <> '';
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
     SELECT 'response.updated', NEW.survey_id, NEW.id,
-           COALESCE(NEW.email_key, (SELECT email_key FROM invitations WHERE id = NEW.invitation_id)),
            json_object('previous', json_object('score', OLD.score, 'comment', OLD.comment, 'status', OLD.status)),
            NEW.updated_at
     WHERE OLD.score IS NOT NEW.score OR OLD.status IS NOT NEW.status
@@ -50,24 +44,24 @@ END;
 CREATE TRIGGER invitations_events_after_update AFTER UPDATE ON invitations FOR EACH ROW
 WHEN OLD.status IS NOT NEW.status AND NEW.status IN ('sent', 'failed')
 BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
     VALUES (CASE NEW.status WHEN 'sent' THEN 'invitation.sent' ELSE 'invitation.failed' END,
-            NEW.survey_id, NEW.id, NEW.email_key,
+            NEW.survey_id, NEW.id,
             CASE WHEN NEW.status = 'failed' THEN json_object('reason', NEW.reason) ELSE '{}' END,
             NEW.updated_at);
 END;
 
 CREATE TRIGGER unsubscribes_events_after_insert AFTER INSERT ON unsubscribes FOR EACH ROW BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    VALUES ('unsubscribe.created', NEW.survey_id, NULL, NEW.email_key,
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    VALUES ('unsubscribe.created', NEW.survey_id, NEW.email_key,
             json_object('source', NEW.source), NEW.created_at);
 END;
 
 CREATE TRIGGER suppressions_events_after_insert AFTER INSERT ON suppressions FOR EACH ROW
 WHEN NEW.reason = 'bounce'
 BEGIN
-    INSERT INTO events (type, survey_id, subject_id, email_key, data, occurred_at)
-    VALUES ('bounce.created', NULL, NULL, lower(NEW.email), '{}', NEW.created_at);
+    INSERT INTO events (type, survey_id, subject_id, data, occurred_at)
+    VALUES ('bounce.created', NULL, lower(NEW.email), '{}', NEW.created_at);
 END;
 
 -- Webhook endpoints. Each reads the events after its cursor, in order, one at a time: the next
