@@ -846,7 +846,14 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
 
 async fn prune(app: &App) -> ServiceResult<()> {
     let cutoff = app.clock.now() - ChronoDuration::days(i64::from(app.webhooks.retention_days));
+    // In batches of 5,000 with a pause between them: a backlog (the first start after a large
+    // `npsd import --events`) never holds the writer for long.
+    let mut first = true;
     loop {
+        if !first {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        first = false;
         // Old rows only: no answer or claim waits for it (a shared write lock on PostgreSQL).
         let n = app
             .write_keyed("events:prune".into(), move |c, _| {
