@@ -356,4 +356,20 @@ async fn alert_rules_are_checked() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     let r = app.get_api("/api/v1/surveys/default/alerts/al_nope").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    // A change may not leave a rule with nowhere to send to.
+    let made = create_rule(&app, json!({"name": "x", "email": ["a@shop.example"]})).await;
+    let id = made["id"].as_str().unwrap();
+    let r = app
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/surveys/default/alerts/{id}"),
+            Some(json!({"email": []})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["error"]["field"], "email");
+    let kept = app
+        .get_api(&format!("/api/v1/surveys/default/alerts/{id}"))
+        .await;
+    assert_eq!(kept.body["email"], json!(["a@shop.example"]));
 }

@@ -332,11 +332,22 @@ pub async fn update(
     let c = check(app, &input)?;
     app.write(move |conn, now| {
         let Some(sid) = survey_id(conn, &slug)? else {
-            return Ok(Err(slug.clone()));
+            return Ok(Err(no_survey(&slug)));
         };
         let Some(before) = store::find(conn, &sid, &id)? else {
             return Ok(Ok(None));
         };
+        // A rule keeps somewhere to send to, as when it was created.
+        let emails = c.emails.clone().unwrap_or_else(|| before.emails.clone());
+        let slack = c.slack.clone().unwrap_or_else(|| before.slack_url.clone());
+        let teams = c.teams.clone().unwrap_or_else(|| before.teams_url.clone());
+        if emails == "[]" && slack.is_none() && teams.is_none() {
+            return Ok(Err(ValidationError::new(
+                "email",
+                "give at least one of email, slack_webhook_url or teams_webhook_url",
+            )
+            .into()));
+        }
         let change = AlertRuleChange {
             name: c.name.clone(),
             conditions: c.when.clone(),
@@ -351,7 +362,6 @@ pub async fn update(
         Ok(Ok(store::find(conn, &sid, &id)?.map(|r| view(r, &slug))))
     })
     .await?
-    .map_err(|slug| no_survey(&slug))
 }
 
 pub async fn delete(app: &App, slug: String, id: String) -> ServiceResult<bool> {
