@@ -250,11 +250,19 @@ async fn a_detractors_click_and_comment_reach_a_verified_webhook_in_order(backen
     );
     assert_eq!(got[0]["payload"]["data"]["response"]["id"], rid);
 
-    // The delivery log, newest first.
-    let log = app
-        .get_api(&format!("/api/v1/webhooks/{id}/deliveries"))
-        .await;
-    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    // The delivery log, newest first (written a moment after the receiver has the event).
+    let start = Instant::now();
+    let log = loop {
+        let log = app
+            .get_api(&format!("/api/v1/webhooks/{id}/deliveries"))
+            .await;
+        assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+        if log.body["deliveries"].as_array().unwrap().len() >= 2 {
+            break log;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{}", log.body);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
     let deliveries = log.body["deliveries"].as_array().unwrap();
     assert_eq!(deliveries.len(), 2, "{}", log.body);
     assert_eq!(deliveries[0]["event_type"], "comment.added");
@@ -393,9 +401,18 @@ async fn a_failing_endpoint_is_retried_with_the_same_webhook_id(backend: Backend
     assert_eq!(got[1]["payload"]["data"]["email"], "gone@example.com");
     let waited = got[1]["at"].as_f64().unwrap() - got[0]["at"].as_f64().unwrap();
     assert!(waited >= 4.0, "retried after {waited} s, not about 5");
-    let log = app
-        .get_api(&format!("/api/v1/webhooks/{id}/deliveries"))
-        .await;
+    // The log is written once the endpoint's answer is in: a moment after the receiver has it.
+    let start = Instant::now();
+    let log = loop {
+        let log = app
+            .get_api(&format!("/api/v1/webhooks/{id}/deliveries"))
+            .await;
+        if log.body["deliveries"].as_array().unwrap().len() >= 2 {
+            break log;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{}", log.body);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
     let d = log.body["deliveries"].as_array().unwrap();
     assert_eq!(d.len(), 2, "{}", log.body);
     assert_eq!(d[1]["outcome"], "retrying");
