@@ -338,6 +338,11 @@ impl OffsetClock {
     /// How far this clock is from the machine's (for programs that read the machine's clock,
     /// such as the official Delighted clients: they add it to theirs). The machine's own clock,
     /// not npsd's `SystemClock`, which `NPSD_TEST_CLOCK_SHIFT_DAYS` moves.
+    ///
+    /// It reads the wall clock only to take a difference: the program adds it back to its own
+    /// reading of the same wall clock, so whatever the day, both sides see the test's time
+    /// (the webhook receiver and the Delighted clients pass on any day, and with the clock 400
+    /// days ahead in CI). After `advance` or `set`, call it again.
     pub fn ahead_of_wall_clock(&self) -> chrono::Duration {
         self.now() - chrono::Utc::now().naive_utc()
     }
